@@ -1,0 +1,94 @@
+// The C ABI over the C++ core. Every entry point catches every exception; errors become a status
+// plus a thread-local message.
+#include "diffuse.h"
+
+#include <exception>
+#include <new>
+#include <string>
+
+#include "log/log.h"
+#include "util/error.h"
+
+namespace {
+
+thread_local std::string last_error;
+
+diffuse_status set_error(diffuse_status status, const std::string& message) {
+  last_error = message;
+  return status;
+}
+
+diffuse_status to_status(diffuse::ErrorCode code) {
+  switch (code) {
+    case diffuse::ErrorCode::kInvalidArgument: return DIFFUSE_E_INVALID_ARGUMENT;
+    case diffuse::ErrorCode::kInvalidConfig: return DIFFUSE_E_INVALID_CONFIG;
+    case diffuse::ErrorCode::kIo: return DIFFUSE_E_IO;
+    case diffuse::ErrorCode::kCorruptFile: return DIFFUSE_E_CORRUPT_FILE;
+    case diffuse::ErrorCode::kOutOfMemory: return DIFFUSE_E_OUT_OF_MEMORY;
+    case diffuse::ErrorCode::kDeviceUnavailable: return DIFFUSE_E_DEVICE_UNAVAILABLE;
+    case diffuse::ErrorCode::kCancelled: return DIFFUSE_E_CANCELLED;
+    case diffuse::ErrorCode::kBusy: return DIFFUSE_E_BUSY;
+    case diffuse::ErrorCode::kNotFound: return DIFFUSE_E_NOT_FOUND;
+    case diffuse::ErrorCode::kInternal: return DIFFUSE_E_INTERNAL;
+  }
+  return DIFFUSE_E_INTERNAL;
+}
+
+// Runs `body` and converts any exception into a status and a last-error message.
+template <typename F>
+diffuse_status guarded(F&& body) {
+  try {
+    return body();
+  } catch (const diffuse::Error& e) {
+    return set_error(to_status(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return set_error(DIFFUSE_E_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(DIFFUSE_E_INTERNAL, e.what());
+  } catch (...) {
+    return set_error(DIFFUSE_E_INTERNAL, "unknown exception");
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* diffuse_version(void) { return DIFFUSE_VERSION_STRING; }
+
+int diffuse_version_number(void) { return DIFFUSE_VERSION_NUMBER; }
+
+int diffuse_abi_version(void) { return DIFFUSE_ABI_VERSION; }
+
+const char* diffuse_status_string(diffuse_status status) {
+  switch (status) {
+    case DIFFUSE_OK: return "ok";
+    case DIFFUSE_E_INVALID_ARGUMENT: return "invalid argument";
+    case DIFFUSE_E_INVALID_CONFIG: return "invalid config";
+    case DIFFUSE_E_IO: return "I/O error";
+    case DIFFUSE_E_CORRUPT_FILE: return "corrupt file";
+    case DIFFUSE_E_OUT_OF_MEMORY: return "out of memory";
+    case DIFFUSE_E_DEVICE_UNAVAILABLE: return "device unavailable";
+    case DIFFUSE_E_CANCELLED: return "cancelled";
+    case DIFFUSE_E_BUSY: return "busy";
+    case DIFFUSE_E_NOT_FOUND: return "not found";
+    case DIFFUSE_E_INTERNAL: return "internal error";
+  }
+  return "unknown status";
+}
+
+const char* diffuse_last_error(void) { return last_error.c_str(); }
+
+diffuse_status diffuse_log_set_level(diffuse_log_level level) {
+  return guarded([&] {
+    const int value = static_cast<int>(level);
+    if (value < DIFFUSE_LOG_TRACE || value > DIFFUSE_LOG_OFF) {
+      return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_log_set_level: level " + std::to_string(value) +
+                                                       " is not a diffuse_log_level (0..5)");
+    }
+    diffuse::set_log_level(static_cast<diffuse::LogLevel>(value));
+    return DIFFUSE_OK;
+  });
+}
+
+}  // extern "C"

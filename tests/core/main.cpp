@@ -1,0 +1,29 @@
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace diffuse::test {
+
+std::string make_temp_dir(const std::string& tag) {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  fs::path dir = fs::temp_directory_path() /
+                 ("diffuse-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+}  // namespace diffuse::test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  // LibTorch starts with one intra-op thread; use the machine.
+  at::set_num_threads(static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
+  return RUN_ALL_TESTS();
+}
