@@ -1,0 +1,70 @@
+#include "nn/block.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "nn/mp_ops.h"
+
+namespace diffuse {
+
+BlockImpl::BlockImpl(const BlockPlan& plan, int64_t emb_channels, const ModelOptions& o)
+    : flavor_(plan.flavor),
+      resample_(plan.resample),
+      num_heads_(plan.attention ? plan.out_channels / o.channels_per_head : 0),
+      dropout_(o.dropout),
+      res_balance_(o.res_balance),
+      attn_balance_(o.attn_balance),
+      clip_act_(o.clip_act) {
+  const int64_t cin = plan.in_channels, cout = plan.out_channels;
+  emb_gain_ = register_parameter("emb_gain", at::zeros({}));
+  conv_res0_ = register_module("conv_res0", MPConv(flavor_ == BlockFlavor::kEnc ? cout : cin, cout,
+                                                   std::vector<int64_t>{3, 3}));
+  emb_linear_ = register_module("emb_linear", MPConv(emb_channels, cout, std::vector<int64_t>{}));
+  conv_res1_ = register_module("conv_res1", MPConv(cout, cout, std::vector<int64_t>{3, 3}));
+  if (plan.has_conv_skip()) {
+    conv_skip_ = register_module("conv_skip", MPConv(cin, cout, std::vector<int64_t>{1, 1}));
+  }
+  if (num_heads_ > 0) {
+    attn_qkv_ = register_module("attn_qkv", MPConv(cout, cout * 3, std::vector<int64_t>{1, 1}));
+    attn_proj_ = register_module("attn_proj", MPConv(cout, cout, std::vector<int64_t>{1, 1}));
+  }
+}
+
+at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
+  x = resample(x, resample_);
+  if (flavor_ == BlockFlavor::kEnc) {
+    if (conv_skip_) x = conv_skip_->forward(x);
+    x = normalize(x, {1});  // pixel norm
+  }
+
+  // Residual branch, modulated by the embedding: c = 1 at initialisation (emb_gain = 0).
+  at::Tensor y = conv_res0_->forward(mp_silu(x));
+  const at::Tensor c = emb_linear_->forward(emb, emb_gain_) + 1;
+  y = mp_silu(y * c.unsqueeze(2).unsqueeze(3).to(y.scalar_type()));
+  if (is_training() && dropout_ > 0) y = at::dropout(y, dropout_, /*train=*/true);
+  y = conv_res1_->forward(y);
+
+  if (flavor_ == BlockFlavor::kDec && conv_skip_) x = conv_skip_->forward(x);
+  x = mp_sum(x, y, res_balance_);
+
+  if (num_heads_ > 0) x = mp_sum(x, attention(x), attn_balance_);
+  if (clip_act_ > 0) x = x.clamp(-clip_act_, clip_act_);
+  return x;
+}
+
+// Self-attention over the H·W tokens (§2 step 6). attn_qkv's output channel (h·C_head + c)·3 + j
+// holds component j (q, k, v) of channel c of head h.
+at::Tensor BlockImpl::attention(const at::Tensor& x) {
+  const int64_t n = x.size(0), channels = x.size(1), h = x.size(2), w = x.size(3);
+  at::Tensor qkv = attn_qkv_->forward(x).reshape({n, num_heads_, -1, 3, h * w});
+  qkv = normalize(qkv, {2});
+  const at::Tensor q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);
+  const double head_channels = static_cast<double>(q.size(2));
+  const at::Tensor logits = at::einsum("nhcq,nhck->nhqk", {q, k / std::sqrt(head_channels)});
+  const at::Tensor weights = logits.softmax(3);
+  const at::Tensor out = at::einsum("nhqk,nhck->nhcq", {weights, v});
+  return attn_proj_->forward(out.reshape({n, channels, h, w}));
+}
+
+}  // namespace diffuse

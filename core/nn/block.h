@@ -1,0 +1,38 @@
+// The U-Net's residual block (spec edm2.md §2): resample, (encoder) skip projection and pixel norm,
+// the modulated residual branch, magnitude-preserving residual add, optional self-attention with
+// normalized q/k/v, and activation clipping.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "nn/model_options.h"
+#include "nn/model_plan.h"
+#include "nn/mp_conv.h"
+
+namespace diffuse {
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const BlockPlan& plan, int64_t emb_channels, const ModelOptions& options);
+
+  // x: [N, in_channels, H, W] in the body dtype; emb: [N or 1, emb_channels] fp32.
+  at::Tensor forward(at::Tensor x, const at::Tensor& emb);
+
+  // The attention branch alone (before attn_balance); requires a block planned with attention.
+  at::Tensor attention(const at::Tensor& x);
+  int64_t num_heads() const { return num_heads_; }
+
+ private:
+  BlockFlavor flavor_;
+  Resample resample_;
+  int64_t num_heads_;
+  double dropout_, res_balance_, attn_balance_, clip_act_;
+
+  at::Tensor emb_gain_;
+  MPConv conv_res0_{nullptr}, emb_linear_{nullptr}, conv_res1_{nullptr};
+  MPConv conv_skip_{nullptr}, attn_qkv_{nullptr}, attn_proj_{nullptr};
+};
+TORCH_MODULE(Block);
+
+}  // namespace diffuse

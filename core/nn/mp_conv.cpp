@@ -1,0 +1,47 @@
+#include "nn/mp_conv.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include "nn/mp_ops.h"
+
+namespace diffuse {
+
+MPConvImpl::MPConvImpl(int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel) {
+  std::vector<int64_t> shape{out_channels, in_channels};
+  shape.insert(shape.end(), kernel.begin(), kernel.end());
+  weight_ = register_parameter("weight", at::randn(shape));
+}
+
+at::Tensor MPConvImpl::normalized_weight() {
+  // For an fp32 parameter this is the parameter itself (shared storage), so the differentiable
+  // normalization below sees the already force-normalized values.
+  at::Tensor w = weight_.to(at::kFloat);
+  if (is_training()) {
+    at::NoGradGuard no_grad;
+    weight_.copy_(normalize(w));
+  }
+  return normalize(w);
+}
+
+at::Tensor MPConvImpl::apply(const at::Tensor& x, const at::Tensor& w) const {
+  const at::Tensor wx = w.to(x.scalar_type());
+  if (wx.dim() == 2) return at::matmul(x, wx.t());
+  return at::conv2d(x, wx, /*bias=*/{}, /*stride=*/1, /*padding=*/wx.size(-1) / 2);
+}
+
+at::Tensor MPConvImpl::forward(const at::Tensor& x) {
+  at::Tensor w = normalized_weight();
+  const double fan_in = static_cast<double>(w[0].numel());
+  return apply(x, w * (1.0 / std::sqrt(fan_in)));
+}
+
+at::Tensor MPConvImpl::forward(const at::Tensor& x, const at::Tensor& gain) {
+  at::Tensor w = normalized_weight();
+  const double fan_in = static_cast<double>(w[0].numel());
+  return apply(x, w * (gain / std::sqrt(fan_in)));
+}
+
+}  // namespace diffuse

@@ -1,0 +1,34 @@
+// MPConv (spec edm2.md §1.6): a bias-free convolution (kernel k×k) or linear layer (no kernel) whose
+// weight is normalized to unit RMS per output channel on every use, and in training mode also
+// rewritten in place (forced weight normalization), so Adam acts on a fixed weight scale.
+#pragma once
+
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace diffuse {
+
+class MPConvImpl : public torch::nn::Module {
+ public:
+  // kernel = {} → linear layer with weight [out, in]; {k, k} → convolution, weight [out, in, k, k].
+  // The weight is initialised N(0, 1).
+  MPConvImpl(int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel);
+
+  // Effective weight ŵ·gain/√fan_in, cast to x's dtype; stride 1, padding k/2.
+  at::Tensor forward(const at::Tensor& x);
+  // Same with a learned scalar gain (Block emb_gain, U-Net out_gain); gradients flow into it.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& gain);
+
+  const at::Tensor& weight() const { return weight_; }
+
+ private:
+  at::Tensor normalized_weight();  // steps 1-3 of §1.6, fp32
+  at::Tensor apply(const at::Tensor& x, const at::Tensor& w) const;
+
+  at::Tensor weight_;
+};
+TORCH_MODULE(MPConv);
+
+}  // namespace diffuse

@@ -1,0 +1,50 @@
+#include "nn/mp_ops.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+namespace diffuse {
+
+at::Tensor normalize(const at::Tensor& x, std::vector<int64_t> dims, double eps) {
+  if (dims.empty()) {
+    for (int64_t d = 1; d < x.dim(); ++d) dims.push_back(d);
+  }
+  // fp32 accumulation for fp16/bf16/fp32 inputs; fp64 stays fp64.
+  const at::ScalarType acc = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const at::Tensor norm = at::linalg_vector_norm(x, 2, dims, /*keepdim=*/true, acc);
+  // RMS = ‖x‖ / sqrt(n_D); eps is added to the RMS, not inside it.
+  const double inv_sqrt_n = std::sqrt(static_cast<double>(norm.numel()) / static_cast<double>(x.numel()));
+  return x / norm.mul(inv_sqrt_n).add(eps).to(x.scalar_type());
+}
+
+at::Tensor mp_silu(const at::Tensor& x) { return at::silu(x) / 0.596; }
+
+at::Tensor mp_sum(const at::Tensor& a, const at::Tensor& b, double t) {
+  return a.lerp(b, t) / std::sqrt((1 - t) * (1 - t) + t * t);
+}
+
+at::Tensor mp_cat(const at::Tensor& a, const at::Tensor& b, double t, int64_t dim) {
+  const double na = static_cast<double>(a.size(dim));
+  const double nb = static_cast<double>(b.size(dim));
+  const double c = std::sqrt((na + nb) / ((1 - t) * (1 - t) + t * t));
+  const double wa = c / std::sqrt(na) * (1 - t);
+  const double wb = c / std::sqrt(nb) * t;
+  return at::cat({wa * a, wb * b}, dim);
+}
+
+at::Tensor resample(const at::Tensor& x, Resample mode) {
+  switch (mode) {
+    case Resample::kKeep:
+      return x;
+    case Resample::kDown:
+      return at::avg_pool2d(x, {2, 2});
+    case Resample::kUp: {
+      const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+      return x.reshape({n, c, h, 1, w, 1}).expand({n, c, h, 2, w, 2}).reshape({n, c, 2 * h, 2 * w});
+    }
+  }
+  return x;
+}
+
+}  // namespace diffuse

@@ -1,0 +1,47 @@
+// The magnitude-preserving U-Net of EDM2 (spec edm2.md §3), built from plan_unet(). Module and
+// parameter names equal the reference's state-dict names ("enc.16x16_block0.conv_res0.weight").
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "nn/block.h"
+#include "nn/model_options.h"
+#include "nn/model_plan.h"
+#include "nn/mp_conv.h"
+#include "nn/mp_fourier.h"
+
+namespace diffuse {
+
+class UNetImpl : public torch::nn::Module {
+ public:
+  explicit UNetImpl(const ModelOptions& options);
+
+  // x: [N, img_channels, R, R] in the body dtype; noise_labels: [N] or [1] fp32 (c_noise);
+  // class_labels: [N or 1, label_dim] fp32, or undefined for an unconditional network.
+  // Returns F(x) in the body dtype.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& noise_labels, const at::Tensor& class_labels);
+
+ private:
+  // One encoder or decoder entry: the stem conv or a Block.
+  struct Stage {
+    BlockPlan plan;
+    MPConv conv{nullptr};
+    Block block{nullptr};
+  };
+
+  int64_t label_dim_;
+  double label_balance_, concat_balance_;
+  MPFourier emb_fourier_{nullptr};
+  MPConv emb_noise_{nullptr}, emb_label_{nullptr};
+  std::vector<Stage> encoder_, decoder_;
+  at::Tensor out_gain_;
+  MPConv out_conv_{nullptr};
+};
+TORCH_MODULE(UNet);
+
+}  // namespace diffuse

@@ -1,0 +1,43 @@
+#include "optim/adam.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+namespace diffuse {
+
+Adam::Adam(std::vector<at::Tensor> params, AdamOptions options) : params_(std::move(params)), options_(options) {
+  for (const at::Tensor& p : params_) {
+    exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
+    exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Preserve));
+  }
+}
+
+void Adam::step(double lr, double beta1) {
+  at::NoGradGuard no_grad;
+  const double beta2 = options_.beta2;
+  ++step_count_;
+  beta1_product_ *= beta1;
+  beta2_product_ *= beta2;
+  const double bias_correction1 = 1 - beta1_product_;
+  const double bias_correction2_sqrt = std::sqrt(1 - beta2_product_);
+  const double step_size = lr / bias_correction1;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i];
+    const at::Tensor& g = p.grad();
+    if (!g.defined()) continue;
+    exp_avg_[i].lerp_(g, 1 - beta1);
+    exp_avg_sq_[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
+    const at::Tensor denom = (exp_avg_sq_[i].sqrt() / bias_correction2_sqrt).add_(options_.eps);
+    p.addcdiv_(exp_avg_[i], denom, -step_size);
+  }
+}
+
+void Adam::zero_grad() {
+  for (at::Tensor& p : params_) {
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  }
+}
+
+}  // namespace diffuse
