@@ -1,0 +1,63 @@
+// Batches for training: a seeded, shuffled, infinite sampler over a Dataset whose only state is its
+// position (so a checkpoint stores one integer), with decoding on background threads into a
+// bounded queue. Batches come out in the same order and with the same content whatever the number
+// of workers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "data/dataset.h"
+#include "data/image_transform.h"
+
+namespace diffuse {
+
+struct LoaderOptions {
+  int64_t batch_size = 32;
+  uint64_t seed = 0;
+  bool xflip = false;     // mirror each example with probability 1/2 (decided by seed and position)
+  int64_t label_dim = 0;  // one-hot width; 0 = no labels in batches
+  ImageTransform transform;
+  int num_workers = 2;       // decoding threads; 0 = decode in next()
+  int prefetch_batches = 4;  // at most this many batches are ready or being built
+};
+
+struct Batch {
+  at::Tensor images;     // float32 [B, C, R, R] in [-1, 1]
+  at::Tensor labels;     // float32 [B, label_dim] one-hot; undefined when label_dim == 0
+  int64_t position = 0;  // sampler position of the first example
+};
+
+// The order of epoch e: a permutation of 0..N-1 drawn (Fisher–Yates) from hash(seed, e) with a
+// generator of our own, so that it is the same on every platform and standard library.
+std::vector<int64_t> epoch_permutation(uint64_t seed, int64_t dataset_size, int64_t epoch);
+
+// Example index at global sampler position p: epoch e = p / N is a permutation of 0..N-1 drawn
+// from hash(seed, e). Costs O(N); the loader caches its permutations.
+int64_t sampler_index(uint64_t seed, int64_t dataset_size, int64_t position);
+
+// Whether the example at sampler position p is mirrored when LoaderOptions::xflip is set.
+bool sampler_xflip(uint64_t seed, int64_t position);
+
+class DataLoader {
+ public:
+  // Starts the workers; the first batch begins at `start_position`.
+  DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, int64_t start_position = 0);
+  ~DataLoader();  // stops and joins the workers
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  // The next batch; blocks until it is ready. Rethrows a worker's error (e.g. a corrupt file).
+  Batch next();
+  // Sampler position of the next batch to be returned by next() (what a checkpoint stores).
+  int64_t position() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace diffuse

@@ -1,0 +1,52 @@
+// Datasets of uint8 images with optional integer class labels. A Dataset is a random-access,
+// thread-safe list; decoding happens in get(), on the loader's worker threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+namespace diffuse {
+
+struct Example {
+  at::Tensor image;    // uint8 [C, H, W], C in {1, 2, 3, 4} (gray, gray+alpha, RGB, RGBA)
+  int64_t label = -1;  // class index, or -1 when the dataset has no labels
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  // Thread-safe. Throws Error(kCorruptFile) naming the file and the reason, Error(kIo) if unreadable.
+  virtual Example get(int64_t index) const = 0;
+  // max label + 1, or 0 when unlabeled.
+  virtual int64_t num_classes() const = 0;
+  // Where the data comes from, for logs and messages ("idx:/path/train-images-idx3-ubyte.gz").
+  virtual std::string describe() const = 0;
+};
+
+// IDX files as in MNIST / Fashion-MNIST, gzip-compressed or plain (detected by magic): images
+// N×H×W or N×H×W×C uint8, labels N uint8. `labels_path` may be empty (unlabeled). The whole file is
+// decoded into memory at open. Throws Error(kCorruptFile) for a wrong magic, a non-uint8 type,
+// truncated data, or image/label counts that differ; Error(kIo) if a file cannot be read.
+std::shared_ptr<Dataset> open_idx_dataset(const std::string& images_path, const std::string& labels_path);
+
+// A folder of PNG images (searched recursively, sorted by relative path). Labels come from
+// `dataset.json` ({"labels": [["relative/path.png", label], ...]} as EDM2 writes it, or null) if
+// present, otherwise from one sub-folder per class (sorted sub-folder names → 0, 1, ...), otherwise
+// none. Every PNG colour type and bit depth is accepted (16-bit is reduced to 8-bit, palette expanded
+// to RGB or RGBA). Files are decoded lazily in get(). Throws Error(kIo)/Error(kCorruptFile) naming the
+// file for an unreadable directory, a malformed dataset.json, or a label for a missing file.
+std::shared_ptr<Dataset> open_png_folder(const std::string& directory);
+
+// Images handed in by a host: `count` images of height×width×channels uint8 (HWC, row-major), and
+// optional labels (nullptr = unlabeled). The data is copied.
+std::shared_ptr<Dataset> make_memory_dataset(const uint8_t* images, int64_t count, int64_t height, int64_t width,
+                                             int64_t channels, const int64_t* labels);
+
+// Examples [begin, end) of `base` (e.g. a held-out split).
+std::shared_ptr<Dataset> make_subset(std::shared_ptr<const Dataset> base, int64_t begin, int64_t end);
+
+}  // namespace diffuse

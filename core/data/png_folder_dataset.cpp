@@ -1,0 +1,154 @@
+// A folder of PNG files, labelled by dataset.json (as EDM2's dataset tool writes it) or by class
+// sub-folders. Files are decoded lazily, on the loader's threads.
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <system_error>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "io/atomic_file.h"
+#include "io/png.h"
+#include "util/error.h"
+
+namespace diffuse {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+constexpr char kLabelFile[] = "dataset.json";
+// Larger labels are certainly a broken file, and would make absurd one-hot widths.
+constexpr int64_t kMaxLabel = int64_t{1} << 31;
+
+bool is_png_name(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext == ".png";
+}
+
+// Relative paths ('/'-separated) of every PNG file below `root`, sorted.
+std::vector<std::string> find_pngs(const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) {
+    const std::string reason = ec ? ec.message() : fs::exists(root) ? "not a directory" : "no such directory";
+    fail(ErrorCode::kIo, "{}: cannot read directory: {}", root.string(), reason);
+  }
+  std::vector<std::string> files;
+  fs::recursive_directory_iterator it(root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (is_png_name(it->path()) && it->is_regular_file(type_ec))
+      files.push_back(it->path().lexically_relative(root).generic_string());
+  }
+  if (ec) fail(ErrorCode::kIo, "{}: cannot read directory: {}", root.string(), ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// dataset.json: {"labels": [["relative/path.png", label], ...]} or {"labels": null}. Returns one
+// label per file, or nothing when the labels are null.
+std::vector<int64_t> labels_from_json(const std::string& json_path, const std::vector<std::string>& files) {
+  Json json;
+  try {
+    json = Json::parse(read_file(json_path));
+  } catch (const Json::exception& e) {
+    fail(ErrorCode::kCorruptFile, "{}: malformed JSON: {}", json_path, e.what());
+  }
+  if (!json.is_object() || !json.contains("labels"))
+    fail(ErrorCode::kCorruptFile, "{}: expected an object with a \"labels\" key", json_path);
+  const Json& entries = json["labels"];
+  if (entries.is_null()) return {};
+  if (!entries.is_array()) fail(ErrorCode::kCorruptFile, "{}: \"labels\" must be a list or null", json_path);
+
+  std::map<std::string, int64_t> by_file;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Json& entry = entries[i];
+    if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number_integer())
+      fail(ErrorCode::kCorruptFile, "{}: labels[{}] must be [\"relative/path.png\", integer], got {}", json_path, i,
+           entry.dump());
+    const std::string file = fs::path(entry[0].get<std::string>()).lexically_normal().generic_string();
+    const int64_t label = entry[1].get<int64_t>();
+    if (label < 0 || label >= kMaxLabel)
+      fail(ErrorCode::kCorruptFile, "{}: label {} for '{}' is out of range", json_path, label, file);
+    if (!std::binary_search(files.begin(), files.end(), file))
+      fail(ErrorCode::kCorruptFile, "{}: label for '{}' but no such file", json_path, file);
+    if (!by_file.emplace(file, label).second)
+      fail(ErrorCode::kCorruptFile, "{}: '{}' is labelled twice", json_path, file);
+  }
+  std::vector<int64_t> labels;
+  labels.reserve(files.size());
+  for (const std::string& file : files) {
+    const auto found = by_file.find(file);
+    if (found == by_file.end()) fail(ErrorCode::kCorruptFile, "{}: no label for '{}'", json_path, file);
+    labels.push_back(found->second);
+  }
+  return labels;
+}
+
+// One class per top-level sub-folder (sorted names → 0, 1, ...) when every file lies in one;
+// otherwise no labels.
+std::vector<int64_t> labels_from_folders(const std::vector<std::string>& files) {
+  std::vector<std::string> classes;
+  for (const std::string& file : files) {
+    const size_t slash = file.find('/');
+    if (slash == std::string::npos) return {};
+    classes.push_back(file.substr(0, slash));
+  }
+  std::vector<std::string> names = classes;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<int64_t> labels;
+  labels.reserve(files.size());
+  for (const std::string& name : classes)
+    labels.push_back(std::lower_bound(names.begin(), names.end(), name) - names.begin());
+  return labels;
+}
+
+class PngFolderDataset final : public Dataset {
+ public:
+  PngFolderDataset(std::string root, std::vector<std::string> files, std::vector<int64_t> labels)
+      : root_(std::move(root)), files_(std::move(files)), labels_(std::move(labels)) {
+    for (int64_t label : labels_) num_classes_ = std::max(num_classes_, label + 1);
+  }
+
+  int64_t size() const override { return static_cast<int64_t>(files_.size()); }
+
+  Example get(int64_t index) const override {
+    if (index < 0 || index >= size())
+      fail(ErrorCode::kInvalidArgument, "{}: index {} out of range [0, {})", describe(), index, size());
+    Example example;
+    example.image = read_png((fs::path(root_) / files_[static_cast<size_t>(index)]).string());
+    if (!labels_.empty()) example.label = labels_[static_cast<size_t>(index)];
+    return example;
+  }
+
+  int64_t num_classes() const override { return num_classes_; }
+  std::string describe() const override { return "png:" + root_; }
+
+ private:
+  std::string root_;
+  std::vector<std::string> files_;  // relative to root_, sorted
+  std::vector<int64_t> labels_;     // empty when unlabeled
+  int64_t num_classes_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<Dataset> open_png_folder(const std::string& directory) {
+  const fs::path root(directory);
+  std::vector<std::string> files = find_pngs(root);
+  if (files.empty()) fail(ErrorCode::kNotFound, "{}: no PNG files found", directory);
+
+  const fs::path json_path = root / kLabelFile;
+  std::error_code ec;
+  std::vector<int64_t> labels =
+      fs::exists(json_path, ec) ? labels_from_json(json_path.string(), files) : labels_from_folders(files);
+  return std::make_shared<PngFolderDataset>(directory, std::move(files), std::move(labels));
+}
+
+}  // namespace diffuse

@@ -1,0 +1,1076 @@
+// The data layer: IDX, PNG-folder and in-memory datasets, PNG decoding/encoding, the image
+// transform, the sampler and the threaded loader.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <png.h>
+#include <zlib.h>
+
+#include "data/data_loader.h"
+#include "data/dataset.h"
+#include "data/image_transform.h"
+#include "io/png.h"
+#include "test_util.h"
+#include "util/error.h"
+
+namespace diffuse {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Passes if `fn` throws diffuse::Error with `code` and a message containing every phrase.
+template <typename Fn>
+::testing::AssertionResult throws_error(Fn&& fn, ErrorCode code, const std::vector<std::string>& phrases) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (e.code() != code)
+      return ::testing::AssertionFailure() << "code is '" << error_code_name(e.code()) << "', expected '"
+                                           << error_code_name(code) << "'; message: " << message;
+    for (const std::string& phrase : phrases)
+      if (message.find(phrase) == std::string::npos)
+        return ::testing::AssertionFailure() << "message lacks \"" << phrase << "\": " << message;
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw a non-diffuse exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "nothing was thrown";
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+void write_gzip(const std::string& path, const std::string& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  ASSERT_NE(file, nullptr) << path;
+  ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzclose(file), Z_OK);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string bytes_of(const std::vector<int>& values) {
+  std::string out;
+  for (int v : values) out.push_back(static_cast<char>(v));
+  return out;
+}
+
+// An IDX file: magic 00 00 <type> <ndim>, big-endian sizes, then `payload`.
+std::string idx_file(uint8_t type, const std::vector<uint32_t>& dims, const std::string& payload) {
+  std::string out{'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
+  for (uint32_t dim : dims) out += be32(dim);
+  return out + payload;
+}
+
+// uint8 tensor of `shape` holding `values` (row-major).
+at::Tensor u8(const std::vector<int>& values, at::IntArrayRef shape) {
+  at::Tensor t = at::empty(shape, at::kByte);
+  EXPECT_EQ(t.numel(), static_cast<int64_t>(values.size()));
+  for (size_t i = 0; i < values.size(); ++i) t.data_ptr<uint8_t>()[i] = static_cast<uint8_t>(values[i]);
+  return t;
+}
+
+// Deterministic, non-symmetric uint8 content.
+at::Tensor pattern(at::IntArrayRef shape, int salt = 0) {
+  at::Tensor t = at::empty(shape, at::kByte);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data_ptr<uint8_t>()[i] = static_cast<uint8_t>((i * 37 + salt * 101) % 256);
+  return t;
+}
+
+::testing::AssertionResult same_tensor(const at::Tensor& actual, const at::Tensor& expected) {
+  if (actual.scalar_type() != expected.scalar_type())
+    return ::testing::AssertionFailure() << "dtype " << actual.scalar_type() << " vs " << expected.scalar_type();
+  if (actual.sizes() != expected.sizes())
+    return ::testing::AssertionFailure() << "shape " << actual.sizes() << " vs " << expected.sizes();
+  if (!at::equal(actual, expected))
+    return ::testing::AssertionFailure() << "values differ:\n" << actual << "\nvs\n" << expected;
+  return ::testing::AssertionSuccess();
+}
+
+// Pixel value v in [0, 255] as the transform encodes it.
+float encoded(double v) { return static_cast<float>(v / 127.5 - 1.0); }
+
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::make_temp_dir("data"); }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// IDX
+
+using IdxDatasetTest = TempDirTest;
+
+TEST_F(IdxDatasetTest, ReadsGzipAndPlainFilesAlike) {
+  // Three 2×3 images with pixel values 0..17, labels 4, 0, 7.
+  std::string pixels;
+  for (int i = 0; i < 18; ++i) pixels.push_back(static_cast<char>(i * 10));
+  const std::string images = idx_file(0x08, {3, 2, 3}, pixels);
+  const std::string labels = idx_file(0x08, {3}, bytes_of({4, 0, 7}));
+  write_bytes(path("images"), images);
+  write_bytes(path("labels"), labels);
+  write_gzip(path("images.gz"), images);
+  write_gzip(path("labels.gz"), labels);
+
+  for (const auto& [image_file, label_file] : {std::pair{"images", "labels"}, std::pair{"images.gz", "labels.gz"}}) {
+    SCOPED_TRACE(image_file);
+    auto dataset = open_idx_dataset(path(image_file), path(label_file));
+    ASSERT_EQ(dataset->size(), 3);
+    EXPECT_EQ(dataset->num_classes(), 8);
+    EXPECT_EQ(dataset->describe(), "idx:" + path(image_file));
+    const Example second = dataset->get(1);
+    EXPECT_TRUE(same_tensor(second.image, u8({60, 70, 80, 90, 100, 110}, {1, 2, 3})));
+    EXPECT_EQ(second.label, 0);
+    EXPECT_EQ(dataset->get(2).label, 7);
+    EXPECT_TRUE(throws_error([&] { dataset->get(3); }, ErrorCode::kInvalidArgument, {"index 3 out of range"}));
+  }
+}
+
+TEST_F(IdxDatasetTest, ReadsColourImagesStoredAsNHWC) {
+  // Two 1×2 RGB images: HWC in the file, CHW out.
+  write_gzip(path("rgb.gz"), idx_file(0x08, {2, 1, 2, 3}, bytes_of({1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16})));
+  auto dataset = open_idx_dataset(path("rgb.gz"), "");
+  ASSERT_EQ(dataset->size(), 2);
+  EXPECT_TRUE(same_tensor(dataset->get(1).image, u8({11, 14, 12, 15, 13, 16}, {3, 1, 2})));
+}
+
+TEST_F(IdxDatasetTest, WithoutLabelsPathIsUnlabeled) {
+  write_bytes(path("images"), idx_file(0x08, {2, 1, 1}, bytes_of({5, 6})));
+  auto dataset = open_idx_dataset(path("images"), "");
+  EXPECT_EQ(dataset->num_classes(), 0);
+  EXPECT_EQ(dataset->get(0).label, -1);
+}
+
+TEST_F(IdxDatasetTest, RejectsWrongMagic) {
+  write_gzip(path("bad.gz"), bytes_of({0x12, 0x34, 0x08, 0x03}) + be32(1) + be32(1) + be32(1) + "x");
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("bad.gz"), ""); }, ErrorCode::kCorruptFile,
+                           {path("bad.gz"), "not an IDX file (bad magic 12 34 08 03)"}));
+  // A PNG handed over by mistake.
+  write_bytes(path("image.png"), encode_png(pattern({1, 2, 2})));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("image.png"), ""); }, ErrorCode::kCorruptFile,
+                           {path("image.png"), "not an IDX file"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsNonUint8TypeCode) {
+  write_bytes(path("float"), idx_file(0x0D, {1, 1, 1}, std::string(4, '\0')));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("float"), ""); }, ErrorCode::kCorruptFile,
+                           {path("float"), "IDX type code 0x0d (float32) is not supported"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsTruncatedData) {
+  const std::string truncated = idx_file(0x08, {2, 3, 4}, std::string(10, 'x'));
+  write_bytes(path("images"), truncated);
+  write_gzip(path("images.gz"), truncated);
+  for (const char* name : {"images", "images.gz"})
+    EXPECT_TRUE(throws_error([&] { open_idx_dataset(path(name), ""); }, ErrorCode::kCorruptFile,
+                             {path(name), "truncated IDX data: expected 24 bytes of images, got 10"}));
+
+  write_bytes(path("header"), bytes_of({0, 0, 8, 3}) + be32(2));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("header"), ""); }, ErrorCode::kCorruptFile,
+                           {path("header"), "truncated IDX header"}));
+
+  write_bytes(path("good"), idx_file(0x08, {2, 1, 1}, "ab"));
+  write_bytes(path("labels"), idx_file(0x08, {2}, "\x01"));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("good"), path("labels")); }, ErrorCode::kCorruptFile,
+                           {path("labels"), "expected 2 bytes of labels, got 1"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsGzipStreamCutShort) {
+  std::string pixels(20000, '\0');
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<char>((i * i * 7919) >> 5);
+  write_gzip(path("full.gz"), idx_file(0x08, {2, 100, 100}, pixels));
+  const std::string gz = read_bytes(path("full.gz"));
+  write_bytes(path("cut.gz"), gz.substr(0, gz.size() / 2));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("cut.gz"), ""); }, ErrorCode::kCorruptFile,
+                           {path("cut.gz"), "truncated IDX data: expected 20000 bytes of images"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsCorruptGzipData) {
+  // A gzip header followed by a deflate block of the reserved type 3.
+  write_bytes(path("corrupt.gz"), bytes_of({0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}) + std::string(16, '\xff'));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("corrupt.gz"), ""); }, ErrorCode::kCorruptFile,
+                           {path("corrupt.gz"), "corrupt gzip data"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsImageLabelCountMismatch) {
+  write_bytes(path("images"), idx_file(0x08, {3, 1, 1}, "abc"));
+  write_bytes(path("labels"), idx_file(0x08, {2}, bytes_of({0, 1})));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("images"), path("labels")); }, ErrorCode::kCorruptFile,
+                           {path("labels"), "2 labels, but", path("images"), "has 3 images"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsWrongNumberOfDimensionsOrChannels) {
+  write_bytes(path("images"), idx_file(0x08, {2, 1, 1}, "ab"));
+  write_bytes(path("labels"), idx_file(0x08, {2}, bytes_of({0, 1})));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("labels"), path("images")); }, ErrorCode::kCorruptFile,
+                           {path("labels"), "IDX images must have 3 or 4 dimensions", "got 1"}));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("images"), path("images")); }, ErrorCode::kCorruptFile,
+                           {path("images"), "IDX labels must have 1 dimension, got 3"}));
+  write_bytes(path("five"), idx_file(0x08, {1, 1, 1, 5}, "abcde"));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("five"), ""); }, ErrorCode::kCorruptFile,
+                           {path("five"), "unsupported IDX image size 1×1×5"}));
+}
+
+TEST_F(IdxDatasetTest, HugeDeclaredSizesFailWithoutAllocating) {
+  write_bytes(path("large"), idx_file(0x08, {1 << 20, 256, 256}, std::string(100, 'x')));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("large"), ""); }, ErrorCode::kCorruptFile,
+                           {path("large"), "truncated IDX data: expected 68719476736 bytes of images, got 100"}));
+  write_bytes(path("huge"), idx_file(0x08, {0xFFFFFFFF, 0xFFFF, 0xFFFF}, std::string(100, 'x')));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("huge"), ""); }, ErrorCode::kCorruptFile,
+                           {path("huge"), "exceeds the limit"}));
+  write_bytes(path("overflow"), idx_file(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 4}, "x"));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("overflow"), ""); }, ErrorCode::kCorruptFile,
+                           {path("overflow"), "IDX sizes overflow"}));
+}
+
+TEST_F(IdxDatasetTest, RejectsTrailingData) {
+  write_bytes(path("images"), idx_file(0x08, {1, 1, 2}, "abc"));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("images"), ""); }, ErrorCode::kCorruptFile,
+                           {path("images"), "unexpected data after 2 bytes of images"}));
+}
+
+TEST_F(IdxDatasetTest, MissingFileIsAnIoError) {
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("nope.gz"), ""); }, ErrorCode::kIo,
+                           {path("nope.gz"), "cannot open", "No such file"}));
+  write_bytes(path("images"), idx_file(0x08, {1, 1, 1}, "a"));
+  EXPECT_TRUE(throws_error([&] { open_idx_dataset(path("images"), path("nope")); }, ErrorCode::kIo,
+                           {path("nope"), "cannot open"}));
+}
+
+TEST(FashionMnist, TrainSplitHas60000LabelledImagesOf28x28) {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  ASSERT_TRUE(fs::exists(dir + "train-images-idx3-ubyte.gz")) << "dataset-fashion-mnist is not installed (scripts/setup-deps installs it)";
+  auto dataset = open_idx_dataset(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
+  ASSERT_EQ(dataset->size(), 60000);
+  EXPECT_EQ(dataset->num_classes(), 10);
+  const Example first = dataset->get(0);
+  EXPECT_EQ(first.image.scalar_type(), at::kByte);
+  EXPECT_EQ(first.image.sizes(), at::IntArrayRef({1, 28, 28}));
+  const std::vector<int64_t> first_labels{9, 0, 0, 3, 0, 2, 7, 2, 5, 5, 0, 9};
+  for (size_t i = 0; i < first_labels.size(); ++i)
+    EXPECT_EQ(dataset->get(static_cast<int64_t>(i)).label, first_labels[i]);
+  const Example last = dataset->get(59999);
+  EXPECT_GE(last.label, 0);
+  EXPECT_LT(last.label, 10);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PNG
+
+at::Tensor decode(const std::string& png) { return decode_png(png.data(), png.size(), "test.png"); }
+
+// A PNG written with libpng's simplified API.
+std::string simplified_png(png_uint_32 format, png_uint_32 width, png_uint_32 height, const void* pixels,
+                           const void* colormap = nullptr, png_uint_32 colormap_entries = 0) {
+  png_image image;
+  std::memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  image.width = width;
+  image.height = height;
+  image.format = format;
+  image.colormap_entries = colormap_entries;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_to_memory(&image, nullptr, &size, 0, pixels, 0, colormap)) {
+    ADD_FAILURE() << image.message;
+    return {};
+  }
+  std::string out(size, '\0');
+  if (!png_image_write_to_memory(&image, out.data(), &size, 0, pixels, 0, colormap)) {
+    ADD_FAILURE() << image.message;
+    return {};
+  }
+  out.resize(size);
+  return out;
+}
+
+std::string png_chunk(const std::string& type, const std::string& data) {
+  uLong crc = crc32(0, reinterpret_cast<const Bytef*>(type.data()), 4);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size()));
+  return be32(static_cast<uint32_t>(data.size())) + type + data + be32(static_cast<uint32_t>(crc));
+}
+
+// A PNG assembled chunk by chunk, for what the simplified writer cannot produce (colour keys, 16-bit
+// samples without gamma information, gray below 8 bits). `rows` holds each row's packed samples.
+std::string raw_png(uint32_t width, uint32_t height, int bit_depth, int color_type,
+                    const std::vector<std::string>& rows, const std::string& palette = "",
+                    const std::string& transparency = "") {
+  std::string filtered;
+  for (const std::string& row : rows) filtered += '\0' + row;  // filter type 0 (none)
+  uLongf size = compressBound(static_cast<uLong>(filtered.size()));
+  std::string idat(size, '\0');
+  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(idat.data()), &size, reinterpret_cast<const Bytef*>(filtered.data()),
+                     static_cast<uLong>(filtered.size())),
+            Z_OK);
+  idat.resize(size);
+  std::string png = "\x89PNG\r\n\x1a\n";
+  png += png_chunk("IHDR", be32(width) + be32(height) + bytes_of({bit_depth, color_type, 0, 0, 0}));
+  if (!palette.empty()) png += png_chunk("PLTE", palette);
+  if (!transparency.empty()) png += png_chunk("tRNS", transparency);
+  return png + png_chunk("IDAT", idat) + png_chunk("IEND", "");
+}
+
+std::string be16(int v) { return bytes_of({v >> 8, v & 0xFF}); }
+
+// The colour type recorded in a PNG's IHDR chunk.
+int color_type_of(const std::string& png) { return static_cast<uint8_t>(png.at(25)); }
+
+TEST(Png, DecodesEightBitGrayGrayAlphaRgbAndRgba) {
+  const uint8_t gray[] = {0, 200};
+  const uint8_t gray_alpha[] = {10, 20, 30, 40};
+  const uint8_t rgb[] = {1, 2, 3, 4, 5, 6};
+  const uint8_t rgba[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  EXPECT_TRUE(same_tensor(decode(simplified_png(PNG_FORMAT_GRAY, 2, 1, gray)), u8({0, 200}, {1, 1, 2})));
+  EXPECT_TRUE(same_tensor(decode(simplified_png(PNG_FORMAT_GA, 2, 1, gray_alpha)), u8({10, 30, 20, 40}, {2, 1, 2})));
+  EXPECT_TRUE(same_tensor(decode(simplified_png(PNG_FORMAT_RGB, 2, 1, rgb)), u8({1, 4, 2, 5, 3, 6}, {3, 1, 2})));
+  EXPECT_TRUE(
+      same_tensor(decode(simplified_png(PNG_FORMAT_RGBA, 2, 1, rgba)), u8({1, 5, 2, 6, 3, 7, 4, 8}, {4, 1, 2})));
+}
+
+TEST(Png, DecodesPaletteToRgb) {
+  const uint8_t colormap[] = {255, 0, 0, 0, 255, 0, 0, 0, 255};
+  const uint8_t indices[] = {2, 0, 1, 1};
+  const std::string png = simplified_png(PNG_FORMAT_RGB_COLORMAP, 2, 2, indices, colormap, 3);
+  ASSERT_EQ(color_type_of(png), 3);
+  EXPECT_TRUE(same_tensor(decode(png), u8({0, 255, 0, 0, 0, 0, 255, 255, 255, 0, 0, 0}, {3, 2, 2})));
+}
+
+TEST(Png, DecodesPaletteWithTransparencyToRgba) {
+  const uint8_t colormap[] = {255, 0, 0, 255, 0, 255, 0, 128, 10, 20, 30, 0};
+  const uint8_t indices[] = {2, 0, 1, 1};
+  const std::string png = simplified_png(PNG_FORMAT_RGBA_COLORMAP, 2, 2, indices, colormap, 3);
+  ASSERT_EQ(color_type_of(png), 3);
+  ASSERT_NE(png.find("tRNS"), std::string::npos);
+  EXPECT_TRUE(same_tensor(decode(png), u8({10, 255, 0, 0, 20, 0, 255, 255, 30, 0, 0, 0, 0, 255, 128, 128}, {4, 2, 2})));
+}
+
+TEST(Png, GrayWithColourKeyBecomesGrayAlpha) {
+  const std::string png = raw_png(3, 1, 8, 0, {bytes_of({7, 8, 255})}, "", be16(7));
+  EXPECT_TRUE(same_tensor(decode(png), u8({7, 8, 255, 0, 255, 255}, {2, 1, 3})));
+}
+
+TEST(Png, RgbWithColourKeyBecomesRgba) {
+  const std::string png = raw_png(2, 1, 8, 2, {bytes_of({10, 20, 30, 40, 50, 60})}, "", be16(40) + be16(50) + be16(60));
+  EXPECT_TRUE(same_tensor(decode(png), u8({10, 40, 20, 50, 30, 60, 255, 0}, {4, 1, 2})));
+}
+
+TEST(Png, ReducesSixteenBitSamplesToEightBits) {
+  const int k = 257;  // v·257 in 16 bits is v in 8 bits
+  EXPECT_TRUE(same_tensor(decode(raw_png(3, 1, 16, 0, {be16(0) + be16(128 * k) + be16(255 * k)})),
+                          u8({0, 128, 255}, {1, 1, 3})));
+  EXPECT_TRUE(same_tensor(decode(raw_png(2, 1, 16, 4, {be16(100 * k) + be16(255 * k) + be16(50 * k) + be16(20 * k)})),
+                          u8({100, 50, 255, 20}, {2, 1, 2})));
+  EXPECT_TRUE(
+      same_tensor(decode(raw_png(1, 1, 16, 2, {be16(1 * k) + be16(2 * k) + be16(3 * k)})), u8({1, 2, 3}, {3, 1, 1})));
+  EXPECT_TRUE(same_tensor(decode(raw_png(1, 1, 16, 6, {be16(10 * k) + be16(20 * k) + be16(30 * k) + be16(200 * k)})),
+                          u8({10, 20, 30, 200}, {4, 1, 1})));
+}
+
+TEST(Png, SixteenBitLinearFileIsGammaEncodedToEightBits) {
+  // The simplified writer marks 16-bit data as linear (gAMA 1.0); 8-bit output is sRGB-like.
+  const uint16_t linear[] = {0, 32768, 65535};
+  const std::string png = simplified_png(PNG_FORMAT_LINEAR_Y, 3, 1, linear);
+  const at::Tensor image = decode(png);
+  ASSERT_EQ(image.sizes(), at::IntArrayRef({1, 1, 3}));
+  const uint8_t* p = image.data_ptr<uint8_t>();
+  EXPECT_EQ(p[0], 0);
+  EXPECT_NEAR(p[1], 255 * std::pow(0.5, 1 / 2.2), 2.0);
+  EXPECT_EQ(p[2], 255);
+}
+
+TEST(Png, ExpandsGrayBelowEightBits) {
+  EXPECT_TRUE(same_tensor(decode(raw_png(8, 1, 1, 0, {bytes_of({0b10110001})})),
+                          u8({255, 0, 255, 255, 0, 0, 0, 255}, {1, 1, 8})));
+  EXPECT_TRUE(same_tensor(decode(raw_png(4, 1, 2, 0, {bytes_of({0b00011011})})), u8({0, 85, 170, 255}, {1, 1, 4})));
+}
+
+TEST(Png, EncodeDecodeRoundTripKeepsEveryChannelCount) {
+  for (int64_t channels = 1; channels <= 4; ++channels) {
+    SCOPED_TRACE(channels);
+    const at::Tensor image = pattern({channels, 5, 7}, static_cast<int>(channels));
+    const std::string png = encode_png(image);
+    EXPECT_EQ(color_type_of(png), (std::vector<int>{0, 4, 2, 6}[channels - 1]));
+    EXPECT_TRUE(same_tensor(decode(png), image));
+  }
+  const at::Tensor view = pattern({3, 6, 8}).narrow(2, 1, 5);
+  EXPECT_TRUE(same_tensor(decode(encode_png(view)), view.contiguous()));
+}
+
+TEST(Png, EncodeRejectsWrongDtypeOrShape) {
+  EXPECT_TRUE(throws_error(
+      [] {
+        encode_png(at::zeros({3, 2, 2}, at::kFloat));
+      },
+      ErrorCode::kInvalidArgument, {"uint8 [C, H, W]"}));
+  EXPECT_TRUE(throws_error([] { encode_png(pattern({2, 2})); }, ErrorCode::kInvalidArgument, {"uint8 [C, H, W]"}));
+  EXPECT_TRUE(throws_error([] { encode_png(pattern({5, 2, 2})); }, ErrorCode::kInvalidArgument, {"cannot encode"}));
+  EXPECT_TRUE(throws_error([] { encode_png(pattern({3, 0, 2})); }, ErrorCode::kInvalidArgument, {"cannot encode"}));
+  EXPECT_TRUE(throws_error([] { encode_png(at::Tensor()); }, ErrorCode::kInvalidArgument, {"undefined"}));
+}
+
+TEST(Png, TruncatedDataIsCorruptAndNamesTheFile) {
+  const std::string png = encode_png(pattern({3, 16, 16}));
+  for (size_t len : {size_t{4}, size_t{20}, size_t{40}, png.size() / 2}) {
+    SCOPED_TRACE(len);
+    EXPECT_TRUE(throws_error([&] { decode_png(png.data(), len, "/d/img3.png"); }, ErrorCode::kCorruptFile,
+                             {"/d/img3.png", len <= 8 ? "truncated PNG" : "corrupt PNG"}));
+  }
+}
+
+TEST(Png, BadSignatureIsNamed) {
+  std::string png = encode_png(pattern({1, 2, 2}));
+  png[1] = 'X';
+  EXPECT_TRUE(throws_error([&] { decode_png(png.data(), png.size(), "/d/img3.png"); }, ErrorCode::kCorruptFile,
+                           {"/d/img3.png: not a PNG file (bad signature)"}));
+  const std::string jpeg = bytes_of({0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0});
+  EXPECT_TRUE(throws_error([&] { decode_png(jpeg.data(), jpeg.size(), "/d/a.png"); }, ErrorCode::kCorruptFile,
+                           {"/d/a.png: not a PNG file (bad signature)"}));
+  EXPECT_TRUE(throws_error([&] { decode_png(nullptr, 0, "/d/empty.png"); }, ErrorCode::kCorruptFile,
+                           {"/d/empty.png: not a PNG file"}));
+}
+
+TEST(Png, CorruptChunkChecksumIsReported) {
+  std::string png = encode_png(pattern({1, 8, 8}));
+  // The checksum follows the chunk's type and data; the data itself stays intact.
+  const size_t type = png.find("IDAT");
+  const size_t length = static_cast<uint8_t>(png[type - 2]) << 8 | static_cast<uint8_t>(png[type - 1]);
+  png[type + 4 + length] ^= 0x55;
+  EXPECT_TRUE(throws_error([&] { decode_png(png.data(), png.size(), "/d/img.png"); }, ErrorCode::kCorruptFile,
+                           {"/d/img.png: corrupt PNG", "CRC"}));
+}
+
+TEST(Png, ImplausiblyLargeDimensionsAreRefusedBeforeDecoding) {
+  const std::string png = raw_png(100000, 100000, 8, 0, {"x"});
+  EXPECT_TRUE(throws_error([&] { decode_png(png.data(), png.size(), "/d/huge.png"); }, ErrorCode::kCorruptFile,
+                           {"/d/huge.png", "too large to decode"}));
+}
+
+using PngFileTest = TempDirTest;
+
+TEST_F(PngFileTest, WritePngThenReadPngGivesTheImageBack) {
+  const at::Tensor image = pattern({4, 9, 11});
+  write_png(path("x.png"), image);
+  EXPECT_TRUE(same_tensor(read_png(path("x.png")), image));
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"x.png"});  // no temporary left behind
+}
+
+TEST_F(PngFileTest, ReadingAMissingFileIsAnIoError) {
+  EXPECT_TRUE(throws_error([&] { read_png(path("nope.png")); }, ErrorCode::kIo, {path("nope.png")}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PNG folders
+
+class PngFolderTest : public TempDirTest {
+ protected:
+  void add_png(const std::string& relative, const at::Tensor& image) {
+    fs::create_directories(fs::path(path(relative)).parent_path());
+    write_png(path(relative), image);
+  }
+};
+
+TEST_F(PngFolderTest, LabelsComeFromDatasetJson) {
+  add_png("b.png", pattern({3, 4, 4}, 1));
+  add_png("a.png", pattern({1, 4, 4}, 2));
+  add_png("sub/c.png", pattern({4, 2, 3}, 3));
+  write_bytes(path("dataset.json"), R"({"labels": [["sub/c.png", 0], ["a.png", 5], ["b.png", 2]]})");
+  auto dataset = open_png_folder(dir_);
+  ASSERT_EQ(dataset->size(), 3);
+  EXPECT_EQ(dataset->num_classes(), 6);
+  EXPECT_EQ(dataset->describe(), "png:" + dir_);
+  // Sorted by relative path: a.png, b.png, sub/c.png.
+  EXPECT_EQ(dataset->get(0).label, 5);
+  EXPECT_EQ(dataset->get(1).label, 2);
+  EXPECT_EQ(dataset->get(2).label, 0);
+  EXPECT_TRUE(same_tensor(dataset->get(0).image, pattern({1, 4, 4}, 2)));
+  EXPECT_TRUE(same_tensor(dataset->get(2).image, pattern({4, 2, 3}, 3)));
+}
+
+TEST_F(PngFolderTest, NullLabelsInDatasetJsonMeanUnlabeled) {
+  add_png("cat/a.png", pattern({1, 2, 2}));
+  write_bytes(path("dataset.json"), R"({"labels": null})");
+  auto dataset = open_png_folder(dir_);
+  EXPECT_EQ(dataset->num_classes(), 0);
+  EXPECT_EQ(dataset->get(0).label, -1);
+}
+
+TEST_F(PngFolderTest, LabelsComeFromClassSubFolders) {
+  add_png("dog/1.png", pattern({3, 2, 2}));
+  add_png("cat/2.png", pattern({3, 2, 2}));
+  add_png("cat/x/3.png", pattern({3, 2, 2}));
+  add_png("eel/4.PNG", pattern({3, 2, 2}));
+  write_bytes(path("cat/notes.txt"), "not an image");
+  auto dataset = open_png_folder(dir_);
+  ASSERT_EQ(dataset->size(), 4);
+  EXPECT_EQ(dataset->num_classes(), 3);
+  // cat/2.png, cat/x/3.png, dog/1.png, eel/4.PNG
+  const std::vector<int64_t> expected{0, 0, 1, 2};
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(dataset->get(i).label, expected[static_cast<size_t>(i)]);
+}
+
+TEST_F(PngFolderTest, FolderWithImagesAtItsRootIsUnlabeled) {
+  add_png("0.png", pattern({1, 2, 2}));
+  add_png("1.png", pattern({1, 2, 2}));
+  add_png("sub/2.png", pattern({1, 2, 2}));
+  auto dataset = open_png_folder(dir_);
+  EXPECT_EQ(dataset->size(), 3);
+  EXPECT_EQ(dataset->num_classes(), 0);
+  EXPECT_EQ(dataset->get(2).label, -1);
+}
+
+TEST_F(PngFolderTest, MalformedDatasetJsonIsReportedWithItsPath) {
+  add_png("a.png", pattern({1, 2, 2}));
+  add_png("b.png", pattern({1, 2, 2}));
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"{not json", "malformed JSON"},
+      {"[1, 2]", "expected an object with a \"labels\" key"},
+      {R"({"labels": 3})", "\"labels\" must be a list or null"},
+      {R"({"labels": [["a.png"]]})", "labels[0] must be [\"relative/path.png\", integer]"},
+      {R"({"labels": [["a.png", 1], ["b.png", "x"]]})", "labels[1] must be"},
+      {R"({"labels": [["a.png", 1], ["b.png", -1]]})", "label -1 for 'b.png' is out of range"},
+      {R"({"labels": [["a.png", 1], ["b.png", 0], ["a/b.png", 1]]})", "label for 'a/b.png' but no such file"},
+      {R"({"labels": [["a.png", 1]]})", "no label for 'b.png'"},
+      {R"({"labels": [["a.png", 1], ["./a.png", 2], ["b.png", 0]]})", "'a.png' is labelled twice"},
+  };
+  for (const auto& [json, phrase] : cases) {
+    SCOPED_TRACE(json);
+    write_bytes(path("dataset.json"), json);
+    EXPECT_TRUE(throws_error([&] { open_png_folder(dir_); }, ErrorCode::kCorruptFile, {path("dataset.json"), phrase}));
+  }
+}
+
+TEST_F(PngFolderTest, MissingEmptyOrNonDirectoryIsReported) {
+  EXPECT_TRUE(
+      throws_error([&] { open_png_folder(path("nope")); }, ErrorCode::kIo, {path("nope"), "cannot read directory"}));
+  fs::create_directories(path("empty"));
+  EXPECT_TRUE(throws_error([&] { open_png_folder(path("empty")); }, ErrorCode::kNotFound,
+                           {path("empty"), "no PNG files found"}));
+  write_bytes(path("file"), "x");
+  EXPECT_TRUE(throws_error([&] { open_png_folder(path("file")); }, ErrorCode::kIo, {path("file"), "not a directory"}));
+}
+
+TEST_F(PngFolderTest, CorruptImageFailsInGetNamingTheFile) {
+  add_png("a.png", pattern({1, 2, 2}));
+  write_bytes(path("b.png"), "not a png at all");
+  auto dataset = open_png_folder(dir_);  // files are decoded lazily
+  EXPECT_NO_THROW(dataset->get(0));
+  EXPECT_TRUE(throws_error([&] { dataset->get(1); }, ErrorCode::kCorruptFile, {path("b.png"), "bad signature"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// In-memory datasets and subsets
+
+TEST(MemoryDataset, CopiesImagesAndLabels) {
+  std::vector<uint8_t> pixels(12);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i);
+  std::vector<int64_t> labels{3, 1};
+  auto dataset = make_memory_dataset(pixels.data(), 2, 1, 2, 3, labels.data());
+  std::fill(pixels.begin(), pixels.end(), 99);
+  labels = {7, 7};
+  EXPECT_EQ(dataset->size(), 2);
+  EXPECT_EQ(dataset->num_classes(), 4);
+  EXPECT_EQ(dataset->describe(), "memory:2×1×2×3");
+  const Example second = dataset->get(1);
+  EXPECT_TRUE(same_tensor(second.image, u8({6, 9, 7, 10, 8, 11}, {3, 1, 2})));
+  EXPECT_EQ(second.label, 1);
+  // Each get() returns its own tensor.
+  dataset->get(0).image.fill_(0);
+  EXPECT_TRUE(same_tensor(dataset->get(0).image, u8({0, 3, 1, 4, 2, 5}, {3, 1, 2})));
+
+  auto unlabeled = make_memory_dataset(pixels.data(), 2, 1, 2, 3, nullptr);
+  EXPECT_EQ(unlabeled->num_classes(), 0);
+  EXPECT_EQ(unlabeled->get(0).label, -1);
+}
+
+TEST(MemoryDataset, RejectsInvalidArguments) {
+  const uint8_t pixels[4] = {};
+  const int64_t negative[] = {0, -2};
+  EXPECT_TRUE(throws_error([&] { make_memory_dataset(pixels, 1, 1, 1, 5, nullptr); }, ErrorCode::kInvalidArgument,
+                           {"invalid shape"}));
+  EXPECT_TRUE(throws_error([&] { make_memory_dataset(pixels, 1, 0, 1, 1, nullptr); }, ErrorCode::kInvalidArgument,
+                           {"invalid shape"}));
+  EXPECT_TRUE(throws_error([&] { make_memory_dataset(pixels, -1, 1, 1, 1, nullptr); }, ErrorCode::kInvalidArgument,
+                           {"invalid shape"}));
+  EXPECT_TRUE(throws_error([&] { make_memory_dataset(nullptr, 2, 1, 1, 1, nullptr); }, ErrorCode::kInvalidArgument,
+                           {"images is NULL"}));
+  EXPECT_TRUE(throws_error([&] { make_memory_dataset(pixels, 2, 1, 1, 1, negative); }, ErrorCode::kInvalidArgument,
+                           {"label -2 of image 1 is negative"}));
+}
+
+// `count` 1×1 gray images valued 0, 1, 2, ..., labels i % 4.
+std::shared_ptr<Dataset> numbered_dataset(int64_t count) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(count));
+  std::vector<int64_t> labels(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    pixels[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
+    labels[static_cast<size_t>(i)] = i % 4;
+  }
+  return make_memory_dataset(pixels.data(), count, 1, 1, 1, labels.data());
+}
+
+TEST(Subset, ExposesARangeOfTheBase) {
+  auto base = numbered_dataset(10);
+  auto subset = make_subset(base, 2, 5);
+  ASSERT_EQ(subset->size(), 3);
+  EXPECT_EQ(subset->get(0).image.item<uint8_t>(), 2);
+  EXPECT_EQ(subset->get(2).image.item<uint8_t>(), 4);
+  EXPECT_EQ(subset->get(2).label, 0);
+  EXPECT_EQ(subset->num_classes(), 4);  // the base's, so that every split agrees
+  EXPECT_EQ(subset->describe(), base->describe() + "[2:5]");
+  EXPECT_EQ(make_subset(base, 4, 4)->size(), 0);
+  EXPECT_EQ(make_subset(base, 0, 10)->size(), 10);
+  EXPECT_TRUE(throws_error([&] { subset->get(3); }, ErrorCode::kInvalidArgument, {"index 3 out of range"}));
+}
+
+TEST(Subset, RejectsRangesOutsideTheBase) {
+  auto base = numbered_dataset(10);
+  for (const auto& [begin, end] : {std::pair{-1, 2}, std::pair{3, 2}, std::pair{0, 11}})
+    EXPECT_TRUE(throws_error([&] { make_subset(base, begin, end); }, ErrorCode::kInvalidArgument,
+                             {fmt::format("range [{}, {})", begin, end)}));
+  EXPECT_TRUE(throws_error([] { make_subset(nullptr, 0, 0); }, ErrorCode::kInvalidArgument, {"null"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Image transform
+
+ImageTransform make_transform(int resolution, int channels, ResizeMode mode, std::array<uint8_t, 3> background = {}) {
+  ImageTransform transform;
+  transform.resolution = resolution;
+  transform.channels = channels;
+  transform.mode = mode;
+  transform.background = background;
+  return transform;
+}
+
+// The transform's encoding of a uint8 image, without geometry.
+at::Tensor encode_pixels(const at::Tensor& image) { return image.to(at::kFloat) / 127.5 - 1.0; }
+
+TEST(ImageTransform, PadCentresTheImageOnTheBackground) {
+  const at::Tensor image = at::full({1, 28, 28}, 255, at::kByte);
+  const at::Tensor out = transform_image(image, make_transform(32, 3, ResizeMode::kPad, {10, 20, 30}), false);
+  ASSERT_EQ(out.scalar_type(), at::kFloat);
+  ASSERT_EQ(out.sizes(), at::IntArrayRef({3, 32, 32}));
+  EXPECT_TRUE(at::equal(out.narrow(1, 2, 28).narrow(2, 2, 28), at::ones({3, 28, 28})));
+  EXPECT_EQ(out.eq(1.0f).sum().item<int64_t>(), 3 * 28 * 28);
+  EXPECT_FLOAT_EQ(out[0][0][0].item<float>(), encoded(10));
+  EXPECT_FLOAT_EQ(out[1][31][31].item<float>(), encoded(20));
+  EXPECT_FLOAT_EQ(out[2][1][30].item<float>(), encoded(30));
+  EXPECT_FLOAT_EQ(out[0][15][1].item<float>(), encoded(10));
+
+  const at::Tensor gray = transform_image(image, make_transform(32, 1, ResizeMode::kPad, {10, 20, 30}), false);
+  EXPECT_NEAR(gray[0][0][0].item<float>(), encoded(0.299 * 10 + 0.587 * 20 + 0.114 * 30), 1e-5);
+}
+
+TEST(ImageTransform, CenterCropCutsTheCentralSquareAndPadsSmallImages) {
+  const at::Tensor image = pattern({1, 6, 6});
+  EXPECT_TRUE(same_tensor(transform_image(image, make_transform(4, 1, ResizeMode::kCenterCrop), false),
+                          encode_pixels(image.narrow(1, 1, 4).narrow(2, 1, 4))));
+  // An odd margin puts the extra row and column at the end.
+  const at::Tensor odd = pattern({1, 5, 5});
+  EXPECT_TRUE(same_tensor(transform_image(odd, make_transform(4, 1, ResizeMode::kCenterCrop), false),
+                          encode_pixels(odd.narrow(1, 0, 4).narrow(2, 0, 4))));
+  const at::Tensor small = pattern({1, 2, 2});
+  const at::Tensor padded = transform_image(small, make_transform(4, 1, ResizeMode::kCenterCrop, {0, 0, 0}), false);
+  EXPECT_TRUE(same_tensor(padded.narrow(1, 1, 2).narrow(2, 1, 2), encode_pixels(small)));
+  EXPECT_FLOAT_EQ(padded[0][0][0].item<float>(), -1.0f);
+}
+
+TEST(ImageTransform, ResizeDownAveragesAreas) {
+  at::Tensor image = at::empty({1, 4, 4}, at::kByte);
+  for (int i = 0; i < 16; ++i) image.data_ptr<uint8_t>()[i] = static_cast<uint8_t>(i * 10);
+  const at::Tensor out = transform_image(image, make_transform(2, 1, ResizeMode::kResize), false);
+  const at::Tensor expected = (at::tensor({25.0f, 45.0f, 105.0f, 125.0f}).view({1, 2, 2}) / 127.5 - 1.0);
+  EXPECT_TRUE(at::allclose(out, expected, 0, 1e-6)) << out;
+}
+
+TEST(ImageTransform, ResizeUpIsBilinearWithHalfPixelCentres) {
+  const at::Tensor image = u8({0, 100, 0, 100}, {1, 2, 2});
+  const at::Tensor out = transform_image(image, make_transform(4, 1, ResizeMode::kResize), false);
+  const at::Tensor row = at::tensor({0.0f, 25.0f, 75.0f, 100.0f}) / 127.5 - 1.0;
+  EXPECT_TRUE(at::allclose(out, row.view({1, 1, 4}).expand({1, 4, 4}), 0, 1e-6)) << out;
+}
+
+TEST(ImageTransform, ResizeScalesTheShortSideThenCutsTheLongSide) {
+  // 4×8, columns valued 10·j: scaled to 2×4 by 2×2 averages (5, 25, 45, 65), centre columns kept.
+  at::Tensor image = at::empty({1, 4, 8}, at::kByte);
+  for (int i = 0; i < 32; ++i) image.data_ptr<uint8_t>()[i] = static_cast<uint8_t>((i % 8) * 10);
+  const at::Tensor out = transform_image(image, make_transform(2, 1, ResizeMode::kResize), false);
+  const at::Tensor row = at::tensor({25.0f, 45.0f}) / 127.5 - 1.0;
+  EXPECT_TRUE(at::allclose(out, row.view({1, 1, 2}).expand({1, 2, 2}), 0, 1e-6)) << out;
+}
+
+TEST(ImageTransform, GrayBecomesRgbByReplication) {
+  const at::Tensor out = transform_image(u8({0, 200}, {1, 1, 2}), make_transform(2, 3, ResizeMode::kPad), false);
+  ASSERT_EQ(out.sizes(), at::IntArrayRef({3, 2, 2}));
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_FLOAT_EQ(out[c][0][0].item<float>(), -1.0f);
+    EXPECT_FLOAT_EQ(out[c][0][1].item<float>(), encoded(200));
+  }
+}
+
+TEST(ImageTransform, RgbBecomesGrayByBt601Luma) {
+  const at::Tensor out = transform_image(u8({100, 150, 200}, {3, 1, 1}), make_transform(1, 1, ResizeMode::kPad), false);
+  ASSERT_EQ(out.sizes(), at::IntArrayRef({1, 1, 1}));
+  EXPECT_NEAR(out.item<float>(), encoded(0.299 * 100 + 0.587 * 150 + 0.114 * 200), 1e-5);
+}
+
+TEST(ImageTransform, AlphaIsCompositedOntoTheBackground) {
+  // RGBA pixels: 20 % opaque, fully transparent, fully opaque; background blue.
+  const at::Tensor rgba = u8({200, 9, 9, 100, 9, 9, 0, 9, 9, 51, 0, 255}, {4, 1, 3});
+  const ImageTransform to_rgb = make_transform(3, 3, ResizeMode::kCenterCrop, {0, 0, 255});
+  const at::Tensor out = transform_image(rgba.expand({4, 3, 3}).contiguous(), to_rgb, false);
+  const std::vector<std::array<double, 3>> expected{{40, 20, 204}, {0, 0, 255}, {9, 9, 9}};
+  for (int x = 0; x < 3; ++x)
+    for (int c = 0; c < 3; ++c) EXPECT_NEAR(out[c][0][x].item<float>(), encoded(expected[x][c]), 1e-5) << x << c;
+
+  const at::Tensor gray =
+      transform_image(rgba.expand({4, 3, 3}).contiguous(), make_transform(3, 1, ResizeMode::kPad, {0, 0, 255}), false);
+  EXPECT_NEAR(gray[0][0][0].item<float>(), encoded(0.299 * 40 + 0.587 * 20 + 0.114 * 204), 1e-4);
+
+  const at::Tensor gray_alpha = u8({100, 51}, {2, 1, 1});
+  const at::Tensor ga_out = transform_image(gray_alpha, make_transform(1, 1, ResizeMode::kPad, {50, 50, 50}), false);
+  EXPECT_NEAR(ga_out.item<float>(), encoded(100 * 0.2 + 50 * 0.8), 1e-5);
+}
+
+TEST(ImageTransform, FlipMirrorsHorizontally) {
+  const at::Tensor image = pattern({3, 4, 5});
+  for (ResizeMode mode : {ResizeMode::kPad, ResizeMode::kResize}) {
+    const ImageTransform transform = make_transform(6, 3, mode, {1, 2, 3});
+    EXPECT_TRUE(
+        same_tensor(transform_image(image, transform, true), transform_image(image, transform, false).flip({2})));
+  }
+  EXPECT_FALSE(at::equal(transform_image(image, make_transform(4, 3, ResizeMode::kPad), true),
+                         transform_image(image, make_transform(4, 3, ResizeMode::kPad), false)));
+}
+
+TEST(ImageTransform, EncodesZeroAsMinusOneAnd255AsOne) {
+  const at::Tensor out =
+      transform_image(u8({0, 255, 255, 0}, {1, 2, 2}), make_transform(2, 1, ResizeMode::kPad), false);
+  EXPECT_TRUE(same_tensor(out, at::tensor({-1.0f, 1.0f, 1.0f, -1.0f}).view({1, 2, 2})));
+}
+
+TEST(ImageTransform, RejectsInvalidInputs) {
+  const ImageTransform ok = make_transform(4, 3, ResizeMode::kPad);
+  EXPECT_TRUE(throws_error(
+      [&] {
+        transform_image(at::zeros({3, 4, 4}, at::kFloat), ok, false);
+      },
+      ErrorCode::kInvalidArgument, {"uint8 [C, H, W]"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        transform_image(pattern({4, 4}), ok, false);
+      },
+      ErrorCode::kInvalidArgument, {"uint8 [C, H, W]"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        transform_image(pattern({5, 4, 4}), ok, false);
+      },
+      ErrorCode::kInvalidArgument, {"C in 1..4"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        transform_image(pattern({3, 4, 4}), make_transform(4, 2, ResizeMode::kPad), false);
+      },
+      ErrorCode::kInvalidArgument, {"channels 2 must be 1 or 3"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        transform_image(pattern({3, 4, 4}), make_transform(0, 3, ResizeMode::kPad), false);
+      },
+      ErrorCode::kInvalidArgument, {"resolution 0"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sampler
+
+TEST(Sampler, EveryEpochIsAPermutation) {
+  for (int64_t size : {1, 2, 7, 100}) {
+    for (uint64_t seed : {uint64_t{0}, uint64_t{42}}) {
+      for (int64_t epoch = 0; epoch < 4; ++epoch) {
+        std::vector<int64_t> order;
+        for (int64_t i = 0; i < size; ++i) order.push_back(sampler_index(seed, size, epoch * size + i));
+        EXPECT_EQ(order, epoch_permutation(seed, size, epoch));
+        std::sort(order.begin(), order.end());
+        std::vector<int64_t> all(static_cast<size_t>(size));
+        std::iota(all.begin(), all.end(), int64_t{0});
+        EXPECT_EQ(order, all) << "size " << size << " seed " << seed << " epoch " << epoch;
+      }
+    }
+  }
+}
+
+TEST(Sampler, OrderDiffersBetweenEpochsAndSeeds) {
+  const std::vector<int64_t> base = epoch_permutation(0, 100, 0);
+  std::vector<int64_t> identity(100);
+  std::iota(identity.begin(), identity.end(), int64_t{0});
+  EXPECT_NE(base, identity);
+  EXPECT_NE(base, epoch_permutation(0, 100, 1));
+  EXPECT_NE(base, epoch_permutation(1, 100, 0));
+  EXPECT_EQ(base, epoch_permutation(0, 100, 0));
+}
+
+TEST(Sampler, OrderIsTheSameOnEveryPlatform) {
+  // Pinned values: a checkpoint's loader position must mean the same examples everywhere, always.
+  EXPECT_EQ(epoch_permutation(0, 10, 0), (std::vector<int64_t>{6, 7, 1, 3, 8, 5, 9, 0, 4, 2}));
+  EXPECT_EQ(epoch_permutation(12345, 10, 3), (std::vector<int64_t>{2, 5, 8, 3, 0, 4, 6, 1, 9, 7}));
+  std::string flips;
+  for (int64_t p = 0; p < 16; ++p) flips += sampler_xflip(7, p) ? '1' : '0';
+  EXPECT_EQ(flips, "0001011111001100");
+}
+
+TEST(Sampler, XflipIsAboutHalfAndDependsOnTheSeed) {
+  int flipped = 0, differ = 0;
+  for (int64_t p = 0; p < 10000; ++p) {
+    flipped += sampler_xflip(5, p);
+    differ += sampler_xflip(5, p) != sampler_xflip(6, p);
+  }
+  EXPECT_NEAR(flipped, 5000, 200);
+  EXPECT_NEAR(differ, 5000, 200);
+}
+
+TEST(Sampler, RejectsInvalidArguments) {
+  EXPECT_TRUE(throws_error([] { sampler_index(0, 0, 0); }, ErrorCode::kInvalidArgument, {"dataset size 0"}));
+  EXPECT_TRUE(throws_error([] { sampler_index(0, 5, -1); }, ErrorCode::kInvalidArgument, {"position -1"}));
+  EXPECT_TRUE(throws_error([] { epoch_permutation(0, 5, -2); }, ErrorCode::kInvalidArgument, {"epoch -2"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loader
+
+// `count` RGB images of 5×7 with distinct content, labels i % 3.
+std::shared_ptr<Dataset> rgb_dataset(int64_t count) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(count * 5 * 7 * 3));
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>((i * 131 + i / 105 * 17) % 256);
+  std::vector<int64_t> labels(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) labels[static_cast<size_t>(i)] = i % 3;
+  return make_memory_dataset(pixels.data(), count, 5, 7, 3, labels.data());
+}
+
+LoaderOptions small_options(int num_workers) {
+  LoaderOptions options;
+  options.batch_size = 4;
+  options.seed = 7;
+  options.xflip = true;
+  options.label_dim = 3;
+  options.transform = make_transform(8, 3, ResizeMode::kPad, {1, 2, 3});
+  options.num_workers = num_workers;
+  options.prefetch_batches = 2;
+  return options;
+}
+
+std::vector<Batch> take(DataLoader& loader, int count) {
+  std::vector<Batch> batches;
+  for (int i = 0; i < count; ++i) batches.push_back(loader.next());
+  return batches;
+}
+
+// Wraps a dataset: counts get() calls, throws for one index, or reports a wrong class count.
+class TestDataset : public Dataset {
+ public:
+  explicit TestDataset(std::shared_ptr<const Dataset> base) : base_(std::move(base)) {}
+  int64_t size() const override { return base_->size(); }
+  Example get(int64_t index) const override {
+    ++gets;
+    if (index == failing_index) fail(ErrorCode::kCorruptFile, "/d/img{}.png: corrupt PNG: IDAT: CRC error", index);
+    return base_->get(index);
+  }
+  int64_t num_classes() const override { return reported_classes >= 0 ? reported_classes : base_->num_classes(); }
+  std::string describe() const override { return "test:" + base_->describe(); }
+
+  mutable std::atomic<int64_t> gets{0};
+  int64_t failing_index = -1;
+  int64_t reported_classes = -1;
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+};
+
+TEST(DataLoader, BatchesFollowTheSamplerAndTheTransform) {
+  auto dataset = rgb_dataset(10);
+  const LoaderOptions options = small_options(0);
+  DataLoader loader(dataset, options);
+  int flips = 0;
+  for (int64_t b = 0; b < 5; ++b) {
+    const Batch batch = loader.next();
+    EXPECT_EQ(batch.position, 4 * b);
+    ASSERT_EQ(batch.images.sizes(), at::IntArrayRef({4, 3, 8, 8}));
+    ASSERT_EQ(batch.labels.sizes(), at::IntArrayRef({4, 3}));
+    for (int64_t i = 0; i < 4; ++i) {
+      const int64_t position = batch.position + i;
+      const int64_t index = sampler_index(options.seed, 10, position);
+      const bool flip = sampler_xflip(options.seed, position);
+      flips += flip;
+      EXPECT_TRUE(same_tensor(batch.images[i], transform_image(dataset->get(index).image, options.transform, flip)))
+          << "position " << position;
+      at::Tensor one_hot = at::zeros({3}, at::kFloat);
+      one_hot[index % 3] = 1.0f;
+      EXPECT_TRUE(same_tensor(batch.labels[i], one_hot)) << "position " << position;
+    }
+  }
+  EXPECT_GT(flips, 0);
+  EXPECT_LT(flips, 20);
+}
+
+TEST(DataLoader, UnlabelledBatchesHaveNoLabelTensor) {
+  LoaderOptions options = small_options(1);
+  options.label_dim = 0;
+  DataLoader loader(rgb_dataset(10), options);
+  const Batch batch = loader.next();
+  EXPECT_TRUE(batch.images.defined());
+  EXPECT_FALSE(batch.labels.defined());
+}
+
+TEST(DataLoader, SameBatchesWhateverTheNumberOfWorkers) {
+  auto dataset = rgb_dataset(10);
+  DataLoader reference_loader(dataset, small_options(0));
+  const std::vector<Batch> reference = take(reference_loader, 7);  // 2.8 epochs
+  for (int workers : {1, 3}) {
+    SCOPED_TRACE(workers);
+    DataLoader loader(dataset, small_options(workers));
+    const std::vector<Batch> batches = take(loader, 7);
+    for (size_t b = 0; b < batches.size(); ++b) {
+      EXPECT_EQ(batches[b].position, reference[b].position);
+      EXPECT_TRUE(same_tensor(batches[b].images, reference[b].images)) << "batch " << b;
+      EXPECT_TRUE(same_tensor(batches[b].labels, reference[b].labels)) << "batch " << b;
+    }
+  }
+}
+
+TEST(DataLoader, StartingAtAPositionContinuesTheSameStream) {
+  auto dataset = rgb_dataset(10);
+  for (int workers : {0, 2}) {
+    SCOPED_TRACE(workers);
+    DataLoader from_zero(dataset, small_options(workers));
+    std::vector<at::Tensor> images, labels;
+    for (const Batch& batch : take(from_zero, 6)) {
+      images.push_back(batch.images);
+      labels.push_back(batch.labels);
+    }
+    const at::Tensor all_images = at::cat(images), all_labels = at::cat(labels);
+
+    DataLoader resumed(dataset, small_options(workers), 6);
+    EXPECT_EQ(resumed.position(), 6);
+    for (int64_t b = 0; b < 4; ++b) {
+      const Batch batch = resumed.next();
+      EXPECT_EQ(batch.position, 6 + 4 * b);
+      EXPECT_TRUE(same_tensor(batch.images, all_images.narrow(0, 6 + 4 * b, 4))) << "batch " << b;
+      EXPECT_TRUE(same_tensor(batch.labels, all_labels.narrow(0, 6 + 4 * b, 4))) << "batch " << b;
+    }
+    EXPECT_EQ(resumed.position(), 22);
+  }
+}
+
+TEST(DataLoader, WorkerErrorIsRethrownFromNext) {
+  auto dataset = std::make_shared<TestDataset>(rgb_dataset(16));
+  dataset->failing_index = 7;
+  const LoaderOptions options = small_options(0);
+  int64_t failing_position = 0;
+  while (sampler_index(options.seed, 16, failing_position) != 7) ++failing_position;
+  const int64_t failing_batch = failing_position / 4;
+
+  for (int workers : {0, 2}) {
+    SCOPED_TRACE(workers);
+    DataLoader loader(dataset, small_options(workers));
+    for (int64_t b = 0; b < failing_batch; ++b) EXPECT_NO_THROW(loader.next()) << "batch " << b;
+    EXPECT_TRUE(throws_error([&] { loader.next(); }, ErrorCode::kCorruptFile, {"/d/img7.png: corrupt PNG"}));
+    EXPECT_EQ(loader.position(), failing_batch * 4);
+  }
+}
+
+TEST(DataLoader, DestructionWithAFullQueueDoesNotHang) {
+  auto dataset = std::make_shared<TestDataset>(rgb_dataset(10));
+  LoaderOptions options = small_options(3);
+  options.prefetch_batches = 2;
+  for (int consumed : {0, 1}) {
+    SCOPED_TRACE(consumed);
+    dataset->gets = 0;
+    const auto start = std::chrono::steady_clock::now();
+    {
+      DataLoader loader(dataset, options);
+      take(loader, consumed);
+      // Wait until the workers have filled the queue and block on it.
+      const int64_t filled = (consumed + options.prefetch_batches) * options.batch_size;
+      while (dataset->gets < filled && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      EXPECT_EQ(dataset->gets, filled);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      EXPECT_EQ(dataset->gets, filled);  // the bound holds
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  }
+}
+
+TEST(DataLoader, RejectsLabelsOutsideTheOneHotWidth) {
+  LoaderOptions options = small_options(0);
+  options.label_dim = 2;
+  EXPECT_TRUE(throws_error([&] { DataLoader loader(rgb_dataset(10), options); }, ErrorCode::kInvalidArgument,
+                           {"labels up to 2", "label_dim = 2"}));
+
+  // A dataset whose class count is wrong is caught at the example.
+  auto dataset = std::make_shared<TestDataset>(rgb_dataset(10));
+  dataset->reported_classes = 2;
+  for (int workers : {0, 1}) {
+    SCOPED_TRACE(workers);
+    options.num_workers = workers;
+    DataLoader loader(dataset, options);
+    EXPECT_TRUE(throws_error([&] { take(loader, 3); }, ErrorCode::kInvalidArgument, {"has label 2", "label_dim = 2"}));
+  }
+}
+
+TEST(DataLoader, RejectsLabelDimForAnUnlabelledDataset) {
+  const uint8_t pixels[4] = {};
+  auto dataset = make_memory_dataset(pixels, 4, 1, 1, 1, nullptr);
+  EXPECT_TRUE(throws_error([&] { DataLoader loader(dataset, small_options(0)); }, ErrorCode::kInvalidArgument,
+                           {"label_dim is 3", "has no labels"}));
+}
+
+TEST(DataLoader, RejectsInvalidOptions) {
+  auto dataset = rgb_dataset(4);
+  const auto rejects = [&](const LoaderOptions& options, int64_t start = 0) {
+    return throws_error([&] { DataLoader loader(dataset, options, start); }, ErrorCode::kInvalidArgument,
+                        {"data loader"});
+  };
+  LoaderOptions options = small_options(0);
+  options.batch_size = 0;
+  EXPECT_TRUE(rejects(options));
+  options = small_options(0);
+  options.prefetch_batches = 0;
+  EXPECT_TRUE(rejects(options));
+  options = small_options(0);
+  options.num_workers = -1;
+  EXPECT_TRUE(rejects(options));
+  EXPECT_TRUE(rejects(small_options(0), -1));
+  EXPECT_TRUE(
+      throws_error([] { DataLoader loader(nullptr, small_options(0)); }, ErrorCode::kInvalidArgument, {"null"}));
+  auto empty = make_subset(dataset, 0, 0);
+  EXPECT_TRUE(
+      throws_error([&] { DataLoader loader(empty, small_options(0)); }, ErrorCode::kInvalidArgument, {"is empty"}));
+}
+
+}  // namespace
+}  // namespace diffuse
