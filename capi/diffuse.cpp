@@ -30,6 +30,7 @@ diffuse_status to_status(diffuse::ErrorCode code) {
     case diffuse::ErrorCode::kBusy: return DIFFUSE_E_BUSY;
     case diffuse::ErrorCode::kNotFound: return DIFFUSE_E_NOT_FOUND;
     case diffuse::ErrorCode::kInternal: return DIFFUSE_E_INTERNAL;
+    case diffuse::ErrorCode::kDiverged: return DIFFUSE_E_DIVERGED;
   }
   return DIFFUSE_E_INTERNAL;
 }
@@ -73,6 +74,7 @@ const char* diffuse_status_string(diffuse_status status) {
     case DIFFUSE_E_BUSY: return "busy";
     case DIFFUSE_E_NOT_FOUND: return "not found";
     case DIFFUSE_E_INTERNAL: return "internal error";
+    case DIFFUSE_E_DIVERGED: return "training diverged";
   }
   return "unknown status";
 }

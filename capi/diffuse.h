@@ -54,7 +54,8 @@ typedef enum diffuse_status {
   DIFFUSE_E_CANCELLED = 7,
   DIFFUSE_E_BUSY = 8,      /* another call is in progress on the same handle */
   DIFFUSE_E_NOT_FOUND = 9, /* a named tensor, file or entry does not exist */
-  DIFFUSE_E_INTERNAL = 10  /* a bug: please report it with the diffuse_last_error() message */
+  DIFFUSE_E_INTERNAL = 10, /* a bug: please report it with the diffuse_last_error() message */
+  DIFFUSE_E_DIVERGED = 11  /* training produced non-finite losses for too many consecutive steps */
 } diffuse_status;
 
 typedef enum diffuse_log_level {

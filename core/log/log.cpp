@@ -2,11 +2,17 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "util/error.h"
 
 namespace diffuse {
 namespace {
@@ -40,15 +46,26 @@ std::atomic<int>& threshold() {
   return level;
 }
 
-// Our own logger on stderr, not spdlog's default one, so a host's spdlog set-up is left alone.
-spdlog::logger& logger() {
-  static std::shared_ptr<spdlog::logger> instance = [] {
-    auto l = std::make_shared<spdlog::logger>("diffuse", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-    l->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [diffuse] [%l] %v");
-    l->set_level(spdlog::level::trace);  // filtering happens in log_enabled()
-    return l;
-  }();
-  return *instance;
+// Our own logger, not spdlog's default one, so a host's spdlog set-up is left alone. Its sinks sit
+// behind a dist_sink, which may gain and lose file sinks while other threads log.
+struct Logger {
+  std::shared_ptr<spdlog::sinks::dist_sink_mt> sinks = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  std::shared_ptr<spdlog::logger> logger;
+  std::mutex files_mutex;
+  std::map<std::string, spdlog::sink_ptr> files;
+
+  Logger() {
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    console->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [diffuse] [%l] %v");
+    sinks->add_sink(console);
+    logger = std::make_shared<spdlog::logger>("diffuse", sinks);
+    logger->set_level(spdlog::level::trace);  // filtering happens in log_enabled()
+  }
+};
+
+Logger& instance() {
+  static Logger l;
+  return l;
 }
 
 }  // namespace
@@ -59,8 +76,31 @@ bool log_enabled(LogLevel level) {
   return level != LogLevel::kOff && static_cast<int>(level) >= threshold().load(std::memory_order_relaxed);
 }
 
-void log_message(LogLevel level, std::string_view message) {
-  logger().log(to_spdlog(level), "{}", message);
+void log_message(LogLevel level, std::string_view message) { instance().logger->log(to_spdlog(level), "{}", message); }
+
+void add_log_file(const std::string& path) {
+  Logger& l = instance();
+  std::lock_guard<std::mutex> lock(l.files_mutex);
+  if (l.files.count(path)) return;
+  spdlog::sink_ptr sink;
+  try {
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
+  } catch (const spdlog::spdlog_ex& e) {
+    fail(ErrorCode::kIo, "{}: cannot open log file: {}", path, e.what());
+  }
+  sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
+  l.files[path] = sink;
+  l.sinks->add_sink(sink);
+}
+
+void remove_log_file(const std::string& path) {
+  Logger& l = instance();
+  std::lock_guard<std::mutex> lock(l.files_mutex);
+  auto it = l.files.find(path);
+  if (it == l.files.end()) return;
+  l.sinks->remove_sink(it->second);
+  it->second->flush();
+  l.files.erase(it);
 }
 
 }  // namespace diffuse

@@ -1,6 +1,7 @@
 // Logging facade over spdlog (kept out of headers: including spdlog costs seconds per file).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -17,6 +18,10 @@ LogLevel log_level();
 bool log_enabled(LogLevel level);
 
 void log_message(LogLevel level, std::string_view message);
+
+// Also writes every message to `path` (appending) until remove_log_file(path). Throws Error(kIo).
+void add_log_file(const std::string& path);
+void remove_log_file(const std::string& path);
 
 template <typename... Args>
 void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {

@@ -42,7 +42,12 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   at::Tensor y = conv_res0_->forward(mp_silu(x));
   const at::Tensor c = emb_linear_->forward(emb, emb_gain_) + 1;
   y = mp_silu(y * c.unsqueeze(2).unsqueeze(3).to(y.scalar_type()));
-  if (is_training() && dropout_ > 0) y = at::dropout(y, dropout_, /*train=*/true);
+  if (is_training() && dropout_ > 0) {
+    // Inverted dropout with masks from the network's own stream (resumable, thread-independent).
+    // (An undefined generator falls back to LibTorch's default one.)
+    const at::Tensor keep = at::empty_like(y).bernoulli_(1 - dropout_, dropout_generator_);
+    y = y * keep / (1 - dropout_);
+  }
   y = conv_res1_->forward(y);
 
   if (flavor_ == BlockFlavor::kDec && conv_skip_) x = conv_skip_->forward(x);

@@ -3,6 +3,7 @@
 // normalized q/k/v, and activation clipping.
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -22,12 +23,15 @@ class BlockImpl : public torch::nn::Module {
   // The attention branch alone (before attn_balance); requires a block planned with attention.
   at::Tensor attention(const at::Tensor& x);
   int64_t num_heads() const { return num_heads_; }
+  // Generator for dropout masks; undefined = LibTorch's default generator.
+  void set_dropout_generator(at::Generator generator) { dropout_generator_ = std::move(generator); }
 
  private:
   BlockFlavor flavor_;
   Resample resample_;
   int64_t num_heads_;
   double dropout_, res_balance_, attn_balance_, clip_act_;
+  at::Generator dropout_generator_;
 
   at::Tensor emb_gain_;
   MPConv conv_res0_{nullptr}, emb_linear_{nullptr}, conv_res1_{nullptr};

@@ -44,6 +44,14 @@ UNetImpl::UNetImpl(const ModelOptions& o)
   out_conv_ = register_module("out_conv", MPConv(plan.out_in_channels, o.img_channels, std::vector<int64_t>{3, 3}));
 }
 
+void UNetImpl::set_dropout_generator(const at::Generator& generator) {
+  for (std::vector<Stage>* stages : {&encoder_, &decoder_}) {
+    for (Stage& s : *stages) {
+      if (s.block) s.block->set_dropout_generator(generator);
+    }
+  }
+}
+
 at::Tensor UNetImpl::forward(const at::Tensor& x_in, const at::Tensor& noise_labels, const at::Tensor& class_labels) {
   // Embedding, all in fp32 (§3).
   at::Tensor emb = emb_noise_->forward(emb_fourier_->forward(noise_labels));

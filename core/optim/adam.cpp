@@ -34,6 +34,12 @@ void Adam::step(double lr, double beta1) {
   }
 }
 
+void Adam::restore_counters(int64_t step_count, double beta1_product, double beta2_product) {
+  step_count_ = step_count;
+  beta1_product_ = beta1_product;
+  beta2_product_ = beta2_product;
+}
+
 void Adam::zero_grad() {
   for (at::Tensor& p : params_) {
     if (p.grad().defined()) p.mutable_grad().zero_();

@@ -31,6 +31,8 @@ class Adam {
   double beta2_product() const { return beta2_product_; }
   std::vector<at::Tensor>& exp_avg() { return exp_avg_; }        // first moments, one per parameter
   std::vector<at::Tensor>& exp_avg_sq() { return exp_avg_sq_; }  // second moments
+  // Restores the step count and the running products (the moments are restored through the accessors).
+  void restore_counters(int64_t step_count, double beta1_product, double beta2_product);
 
  private:
   std::vector<at::Tensor> params_;

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kCancelled,
   kBusy,
   kNotFound,             // a named thing (tensor, file, field) does not exist
+  kDiverged,             // training produced non-finite losses for too many consecutive steps
   kInternal,
 };
 

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <unistd.h>
@@ -5,6 +6,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include "log/log.h"
 #include "test_util.h"
 
 namespace diffuse::test {
@@ -24,6 +26,8 @@ std::string make_temp_dir(const std::string& tag) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   // LibTorch starts with one intra-op thread; use the machine.
+  // Progress lines would bury the test report; DIFFUSE_LOG_LEVEL=info shows them.
+  if (!std::getenv("DIFFUSE_LOG_LEVEL")) diffuse::set_log_level(diffuse::LogLevel::kWarn);
   at::set_num_threads(static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
   return RUN_ALL_TESTS();
 }

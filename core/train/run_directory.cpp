@@ -1,0 +1,97 @@
+#include "train/run_directory.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sstream>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "util/error.h"
+
+namespace diffuse {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_checkpoint_name(const std::string& name) {
+  return name.size() == std::string("checkpoint-0000000.safetensors").size() && name.rfind("checkpoint-", 0) == 0 &&
+         name.find(".tmp.") == std::string::npos &&
+         name.compare(name.size() - 12, 12, ".safetensors") == 0;
+}
+
+}  // namespace
+
+RunDirectory::RunDirectory(std::string path) : path_(std::move(path)) {
+  std::error_code ec;
+  fs::create_directories(path_, ec);
+  if (ec) fail(ErrorCode::kIo, "{}: cannot create run directory: {}", path_, ec.message());
+  if (!fs::is_directory(path_)) fail(ErrorCode::kIo, "{}: not a directory", path_);
+}
+
+std::string RunDirectory::file(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+std::string RunDirectory::checkpoint_name(int64_t nimg) { return fmt::format("checkpoint-{:07d}.safetensors", nimg / 1000); }
+
+std::vector<std::string> RunDirectory::checkpoints() const {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && is_checkpoint_name(name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());  // fixed-width kimg: lexical order is time order
+  std::vector<std::string> paths;
+  for (const auto& name : names) paths.push_back(file(name));
+  return paths;
+}
+
+void RunDirectory::prune_checkpoints(int keep) const {
+  std::vector<std::string> all = checkpoints();
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i], ec);
+    if (ec) fail(ErrorCode::kIo, "{}: cannot delete old checkpoint: {}", all[i], ec.message());
+  }
+}
+
+void RunDirectory::remove_stale_temporaries() const {
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    if (entry.is_regular_file() && entry.path().filename().string().find(".tmp.") != std::string::npos) {
+      std::error_code ec;
+      fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+void RunDirectory::append_stats(const std::string& line) const {
+  const std::string path = file("stats.jsonl");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) fail(ErrorCode::kIo, "{}: cannot open: {}", path, std::strerror(errno));
+  const std::string data = line + "\n";
+  const ssize_t written = ::write(fd, data.data(), data.size());
+  const int saved = errno;
+  ::close(fd);
+  if (written != static_cast<ssize_t>(data.size())) fail(ErrorCode::kIo, "{}: cannot append: {}", path, std::strerror(saved));
+}
+
+void RunDirectory::truncate_stats(int64_t max_nimg) const {
+  const std::string path = file("stats.jsonl");
+  if (!fs::exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (json.is_object() && json.contains("nimg") && json["nimg"].is_number_integer() &&
+        json["nimg"].get<int64_t>() <= max_nimg) {
+      kept += line + "\n";
+    }
+  }
+  write_file_atomic(path, kept.data(), kept.size());
+}
+
+}  // namespace diffuse

@@ -1,0 +1,518 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <sys/resource.h>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <google/protobuf/text_format.h>
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+
+#include "config/model_config.h"
+#include "config/proto_format.h"
+#include "config/train_config.h"
+#include "data/data_loader.h"
+#include "ema/power_ema.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "log/log.h"
+#include "loss/edm2_loss.h"
+#include "loss/loss_weighting.h"
+#include "nn/initialize.h"
+#include "nn/state_dict.h"
+#include "noise/noise_distribution.h"
+#include "optim/adam.h"
+#include "optim/optimizer_schedule.h"
+#include "train/run_directory.h"
+#include "train/training_stats.h"
+#include "train/validation.h"
+#include "util/error.h"
+
+namespace diffuse {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr char kCheckpointFormat[] = "diffuse-checkpoint-1";
+constexpr char kEmaFormat[] = "diffuse-ema-1";
+
+// splitmix64: a well-mixed 64-bit hash, used to derive independent seeds from (seed, purpose, nimg).
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+uint64_t derive_seed(uint64_t seed, uint64_t purpose, uint64_t value) { return mix(mix(mix(seed) ^ purpose) ^ value); }
+
+enum SeedPurpose : uint64_t { kInitSeed = 1, kStepSeed = 2, kDataSeed = 3, kValidationSeed = 4 };
+
+at::Device resolve_device(const std::string& name) {
+  const at::Device device(name);
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      fail(ErrorCode::kDeviceUnavailable, "TrainConfig.run.device: \"{}\" requested but no CUDA device is available", name);
+    }
+    const int64_t index = device.has_index() ? device.index() : 0;
+    if (index >= static_cast<int64_t>(torch::cuda::device_count())) {
+      fail(ErrorCode::kDeviceUnavailable, "TrainConfig.run.device: \"{}\" but only {} CUDA device(s)", name,
+           torch::cuda::device_count());
+    }
+  }
+  return device;
+}
+
+std::shared_ptr<const Dataset> open_source(const v1::DataSource& source, const std::string& field,
+                                           const std::shared_ptr<const Dataset>& host) {
+  switch (source.format()) {
+    case v1::DataSource::IDX: return open_idx_dataset(source.path(), source.labels_path());
+    case v1::DataSource::PNG_FOLDER: return open_png_folder(source.path());
+    case v1::DataSource::MEMORY:
+      if (!host) fail(ErrorCode::kInvalidArgument, "TrainConfig.{}: format MEMORY but the host handed in no images", field);
+      return host;
+    default: fail(ErrorCode::kInvalidConfig, "TrainConfig.{}.format: unsupported", field);
+  }
+}
+
+std::string text_config(const v1::TrainConfig& config) { return print_config(config, ConfigFormat::kText); }
+
+int64_t peak_rss_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+at::Tensor scalar_i64(int64_t v) { return at::scalar_tensor(v, at::kLong); }
+at::Tensor scalar_f64(double v) { return at::scalar_tensor(v, at::kDouble); }
+
+}  // namespace
+
+struct Trainer::Impl {
+  v1::TrainConfig config;
+  RunDirectory dir;
+  at::Device device{at::kCPU};
+  Precond net{nullptr};
+  std::unique_ptr<Adam> adam;
+  std::unique_ptr<PowerEma> ema;
+  std::unique_ptr<NoiseDistribution> noise;
+  std::unique_ptr<LossWeighting> weighting;
+  std::unique_ptr<OptimizerSchedule> schedule;
+  std::shared_ptr<const Dataset> train_data;
+  std::unique_ptr<DataLoader> loader;
+  std::unique_ptr<Validator> validator;
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
+
+  // State that a checkpoint carries.
+  int64_t nimg = 0;
+  int64_t step = 0;
+  int64_t nonfinite_steps = 0;
+  double elapsed_seconds = 0;
+  TrainingStats interval_stats;
+
+  // Live status, not part of the checkpoint.
+  StepHyperparameters last_hyper;
+  double last_loss = kNaN;
+  double last_validation = kNaN;
+  double images_per_second = 0, seconds_per_step = 0;
+  int64_t last_snapshot_nimg = -1, last_checkpoint_nimg = -1, last_stats_nimg = -1;
+  std::atomic<bool> stop_requested{false};
+
+  explicit Impl(const v1::TrainConfig& resolved) : config(resolved), dir(resolved.run().output_dir()) {}
+
+  ~Impl() { remove_log_file(dir.file("log.txt")); }
+
+  void build(const HostData& host) {
+    add_log_file(dir.file("log.txt"));
+    const v1::RunConfig& run = config.run();
+    at::set_num_threads(run.threads() > 0 ? run.threads()
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    device = resolve_device(run.device());
+
+    const ModelOptions options = to_model_options(config.model());
+    if (options.img_channels != 1 && options.img_channels != 3) {
+      fail(ErrorCode::kInvalidConfig, "TrainConfig.model.img_channels: {} but image datasets give 1 (gray) or 3 (RGB)",
+           options.img_channels);
+    }
+    net = Precond(options);
+    initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(derive_seed(run.seed(), kInitSeed, 0)));
+    net->to(device);
+    net->train();
+    if (device.is_cpu()) net->unet()->set_dropout_generator(generator);
+
+    std::vector<at::Tensor> params;
+    for (const auto& p : net->parameters()) params.push_back(p);
+    adam = std::make_unique<Adam>(params, AdamOptions{config.optimizer().beta1(), config.optimizer().beta2(),
+                                                      config.optimizer().eps()});
+    ema = std::make_unique<PowerEma>(*net, std::vector<double>(config.ema().sigma_rels().begin(),
+                                                               config.ema().sigma_rels().end()));
+    noise = make_noise_distribution(config.noise());
+    weighting = make_loss_weighting(config.loss(), options.sigma_data);
+    schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
+    build_data(host, options);
+  }
+
+  void build_data(const HostData& host, const ModelOptions& options) {
+    const v1::DataConfig& data = config.data();
+    std::shared_ptr<const Dataset> train = open_source(data.train(), "data.train", host.train);
+    std::shared_ptr<const Dataset> validation;
+    const int64_t holdout = config.run().validation_images();
+    if (data.validation().format() != v1::DataSource::FORMAT_UNSPECIFIED) {
+      validation = open_source(data.validation(), "data.validation", host.validation);
+    } else {
+      if (train->size() <= holdout) {
+        fail(ErrorCode::kInvalidConfig,
+             "TrainConfig.run.validation_images: {} held-out images leave none of the {} in {} for training", holdout,
+             train->size(), train->describe());
+      }
+      validation = make_subset(train, train->size() - holdout, train->size());
+      train = make_subset(train, 0, train->size() - holdout);
+    }
+    const int64_t label_dim = data.use_labels() ? options.label_dim : 0;
+    for (const auto& [what, set] : {std::pair{"data.train", train}, {"data.validation", validation}}) {
+      if (label_dim > 0 && set->num_classes() == 0) {
+        fail(ErrorCode::kInvalidConfig, "TrainConfig.{}: {} has no labels but data.use_labels is true", what,
+             set->describe());
+      }
+      if (set->num_classes() > options.label_dim && label_dim > 0) {
+        fail(ErrorCode::kInvalidConfig, "TrainConfig.model.label_dim: {} but {} has {} classes", options.label_dim,
+             set->describe(), set->num_classes());
+      }
+    }
+
+    ImageTransform transform;
+    transform.resolution = options.img_resolution;
+    transform.channels = options.img_channels;
+    transform.mode = data.resize() == v1::DataConfig::CENTER_CROP ? ResizeMode::kCenterCrop
+                     : data.resize() == v1::DataConfig::RESIZE   ? ResizeMode::kResize
+                                                                 : ResizeMode::kPad;
+    for (int i = 0; i < 3; ++i) transform.background[i] = static_cast<uint8_t>(data.background(i));
+
+    LoaderOptions loader_options;
+    loader_options.batch_size = config.run().batch_per_step();
+    loader_options.seed = derive_seed(config.run().seed(), kDataSeed, 0);
+    loader_options.xflip = data.xflip();
+    loader_options.label_dim = label_dim;
+    loader_options.transform = transform;
+    loader_options.num_workers = data.num_workers();
+    loader_options.prefetch_batches = data.prefetch_batches();
+    train_data = train;
+    loader_template = loader_options;
+
+    // The validation images, decoded once.
+    const int64_t count = std::min<int64_t>(holdout, validation->size());
+    std::vector<at::Tensor> images, labels;
+    for (int64_t i = 0; i < count; ++i) {
+      const Example ex = validation->get(i);
+      images.push_back(transform_image(ex.image, transform, /*flip=*/false));
+      if (label_dim > 0) labels.push_back(at::one_hot(at::scalar_tensor(ex.label, at::kLong), label_dim).to(at::kFloat));
+    }
+    validator = std::make_unique<Validator>(at::stack(images), label_dim > 0 ? at::stack(labels) : at::Tensor(),
+                                            derive_seed(config.run().seed(), kValidationSeed, 0), options.sigma_data);
+  }
+
+  LoaderOptions loader_template;
+
+  void start_loader(int64_t position) { loader = std::make_unique<DataLoader>(train_data, loader_template, position); }
+
+  bool done() const { return nimg >= config.run().duration_images(); }
+
+  // One optimizer step (spec edm2.md §6 "Order per iteration").
+  void train_step() {
+    const v1::RunConfig& run = config.run();
+    const int64_t batch = run.batch_size();
+    const double progress = std::min(1.0, static_cast<double>(nimg) / static_cast<double>(run.duration_images()));
+    const StepHyperparameters hyper = schedule->at(nimg, progress);
+
+    // Every random draw of this step comes from streams seeded by (seed, nimg): resumable.
+    const uint64_t step_seed = derive_seed(run.seed(), kStepSeed, static_cast<uint64_t>(nimg));
+    generator.set_current_seed(step_seed);
+    if (device.is_cuda()) torch::cuda::manual_seed_all(step_seed);  // dropout masks on the GPU
+
+    adam->zero_grad();
+    const bool uncertainty = config.loss().uncertainty();
+    const double scale = config.loss().loss_scaling() / static_cast<double>(batch);
+    double loss_sum = 0;
+    int64_t elements = 0;
+    for (int64_t round = 0; round < batch / run.batch_per_step(); ++round) {
+      const Batch b = loader->next();
+      const at::Tensor y = b.images.to(device);
+      const at::Tensor labels = b.labels.defined() ? b.labels.to(device) : at::Tensor();
+      const int64_t n = y.size(0);
+      const at::Tensor sigma = noise->sample_sigma(n, progress, generator, device);
+      const at::Tensor eps = at::randn(y.sizes(), generator, at::TensorOptions().dtype(at::kFloat)).to(device);
+      const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
+      const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);
+      const at::Tensor w = weighting->weight(sigma4);
+      const at::Tensor loss = uncertainty ? uncertainty_weighted_loss(out.denoised, y, w, out.logvar)
+                                          : w * (out.denoised - y).square();
+      (loss.sum() * scale).backward();
+      const at::Tensor per_image = loss.detach().mean({1, 2, 3});
+      interval_stats.add(sigma, per_image);
+      loss_sum += per_image.to(at::kDouble).sum().item<double>() * static_cast<double>(loss[0].numel());
+      elements += loss.numel();
+    }
+    // Non-finite gradient entries become 0; the step still happens (spec edm2.md §6).
+    for (auto& p : net->parameters()) {
+      if (p.grad().defined()) p.mutable_grad().nan_to_num_(0.0, 0.0, 0.0);
+    }
+    adam->step(hyper.lr, hyper.beta1);
+    nimg += batch;
+    ++step;
+    ema->update(*net, nimg, batch);
+
+    last_hyper = hyper;
+    last_loss = loss_sum / static_cast<double>(elements);
+    if (std::isfinite(last_loss)) {
+      nonfinite_steps = 0;
+    } else if (++nonfinite_steps >= run.max_nonfinite_steps()) {
+      fail(ErrorCode::kDiverged, "training diverged: the loss was not finite for {} consecutive steps (at {} images)",
+           nonfinite_steps, nimg);
+    } else {
+      log_warn("non-finite loss at {} images ({} in a row)", nimg, nonfinite_steps);
+    }
+  }
+
+  static bool due(int64_t nimg, int64_t every) { return every > 0 && nimg % every == 0; }
+
+  void after_step(bool final) {
+    const v1::RunConfig& run = config.run();
+    const bool status = due(nimg, run.status_images()) || final;
+    const bool validate = due(nimg, run.validation_interval_images()) || (final && run.validation_interval_images() > 0);
+    if ((status || validate) && last_stats_nimg != nimg) write_stats(status, validate);
+    if ((due(nimg, config.ema().snapshot_images()) || final) && last_snapshot_nimg != nimg) write_snapshots();
+    if ((due(nimg, run.checkpoint_images()) || final) && last_checkpoint_nimg != nimg) write_checkpoint();
+  }
+
+  void write_stats(bool status, bool validate) {
+    nlohmann::json line;
+    line["nimg"] = nimg;
+    line["kimg"] = static_cast<double>(nimg) / 1000.0;
+    line["step"] = step;
+    line["progress"] = std::min(1.0, static_cast<double>(nimg) / static_cast<double>(config.run().duration_images()));
+    if (status) {
+      line["loss"] = interval_stats.mean_loss();
+      line["loss_per_sigma_bin"] = interval_stats.mean_loss_per_bin();
+      line["lr"] = last_hyper.lr;
+      line["beta1"] = last_hyper.beta1;
+      line["lr_compensation"] = last_hyper.compensation;
+      interval_stats.reset();
+    }
+    if (validate) {
+      const ValidationResult v = validator->evaluate(net, config.run().batch_per_step());
+      line["validation_loss"] = v.mean;
+      line["validation_loss_per_sigma"] = v.losses;
+      last_validation = v.mean;
+    }
+    line["images_per_second"] = images_per_second;
+    line["seconds_per_step"] = seconds_per_step;
+    line["elapsed_seconds"] = elapsed_seconds;
+    line["peak_memory_bytes"] = peak_rss_bytes();
+    dir.append_stats(line.dump());
+    last_stats_nimg = nimg;
+    std::string message = fmt::format("{:.1f} kimg", static_cast<double>(nimg) / 1000.0);
+    if (status) message += fmt::format("  loss {:.4f}  lr {:.3g}  {:.1f} img/s", line["loss"].is_number() ? line["loss"].get<double>() : kNaN, last_hyper.lr, images_per_second);
+    if (validate) message += fmt::format("  validation {:.4f}", last_validation);
+    log_info("{}", message);
+  }
+
+  void require_finite_state(const char* what) const {
+    for (const auto& item : net->named_parameters()) {
+      if (!at::isfinite(item.value()).all().item<bool>()) {
+        fail(ErrorCode::kDiverged, "refusing to write {}: parameter '{}' is not finite", what, item.key());
+      }
+    }
+  }
+
+  void write_snapshots() {
+    require_finite_state("EMA snapshots");
+    const at::ScalarType dtype = config.ema().snapshot_dtype() == v1::EmaConfig::FP32 ? at::kFloat : at::kHalf;
+    const std::string model_json = print_config(config.model(), ConfigFormat::kJson);
+    for (size_t i = 0; i < ema->sigma_rels().size(); ++i) {
+      NamedTensors tensors;
+      for (const auto& [name, t] : ema->averaged_state(i, *net)) tensors.emplace_back(name, t.to(dtype));
+      const double sigma_rel = ema->sigma_rels()[i];
+      write_safetensors(dir.file(ema_snapshot_name(sigma_rel, nimg)), tensors,
+                        {{"format", kEmaFormat},
+                         {"sigma_rel", fmt::format("{:.17g}", sigma_rel)},
+                         {"nimg", std::to_string(nimg)},
+                         {"model_config", model_json}});
+    }
+    last_snapshot_nimg = nimg;
+  }
+
+  void write_checkpoint() {
+    require_finite_state("a checkpoint");
+    NamedTensors tensors;
+    for (const auto& [name, t] : state_dict(*net)) tensors.emplace_back("net." + name, t);
+    const auto params = net->named_parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      tensors.emplace_back("adam.exp_avg." + params[i].key(), adam->exp_avg()[i]);
+      tensors.emplace_back("adam.exp_avg_sq." + params[i].key(), adam->exp_avg_sq()[i]);
+    }
+    for (auto& entry : ema->checkpoint_state()) tensors.push_back(std::move(entry));
+    tensors.emplace_back("state.nimg", scalar_i64(nimg));
+    tensors.emplace_back("state.step", scalar_i64(step));
+    tensors.emplace_back("state.loader_position", scalar_i64(loader->position()));
+    tensors.emplace_back("state.nonfinite_steps", scalar_i64(nonfinite_steps));
+    tensors.emplace_back("state.elapsed_seconds", scalar_f64(elapsed_seconds));
+    tensors.emplace_back("state.adam_steps", scalar_i64(adam->step_count()));
+    tensors.emplace_back("state.adam_beta1_product", scalar_f64(adam->beta1_product()));
+    tensors.emplace_back("state.adam_beta2_product", scalar_f64(adam->beta2_product()));
+    tensors.emplace_back("state.interval_stats", interval_stats.state());
+    write_safetensors(dir.file(RunDirectory::checkpoint_name(nimg)), tensors,
+                      {{"format", kCheckpointFormat}, {"config", text_config(config)}});
+    last_checkpoint_nimg = nimg;
+    dir.prune_checkpoints(config.run().keep_checkpoints());
+    log_info("checkpoint at {} images: {}", nimg, RunDirectory::checkpoint_name(nimg));
+  }
+
+  void load_checkpoint(const std::string& path) {
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    auto format = file.metadata().find("format");
+    if (format == file.metadata().end() || format->second != kCheckpointFormat) {
+      fail(ErrorCode::kCorruptFile, "{}: not a diffuse checkpoint (metadata format is not {})", path, kCheckpointFormat);
+    }
+    const std::map<std::string, at::Tensor> t = file.read_all();
+    auto get = [&](const std::string& name) -> const at::Tensor& {
+      auto it = t.find(name);
+      if (it == t.end()) fail(ErrorCode::kCorruptFile, "{}: missing tensor '{}'", path, name);
+      return it->second;
+    };
+    load_state_dict(*net, t, path, "net.");
+    const auto params = net->named_parameters();
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      for (auto [prefix, target] : {std::pair{"adam.exp_avg.", &adam->exp_avg()[i]}, {"adam.exp_avg_sq.", &adam->exp_avg_sq()[i]}}) {
+        const at::Tensor& src = get(prefix + params[i].key());
+        if (src.sizes() != target->sizes()) fail(ErrorCode::kCorruptFile, "{}: '{}{}' has the wrong shape", path, prefix, params[i].key());
+        target->copy_(src);
+      }
+    }
+    ema->load_checkpoint_state(t, path);
+    nimg = get("state.nimg").item<int64_t>();
+    step = get("state.step").item<int64_t>();
+    nonfinite_steps = get("state.nonfinite_steps").item<int64_t>();
+    elapsed_seconds = get("state.elapsed_seconds").item<double>();
+    adam->restore_counters(get("state.adam_steps").item<int64_t>(), get("state.adam_beta1_product").item<double>(),
+                           get("state.adam_beta2_product").item<double>());
+    interval_stats.load_state(get("state.interval_stats"));
+    start_loader(get("state.loader_position").item<int64_t>());
+    last_checkpoint_nimg = nimg;
+    last_stats_nimg = nimg;  // lines up to nimg are already in stats.jsonl
+    last_snapshot_nimg = due(nimg, config.ema().snapshot_images()) ? nimg : -1;
+  }
+};
+
+Trainer::Trainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Trainer::~Trainer() = default;
+
+std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData host_data) {
+  const v1::TrainConfig resolved = resolve_train_config(config);
+  auto impl = std::make_unique<Impl>(resolved);
+  if (!impl->dir.checkpoints().empty() || std::filesystem::exists(impl->dir.file("config.textproto"))) {
+    fail(ErrorCode::kInvalidArgument, "TrainConfig.run.output_dir: {} already holds a run; resume it or choose another directory",
+         impl->dir.path());
+  }
+  const std::string text = text_config(resolved);
+  write_file_atomic(impl->dir.file("config.textproto"), text.data(), text.size());
+  impl->build(host_data);
+  impl->start_loader(0);
+  // The untrained network's validation loss anchors the curve.
+  if (resolved.run().validation_interval_images() > 0) impl->write_stats(/*status=*/false, /*validate=*/true);
+  log_info("new run in {}: {} parameters, {} training images", impl->dir.path(),
+           count_parameters(to_model_options(resolved.model())), impl->train_data->size());
+  return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData host_data) {
+  const std::string config_path = (std::filesystem::path(run_dir) / "config.textproto").string();
+  const std::string text = read_file(config_path);
+  v1::TrainConfig config;
+  try {
+    parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
+  } catch (const Error& e) {
+    fail(ErrorCode::kCorruptFile, "{}: {}", config_path, e.what());
+  }
+  config.mutable_run()->set_output_dir(run_dir);
+  auto impl = std::make_unique<Impl>(resolve_train_config(config));
+  impl->dir.remove_stale_temporaries();
+  std::vector<std::string> checkpoints = impl->dir.checkpoints();
+  if (checkpoints.empty()) fail(ErrorCode::kNotFound, "{}: no checkpoint to resume from", run_dir);
+  impl->build(host_data);
+  // Newest first; an unreadable checkpoint (which atomic writes should prevent) falls back to the previous one.
+  for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
+    try {
+      impl->load_checkpoint(*it);
+      break;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kCorruptFile || std::next(it) == checkpoints.rend()) throw;
+      log_warn("skipping unreadable checkpoint: {}", e.what());
+    }
+  }
+  impl->dir.truncate_stats(impl->nimg);
+  log_info("resumed {} at {} images", run_dir, impl->nimg);
+  return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
+}
+
+int64_t Trainer::run(int64_t max_steps) {
+  Impl& m = *impl_;
+  int64_t taken = 0;
+  const auto start = Clock::now();
+  const int64_t start_nimg = m.nimg;
+  while (taken < max_steps && !m.done()) {
+    if (m.stop_requested.exchange(false)) {
+      if (m.last_checkpoint_nimg != m.nimg) m.write_checkpoint();
+      return taken;
+    }
+    const auto t0 = Clock::now();
+    m.train_step();
+    ++taken;
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    m.elapsed_seconds += dt;
+    const double since_start = std::chrono::duration<double>(Clock::now() - start).count();
+    m.images_per_second = since_start > 0 ? static_cast<double>(m.nimg - start_nimg) / since_start : 0;
+    m.seconds_per_step = since_start / static_cast<double>(taken);
+    m.after_step(m.done());
+  }
+  if (m.stop_requested.exchange(false) && m.last_checkpoint_nimg != m.nimg) m.write_checkpoint();
+  return taken;
+}
+
+void Trainer::request_stop() { impl_->stop_requested.store(true); }
+
+void Trainer::save_checkpoint() { impl_->write_checkpoint(); }
+
+TrainerStatus Trainer::status() const {
+  const Impl& m = *impl_;
+  TrainerStatus s;
+  s.nimg = m.nimg;
+  s.total_nimg = m.config.run().duration_images();
+  s.step = m.step;
+  s.loss = m.last_loss;
+  s.lr = m.last_hyper.lr;
+  s.beta1 = m.last_hyper.beta1;
+  s.images_per_second = m.images_per_second;
+  s.seconds_per_step = m.seconds_per_step;
+  s.elapsed_seconds = m.elapsed_seconds;
+  s.eta_seconds = m.images_per_second > 0 ? static_cast<double>(std::max<int64_t>(0, s.total_nimg - m.nimg)) / m.images_per_second : 0;
+  s.validation_loss = m.last_validation;
+  s.done = m.done();
+  return s;
+}
+
+bool Trainer::done() const { return impl_->done(); }
+const v1::TrainConfig& Trainer::config() const { return impl_->config; }
+const std::string& Trainer::run_dir() const { return impl_->dir.path(); }
+Precond& Trainer::network() { return impl_->net; }
+const PowerEma& Trainer::ema() const { return *impl_->ema; }
+
+}  // namespace diffuse

@@ -1,0 +1,73 @@
+// The training loop (spec edm2.md §6, methods.md §6): a run directory, a network, Adam, the
+// power-function EMAs and a data loader, advanced one optimizer step at a time by the host. Every
+// random draw of a step comes from streams seeded by (seed, images seen), and a checkpoint holds all
+// other state, so a resumed run continues bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "data/dataset.h"
+#include "diffuse.pb.h"
+#include "nn/precond.h"
+
+namespace diffuse {
+
+class PowerEma;
+
+struct TrainerStatus {
+  int64_t nimg = 0;        // images trained on
+  int64_t total_nimg = 0;  // run.duration_images
+  int64_t step = 0;        // optimizer steps taken
+  double loss = 0;         // mean loss per element of the last step (NaN before the first)
+  double lr = 0;           // learning rate applied in the last step
+  double beta1 = 0;
+  double images_per_second = 0;  // over the current run() call
+  double seconds_per_step = 0;
+  double elapsed_seconds = 0;    // training time over all sessions of the run
+  double eta_seconds = 0;        // at the current speed; 0 before it is known
+  double validation_loss = 0;    // last validation loss (NaN before the first)
+  bool done = false;             // nimg >= total_nimg
+};
+
+// Data handed in by a host instead of files (DataSource.format = MEMORY).
+struct HostData {
+  std::shared_ptr<const Dataset> train;
+  std::shared_ptr<const Dataset> validation;  // optional
+};
+
+class Trainer {
+ public:
+  // Starts a new run in config.run.output_dir, which must not hold a run already. Throws
+  // Error(kInvalidConfig) for an invalid config (naming the field), Error(kIo) for file problems,
+  // Error(kDeviceUnavailable) for an absent device.
+  static std::unique_ptr<Trainer> create(const v1::TrainConfig& config, HostData host_data = {});
+  // Continues the run in `run_dir` from its newest readable checkpoint. Throws Error(kNotFound) if it
+  // has none.
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir, HostData host_data = {});
+  ~Trainer();
+
+  // Trains up to `max_steps` optimizer steps; returns the number taken. Returns early when the run is
+  // done (after writing the final stats, EMA snapshots and checkpoint) or when a stop was requested
+  // (after writing a checkpoint). Throws Error(kDiverged) after too many non-finite losses.
+  int64_t run(int64_t max_steps);
+  // Makes the current or next run() return after its current step. Any thread.
+  void request_stop();
+  // Writes checkpoint-<kimg>.safetensors now and prunes old ones.
+  void save_checkpoint();
+
+  TrainerStatus status() const;
+  bool done() const;
+  const v1::TrainConfig& config() const;  // resolved
+  const std::string& run_dir() const;
+  Precond& network();
+  const PowerEma& ema() const;
+
+ private:
+  struct Impl;
+  explicit Trainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace diffuse

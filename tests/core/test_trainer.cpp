@@ -1,0 +1,245 @@
+// The training loop on real Fashion-MNIST: learning, bitwise resume across processes, atomic
+// checkpoints, divergence guard, run-directory contents.
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "config/proto_format.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "train/run_directory.h"
+#include "train/trainer.h"
+#include "test_util.h"
+#include "util/error.h"
+
+namespace diffuse {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFashion = "/usr/share/datasets/fashion-mnist/";
+
+// A small class-conditional model on Fashion-MNIST reduced to 16×16, batch 32.
+v1::TrainConfig tiny_config(const std::string& dir, int64_t steps) {
+  const std::string text = R"(
+    model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
+            num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
+    data {
+      train { format: IDX path: ")" + kFashion + R"(train-images-idx3-ubyte.gz"
+              labels_path: ")" + kFashion + R"(train-labels-idx1-ubyte.gz" }
+      validation { format: IDX path: ")" + kFashion + R"(t10k-images-idx3-ubyte.gz"
+                   labels_path: ")" + kFashion + R"(t10k-labels-idx1-ubyte.gz" }
+      resize: RESIZE num_workers: 2
+    }
+    optimizer { ref_lr: 0.01 ref_batches: 1000000 rampup_images: 640 }
+    ema { sigma_rels: [0.05, 0.1] snapshot_images: 2048 snapshot_dtype: FP32 }
+    run { batch_size: 32 batch_per_step: 16 status_images: 256 checkpoint_images: 0
+          validation_interval_images: 1024 validation_images: 64 threads: 2 }
+  )";
+  v1::TrainConfig config;
+  parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
+  config.mutable_run()->set_output_dir(dir);
+  config.mutable_run()->set_duration_images(steps * 32);
+  return config;
+}
+
+std::map<std::string, at::Tensor> read_tensors(const std::string& path) { return SafetensorsFile::open(path).read_all(); }
+
+// stats.jsonl without the fields that measure time.
+std::vector<nlohmann::json> deterministic_stats(const std::string& dir) {
+  std::ifstream in(dir + "/stats.jsonl");
+  std::vector<nlohmann::json> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto json = nlohmann::json::parse(line);
+    for (const char* key : {"images_per_second", "seconds_per_step", "elapsed_seconds", "peak_memory_bytes"}) json.erase(key);
+    lines.push_back(json);
+  }
+  return lines;
+}
+
+int run_child(const std::string& args) {
+  const int status = std::system((std::string(DIFFUSE_TRAIN_CHILD) + " " + args).c_str());
+  return status;
+}
+
+TEST(Trainer, ValidationLossFallsOnFashionMnist) {
+  const std::string dir = test::make_temp_dir("learn");
+  v1::TrainConfig config = tiny_config(dir, 160);
+  config.mutable_run()->set_validation_interval_images(2560);
+  auto trainer = Trainer::create(config);
+  trainer->run(1 << 30);
+  ASSERT_TRUE(trainer->done());
+  const auto stats = deterministic_stats(dir);
+  std::vector<double> validation;
+  for (const auto& line : stats) {
+    if (line.contains("validation_loss")) validation.push_back(line["validation_loss"].get<double>());
+  }
+  ASSERT_EQ(validation.size(), 3u);  // at 0, 2560 and 5120 images
+  EXPECT_LT(validation[1], validation[0]);
+  EXPECT_LT(validation[2], 0.7 * validation[0]) << "untrained " << validation[0] << ", trained " << validation[2];
+  EXPECT_TRUE(std::isfinite(trainer->status().loss));
+}
+
+TEST(Trainer, ResumeInAnotherProcessIsBitwiseIdentical) {
+  const std::string straight = test::make_temp_dir("straight"), split = test::make_temp_dir("split");
+  const int64_t steps = 96;  // 3072 images: crosses a snapshot (2048) and several status lines
+  Trainer::create(tiny_config(straight, steps))->run(steps);
+
+  {
+    auto first = Trainer::create(tiny_config(split, steps));
+    first->run(37);  // mid status interval, mid validation interval
+    first->save_checkpoint();
+  }
+  ASSERT_EQ(run_child(split + " " + std::to_string(steps)), 0);
+
+  const std::string final_name = RunDirectory::checkpoint_name(steps * 32);
+  const auto a = read_tensors(straight + "/" + final_name);
+  const auto b = read_tensors(split + "/" + final_name);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    if (name == "state.elapsed_seconds") continue;
+    ASSERT_TRUE(b.count(name)) << name;
+    EXPECT_TRUE(at::equal(tensor, b.at(name))) << name;
+  }
+  for (const char* snapshot : {"ema-0.050-0000002.safetensors", "ema-0.100-0000003.safetensors"}) {
+    const auto sa = read_tensors(straight + "/" + snapshot), sb = read_tensors(split + "/" + snapshot);
+    ASSERT_EQ(sa.size(), sb.size()) << snapshot;
+    for (const auto& [name, tensor] : sa) EXPECT_TRUE(at::equal(tensor, sb.at(name))) << snapshot << " " << name;
+  }
+  EXPECT_EQ(deterministic_stats(straight), deterministic_stats(split));
+}
+
+TEST(Trainer, RunDirectoryHoldsConfigStatsLogCheckpointAndSnapshots) {
+  const std::string dir = test::make_temp_dir("files");
+  auto trainer = Trainer::create(tiny_config(dir, 64));
+  trainer->run(1000);
+  for (const char* name : {"config.textproto", "stats.jsonl", "log.txt", "checkpoint-0000002.safetensors",
+                           "ema-0.050-0000002.safetensors", "ema-0.100-0000002.safetensors"}) {
+    EXPECT_TRUE(fs::exists(dir + "/" + name)) << name;
+  }
+  // The snapshot loads as an EDM2 state dict, in fp32 as configured.
+  const auto snapshot = read_tensors(dir + "/ema-0.050-0000002.safetensors");
+  EXPECT_EQ(snapshot.at("unet.out_conv.weight").scalar_type(), at::kFloat);
+  EXPECT_EQ(SafetensorsFile::open(dir + "/ema-0.050-0000002.safetensors").metadata().at("nimg"), "2048");
+  // The config written is the resolved one and parses back.
+  const std::string text = read_file(dir + "/config.textproto");
+  v1::TrainConfig parsed;
+  parse_config(text.data(), text.size(), ConfigFormat::kText, &parsed);
+  EXPECT_EQ(parsed.run().keep_checkpoints(), 2);
+  EXPECT_EQ(parsed.model().precision(), v1::PRECISION_FP16);
+}
+
+TEST(Trainer, CreateRefusesADirectoryThatHoldsARun) {
+  const std::string dir = test::make_temp_dir("twice");
+  Trainer::create(tiny_config(dir, 4));
+  try {
+    Trainer::create(tiny_config(dir, 4));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, KeepsOnlyTheNewestCheckpoints) {
+  const std::string dir = test::make_temp_dir("keep");
+  v1::TrainConfig config = tiny_config(dir, 96);
+  config.mutable_run()->set_checkpoint_images(1024);
+  config.mutable_run()->set_keep_checkpoints(2);
+  config.mutable_run()->set_validation_interval_images(0);
+  Trainer::create(config)->run(1000);  // checkpoints at 1024, 2048, 3072 images
+  const auto checkpoints = RunDirectory(dir).checkpoints();
+  ASSERT_EQ(checkpoints.size(), 2u);
+  EXPECT_EQ(fs::path(checkpoints[0]).filename(), "checkpoint-0000002.safetensors");
+  EXPECT_EQ(fs::path(checkpoints[1]).filename(), "checkpoint-0000003.safetensors");
+}
+
+std::string file_bytes(const std::string& path) { return read_file(path); }
+
+TEST(Trainer, FailedRenameLeavesPreviousCheckpointIntact) {
+  const std::string dir = test::make_temp_dir("rename");
+  auto trainer = Trainer::create(tiny_config(dir, 64));
+  trainer->run(10);
+  trainer->save_checkpoint();
+  const std::string previous = dir + "/" + RunDirectory::checkpoint_name(320);
+  const std::string before = file_bytes(previous);
+  trainer->run(40);  // 1600 images: the next checkpoint is checkpoint-0001
+  // A non-empty directory under the final name makes rename() fail.
+  const std::string blocked = dir + "/" + RunDirectory::checkpoint_name(1600);
+  fs::create_directories(blocked + "/occupied");
+  try {
+    trainer->save_checkpoint();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+  }
+  EXPECT_EQ(file_bytes(previous), before);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  }
+  trainer.reset();
+  fs::remove_all(blocked);
+  EXPECT_EQ(Trainer::resume(dir)->status().nimg, 320);
+}
+
+TEST(Trainer, ProcessKilledMidCheckpointLeavesPreviousCheckpointLoadable) {
+  const std::string dir = test::make_temp_dir("killed");
+  {
+    auto trainer = Trainer::create(tiny_config(dir, 64));
+    trainer->run(10);
+    trainer->save_checkpoint();
+  }
+  const std::string previous = dir + "/" + RunDirectory::checkpoint_name(320);
+  const std::string before = file_bytes(previous);
+  // The child trains 30 more steps, then dies (SIGXFSZ) part-way through writing its checkpoint.
+  const int status = run_child(dir + " 30 --checkpoint --file-size-limit " + std::to_string(before.size() / 2));
+  ASSERT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) << status;
+  EXPECT_EQ(file_bytes(previous), before);
+  auto resumed = Trainer::resume(dir);
+  EXPECT_EQ(resumed->status().nimg, 320);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << "stale " << entry.path();
+  }
+}
+
+TEST(Trainer, NonFiniteLossStopsTheRunAndNeverReachesACheckpoint) {
+  const std::string dir = test::make_temp_dir("nan");
+  v1::TrainConfig config = tiny_config(dir, 64);
+  config.mutable_run()->set_max_nonfinite_steps(3);
+  auto trainer = Trainer::create(config);
+  trainer->run(2);
+  {
+    at::NoGradGuard no_grad;
+    trainer->network()->named_parameters()["unet.out_conv.weight"].fill_(NAN);
+  }
+  try {
+    trainer->run(10);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDiverged);
+    EXPECT_NE(std::string(e.what()).find("3 consecutive steps"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(trainer->status().nimg, 5 * 32);
+  EXPECT_THROW(trainer->save_checkpoint(), Error);
+  EXPECT_TRUE(RunDirectory(dir).checkpoints().empty());
+}
+
+TEST(Trainer, RequestStopWritesACheckpointAndReturns) {
+  const std::string dir = test::make_temp_dir("stop");
+  auto trainer = Trainer::create(tiny_config(dir, 64));
+  trainer->run(3);
+  trainer->request_stop();
+  EXPECT_EQ(trainer->run(100), 0);
+  EXPECT_TRUE(fs::exists(dir + "/" + RunDirectory::checkpoint_name(96)));
+}
+
+}  // namespace
+}  // namespace diffuse
