@@ -33,9 +33,11 @@
 #include "optim/adam.h"
 #include "optim/optimizer_schedule.h"
 #include "train/run_directory.h"
+#include "train/training_data.h"
 #include "train/training_stats.h"
 #include "train/validation.h"
 #include "util/error.h"
+#include "util/seed.h"
 
 namespace diffuse {
 namespace {
@@ -44,17 +46,6 @@ using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr char kCheckpointFormat[] = "diffuse-checkpoint-1";
 constexpr char kEmaFormat[] = "diffuse-ema-1";
-
-// splitmix64: a well-mixed 64-bit hash, used to derive independent seeds from (seed, purpose, nimg).
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-uint64_t derive_seed(uint64_t seed, uint64_t purpose, uint64_t value) { return mix(mix(mix(seed) ^ purpose) ^ value); }
-
-enum SeedPurpose : uint64_t { kInitSeed = 1, kStepSeed = 2, kDataSeed = 3, kValidationSeed = 4 };
 
 at::Device resolve_device(const std::string& name) {
   const at::Device device(name);
@@ -69,18 +60,6 @@ at::Device resolve_device(const std::string& name) {
     }
   }
   return device;
-}
-
-std::shared_ptr<const Dataset> open_source(const v1::DataSource& source, const std::string& field,
-                                           const std::shared_ptr<const Dataset>& host) {
-  switch (source.format()) {
-    case v1::DataSource::IDX: return open_idx_dataset(source.path(), source.labels_path());
-    case v1::DataSource::PNG_FOLDER: return open_png_folder(source.path());
-    case v1::DataSource::MEMORY:
-      if (!host) fail(ErrorCode::kInvalidArgument, "TrainConfig.{}: format MEMORY but the host handed in no images", field);
-      return host;
-    default: fail(ErrorCode::kInvalidConfig, "TrainConfig.{}.format: unsupported", field);
-  }
 }
 
 std::string text_config(const v1::TrainConfig& config) { return print_config(config, ConfigFormat::kText); }
@@ -138,12 +117,8 @@ struct Trainer::Impl {
     device = resolve_device(run.device());
 
     const ModelOptions options = to_model_options(config.model());
-    if (options.img_channels != 1 && options.img_channels != 3) {
-      fail(ErrorCode::kInvalidConfig, "TrainConfig.model.img_channels: {} but image datasets give 1 (gray) or 3 (RGB)",
-           options.img_channels);
-    }
     net = Precond(options);
-    initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(derive_seed(run.seed(), kInitSeed, 0)));
+    initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(derive_seed(run.seed(), SeedPurpose::kInit, 0)));
     net->to(device);
     net->train();
     if (device.is_cpu()) net->unet()->set_dropout_generator(generator);
@@ -157,66 +132,20 @@ struct Trainer::Impl {
     noise = make_noise_distribution(config.noise());
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
-    build_data(host, options);
+    build_data(host);
   }
 
-  void build_data(const HostData& host, const ModelOptions& options) {
-    const v1::DataConfig& data = config.data();
-    std::shared_ptr<const Dataset> train = open_source(data.train(), "data.train", host.train);
-    std::shared_ptr<const Dataset> validation;
-    const int64_t holdout = config.run().validation_images();
-    if (data.validation().format() != v1::DataSource::FORMAT_UNSPECIFIED) {
-      validation = open_source(data.validation(), "data.validation", host.validation);
-    } else {
-      if (train->size() <= holdout) {
-        fail(ErrorCode::kInvalidConfig,
-             "TrainConfig.run.validation_images: {} held-out images leave none of the {} in {} for training", holdout,
-             train->size(), train->describe());
-      }
-      validation = make_subset(train, train->size() - holdout, train->size());
-      train = make_subset(train, 0, train->size() - holdout);
-    }
-    const int64_t label_dim = data.use_labels() ? options.label_dim : 0;
-    for (const auto& [what, set] : {std::pair{"data.train", train}, {"data.validation", validation}}) {
-      if (label_dim > 0 && set->num_classes() == 0) {
-        fail(ErrorCode::kInvalidConfig, "TrainConfig.{}: {} has no labels but data.use_labels is true", what,
-             set->describe());
-      }
-      if (set->num_classes() > options.label_dim && label_dim > 0) {
-        fail(ErrorCode::kInvalidConfig, "TrainConfig.model.label_dim: {} but {} has {} classes", options.label_dim,
-             set->describe(), set->num_classes());
-      }
-    }
-
-    ImageTransform transform;
-    transform.resolution = options.img_resolution;
-    transform.channels = options.img_channels;
-    transform.mode = data.resize() == v1::DataConfig::CENTER_CROP ? ResizeMode::kCenterCrop
-                     : data.resize() == v1::DataConfig::RESIZE   ? ResizeMode::kResize
-                                                                 : ResizeMode::kPad;
-    for (int i = 0; i < 3; ++i) transform.background[i] = static_cast<uint8_t>(data.background(i));
-
-    LoaderOptions loader_options;
-    loader_options.batch_size = config.run().batch_per_step();
-    loader_options.seed = derive_seed(config.run().seed(), kDataSeed, 0);
-    loader_options.xflip = data.xflip();
-    loader_options.label_dim = label_dim;
-    loader_options.transform = transform;
-    loader_options.num_workers = data.num_workers();
-    loader_options.prefetch_batches = data.prefetch_batches();
-    train_data = train;
-    loader_template = loader_options;
-
-    // The validation images, decoded once.
-    const int64_t count = std::min<int64_t>(holdout, validation->size());
-    std::vector<at::Tensor> images, labels;
-    for (int64_t i = 0; i < count; ++i) {
-      const Example ex = validation->get(i);
-      images.push_back(transform_image(ex.image, transform, /*flip=*/false));
-      if (label_dim > 0) labels.push_back(at::one_hot(at::scalar_tensor(ex.label, at::kLong), label_dim).to(at::kFloat));
-    }
-    validator = std::make_unique<Validator>(at::stack(images), label_dim > 0 ? at::stack(labels) : at::Tensor(),
-                                            derive_seed(config.run().seed(), kValidationSeed, 0), options.sigma_data);
+  void build_data(const HostData& host) {
+    const TrainingData data = open_training_data(config, host);
+    train_data = data.train;
+    loader_template.batch_size = config.run().batch_per_step();
+    loader_template.seed = derive_seed(config.run().seed(), SeedPurpose::kData, 0);
+    loader_template.xflip = config.data().xflip();
+    loader_template.label_dim = data.label_dim;
+    loader_template.transform = data.transform;
+    loader_template.num_workers = config.data().num_workers();
+    loader_template.prefetch_batches = config.data().prefetch_batches();
+    validator = make_validator(config, data);
   }
 
   LoaderOptions loader_template;
@@ -233,7 +162,7 @@ struct Trainer::Impl {
     const StepHyperparameters hyper = schedule->at(nimg, progress);
 
     // Every random draw of this step comes from streams seeded by (seed, nimg): resumable.
-    const uint64_t step_seed = derive_seed(run.seed(), kStepSeed, static_cast<uint64_t>(nimg));
+    const uint64_t step_seed = derive_seed(run.seed(), SeedPurpose::kStep, static_cast<uint64_t>(nimg));
     generator.set_current_seed(step_seed);
     if (device.is_cuda()) torch::cuda::manual_seed_all(step_seed);  // dropout masks on the GPU
 

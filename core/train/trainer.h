@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "diffuse.pb.h"
 #include "nn/precond.h"
+#include "train/training_data.h"
 
 namespace diffuse {
 
@@ -29,12 +30,6 @@ struct TrainerStatus {
   double eta_seconds = 0;        // at the current speed; 0 before it is known
   double validation_loss = 0;    // last validation loss (NaN before the first)
   bool done = false;             // nimg >= total_nimg
-};
-
-// Data handed in by a host instead of files (DataSource.format = MEMORY).
-struct HostData {
-  std::shared_ptr<const Dataset> train;
-  std::shared_ptr<const Dataset> validation;  // optional
 };
 
 class Trainer {
