@@ -19,6 +19,9 @@
 #ifndef DIFFUSE_H
 #define DIFFUSE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -88,6 +91,82 @@ DIFFUSE_API const char *diffuse_last_error(void);
 /* Sets the process-wide log threshold (default DIFFUSE_LOG_INFO, or $DIFFUSE_LOG_LEVEL). Messages go
  * to stderr. Returns DIFFUSE_E_INVALID_ARGUMENT for a value outside diffuse_log_level. Any thread. */
 DIFFUSE_API diffuse_status diffuse_log_set_level(diffuse_log_level level);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Configs                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Wire format of a config message (schemas/diffuse/v1/diffuse.proto). */
+typedef enum diffuse_format {
+  DIFFUSE_FORMAT_BINARY = 0, /* protobuf binary encoding */
+  DIFFUSE_FORMAT_TEXT = 1,   /* protobuf text format, as in samples/configs/ and a run's config.textproto */
+  DIFFUSE_FORMAT_JSON = 2    /* proto3 JSON mapping (field names or lowerCamelCase) */
+} diffuse_format;
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Training                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* A training run: network, optimizer, EMAs, data loader and run directory. Opaque. */
+typedef struct diffuse_trainer diffuse_trainer;
+
+/* Progress of a run. Set `size` to sizeof(diffuse_train_status) before the call: the library fills
+ * only the fields that fit, so a host compiled against an older header keeps working. */
+typedef struct diffuse_train_status {
+  size_t size;
+  int64_t images_seen;      /* images trained on so far */
+  int64_t images_total;     /* run.duration_images */
+  int64_t steps;            /* optimizer steps taken */
+  double loss;              /* mean loss per element of the last step (NaN before the first) */
+  double learning_rate;     /* learning rate of the last step */
+  double beta1;             /* Adam beta1 of the last step */
+  double images_per_second; /* during the current diffuse_trainer_run call */
+  double seconds_per_step;
+  double elapsed_seconds;   /* training time over all sessions of the run */
+  double eta_seconds;       /* remaining time at the current speed; 0 while unknown */
+  double validation_loss;   /* last validation loss (NaN before the first) */
+  int done;                 /* 1 once images_seen >= images_total */
+} diffuse_train_status;
+
+/* Starts a new run from a TrainConfig (`config`, `len` bytes in `format`). The run directory
+ * config.run.output_dir is created; it must not hold a run already. On success *out owns the trainer
+ * (free it with diffuse_trainer_free); on failure *out is NULL.
+ * Blocks while datasets are opened and the network is built. Any thread.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL pointer), DIFFUSE_E_INVALID_CONFIG (parse error or an
+ * invalid field, named in diffuse_last_error()), DIFFUSE_E_IO / DIFFUSE_E_CORRUPT_FILE (data or run
+ * directory), DIFFUSE_E_DEVICE_UNAVAILABLE, DIFFUSE_E_OUT_OF_MEMORY. */
+DIFFUSE_API diffuse_status diffuse_trainer_create(diffuse_trainer **out, const void *config, size_t len,
+                                                  diffuse_format format);
+
+/* Continues the run in `run_dir` (its config.textproto and newest checkpoint) exactly where the
+ * checkpoint left it. On failure *out is NULL. Returns DIFFUSE_E_NOT_FOUND if the directory holds no
+ * checkpoint, plus the statuses of diffuse_trainer_create. */
+DIFFUSE_API diffuse_status diffuse_trainer_resume(diffuse_trainer **out, const char *run_dir);
+
+/* Trains up to `max_steps` optimizer steps and returns; the number taken goes to *steps_taken (may be
+ * NULL). Returns early, with DIFFUSE_OK, when the run is done (after writing the final stats, EMA
+ * snapshots and checkpoint) or after diffuse_trainer_request_stop (after writing a checkpoint).
+ * Blocks for the duration of the steps. One call at a time per trainer: a concurrent call on the same
+ * trainer returns DIFFUSE_E_BUSY. Returns DIFFUSE_E_DIVERGED after too many consecutive non-finite
+ * losses, DIFFUSE_E_IO / DIFFUSE_E_CORRUPT_FILE for data or write failures. */
+DIFFUSE_API diffuse_status diffuse_trainer_run(diffuse_trainer *trainer, int64_t max_steps, int64_t *steps_taken);
+
+/* Copies the progress as of the last completed step into *out (set out->size first). Never blocks on
+ * a running diffuse_trainer_run: any thread, at any time. Returns DIFFUSE_E_INVALID_ARGUMENT for NULL
+ * pointers or a size smaller than offsetof(diffuse_train_status, images_seen) + 8. */
+DIFFUSE_API diffuse_status diffuse_trainer_get_status(diffuse_trainer *trainer, diffuse_train_status *out);
+
+/* Asks the current (or next) diffuse_trainer_run to write a checkpoint and return after its current
+ * step. Any thread, never blocks; safe to call from a signal-handling thread. */
+DIFFUSE_API diffuse_status diffuse_trainer_request_stop(diffuse_trainer *trainer);
+
+/* Writes checkpoint-<kimg>.safetensors into the run directory now (atomically) and deletes
+ * checkpoints beyond run.keep_checkpoints. DIFFUSE_E_BUSY during a diffuse_trainer_run. */
+DIFFUSE_API diffuse_status diffuse_trainer_save_checkpoint(diffuse_trainer *trainer);
+
+/* Releases the trainer (NULL is allowed). Must not be called while another thread is inside a call on
+ * the same trainer. Does not write a checkpoint. */
+DIFFUSE_API void diffuse_trainer_free(diffuse_trainer *trainer);
 
 #ifdef __cplusplus
 }

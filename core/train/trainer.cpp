@@ -104,6 +104,7 @@ struct Trainer::Impl {
   double images_per_second = 0, seconds_per_step = 0;
   int64_t last_snapshot_nimg = -1, last_checkpoint_nimg = -1, last_stats_nimg = -1;
   std::atomic<bool> stop_requested{false};
+  std::function<void(const TrainerStatus&)> step_callback;
 
   explicit Impl(const v1::TrainConfig& resolved) : config(resolved), dir(resolved.run().output_dir()) {}
 
@@ -411,12 +412,17 @@ int64_t Trainer::run(int64_t max_steps) {
     m.images_per_second = since_start > 0 ? static_cast<double>(m.nimg - start_nimg) / since_start : 0;
     m.seconds_per_step = since_start / static_cast<double>(taken);
     m.after_step(m.done());
+    if (m.step_callback) m.step_callback(status());
   }
   if (m.stop_requested.exchange(false) && m.last_checkpoint_nimg != m.nimg) m.write_checkpoint();
   return taken;
 }
 
 void Trainer::request_stop() { impl_->stop_requested.store(true); }
+
+void Trainer::set_step_callback(std::function<void(const TrainerStatus&)> callback) {
+  impl_->step_callback = std::move(callback);
+}
 
 void Trainer::save_checkpoint() { impl_->write_checkpoint(); }
 

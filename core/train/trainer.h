@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,8 @@ class Trainer {
   int64_t run(int64_t max_steps);
   // Makes the current or next run() return after its current step. Any thread.
   void request_stop();
+  // Called on the training thread after every step (e.g. to publish progress to other threads).
+  void set_step_callback(std::function<void(const TrainerStatus&)> callback);
   // Writes checkpoint-<kimg>.safetensors now and prunes old ones.
   void save_checkpoint();
 
