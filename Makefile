@@ -1,4 +1,5 @@
 # Entry points; CMake does the real work.
+#   make demo    install, build, train on Fashion-MNIST (CPU) and write a grid of samples
 #   make test    install the Debian packages, configure, build, run every test
 #   make build   the same without running the tests
 BUILD_DIR ?= build
@@ -6,7 +7,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test install clean
+.PHONY: all deps configure build test demo install clean
 
 all: build
 
@@ -21,6 +22,9 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+demo: build
+	scripts/demo
 
 install: build
 	cmake --install $(BUILD_DIR)

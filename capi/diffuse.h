@@ -93,6 +93,19 @@ DIFFUSE_API const char *diffuse_last_error(void);
 DIFFUSE_API diffuse_status diffuse_log_set_level(diffuse_log_level level);
 
 /* ---------------------------------------------------------------------------------------------- */
+/* Memory owned by the library                                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Bytes allocated by the library for the caller; release with diffuse_buffer_free, never free(). */
+typedef struct diffuse_buffer {
+  void *data;
+  size_t len;
+} diffuse_buffer;
+
+/* Frees buffer->data and sets it to NULL / 0. NULL and an empty buffer are allowed. Any thread. */
+DIFFUSE_API void diffuse_buffer_free(diffuse_buffer *buffer);
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Configs                                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -102,6 +115,13 @@ typedef enum diffuse_format {
   DIFFUSE_FORMAT_TEXT = 1,   /* protobuf text format, as in samples/configs/ and a run's config.textproto */
   DIFFUSE_FORMAT_JSON = 2    /* proto3 JSON mapping (field names or lowerCamelCase) */
 } diffuse_format;
+
+/* Checks a TrainConfig (`len` bytes in `format`) without starting anything: parses it, fills every
+ * default and validates every field. On success *resolved (may be NULL) receives the resolved config
+ * in `out_format` (library-owned: diffuse_buffer_free it). Returns DIFFUSE_E_INVALID_CONFIG naming the
+ * first bad field. Any thread. */
+DIFFUSE_API diffuse_status diffuse_train_config_resolve(const void *config, size_t len, diffuse_format format,
+                                                        diffuse_format out_format, diffuse_buffer *resolved);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Training                                                                                        */
@@ -167,6 +187,83 @@ DIFFUSE_API diffuse_status diffuse_trainer_save_checkpoint(diffuse_trainer *trai
 /* Releases the trainer (NULL is allowed). Must not be called while another thread is inside a call on
  * the same trainer. Does not write a checkpoint. */
 DIFFUSE_API void diffuse_trainer_free(diffuse_trainer *trainer);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Models                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* A network ready for sampling (eval mode) on one device. Opaque. Several threads may sample from one
+ * model at the same time; diffuse_model_save and diffuse_model_free need exclusive use. */
+typedef struct diffuse_model diffuse_model;
+
+/* Opens a network from `path`: a checkpoint-*.safetensors of a run, an ema-* snapshot, a phema-*
+ * post-hoc output, a file written by diffuse_model_save, or any safetensors with EDM2 state-dict
+ * names. `model_config` (a ModelConfig, `len` bytes in `format`) may be NULL when the file carries its
+ * own; if given, it takes precedence. `device` is "cpu", "cuda" or "cuda:N" (NULL = "cpu").
+ * On failure *out is NULL. Blocks while reading. Any thread.
+ * Returns DIFFUSE_E_IO, DIFFUSE_E_CORRUPT_FILE, DIFFUSE_E_INVALID_CONFIG, DIFFUSE_E_INVALID_ARGUMENT (no
+ * config, or a tensor missing or of the wrong shape: named in diffuse_last_error()),
+ * DIFFUSE_E_DEVICE_UNAVAILABLE. */
+DIFFUSE_API diffuse_status diffuse_model_open(diffuse_model **out, const char *path, const char *device,
+                                              const void *model_config, size_t len, diffuse_format format);
+
+/* Writes the network (EDM2 names; fp16 if `fp16` != 0, else fp32) and its config to `path`,
+ * atomically. */
+DIFFUSE_API diffuse_status diffuse_model_save(diffuse_model *model, const char *path, int fp16);
+
+/* The model's resolved ModelConfig in `format` into *config (library-owned: diffuse_buffer_free it;
+ * may be NULL), and its parameter count into *num_parameters (may be NULL). Any thread. */
+DIFFUSE_API diffuse_status diffuse_model_info(diffuse_model *model, diffuse_format format, diffuse_buffer *config,
+                                              int64_t *num_parameters);
+
+/* Image geometry of the model: channels, resolution (square), label_dim (0 = unconditional). Any
+ * pointer may be NULL. */
+DIFFUSE_API diffuse_status diffuse_model_shape(diffuse_model *model, int *channels, int *resolution, int *label_dim);
+
+/* Releases the model (NULL is allowed). */
+DIFFUSE_API void diffuse_model_free(diffuse_model *model);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Sampling                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Generates `count` images with the EDM sampler configured by `sampler_config` (a SamplerConfig,
+ * `len` bytes in `format`; NULL/0 = defaults: 32 Heun steps, sigma 0.002..80, rho 7).
+ * Image i depends only on seeds[i] and labels[i], never on `count` or the order. labels may be NULL
+ * (unconditional, or an all-zero label row for a conditional model); labels[i] = -1 means the same.
+ * `guide` (may be NULL) is the second network of guidance: D = D_guide + w (D_model - D_guide) with
+ * w = SamplerConfig.guidance; it must have the same image shape; it is not evaluated when w = 1.
+ * `images` receives count x channels x resolution x resolution bytes (per image C, H, W order;
+ * pixels = clip(x * 127.5 + 128, 0, 255)); `capacity` is its size in bytes.
+ * Blocks. Any thread; concurrent calls on the same models are allowed.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, capacity too small, label out of range, guide shape),
+ * DIFFUSE_E_INVALID_CONFIG (a SamplerConfig field, named). */
+DIFFUSE_API diffuse_status diffuse_sample(diffuse_model *model, diffuse_model *guide, const void *sampler_config,
+                                          size_t len, diffuse_format format, const uint64_t *seeds,
+                                          const int64_t *labels, size_t count, uint8_t *images, size_t capacity);
+
+/* Like diffuse_sample, then writes the images as one PNG grid to `path` (atomically); `columns` 0 =
+ * ceil(sqrt(count)). */
+DIFFUSE_API diffuse_status diffuse_sample_png_grid(diffuse_model *model, diffuse_model *guide,
+                                                   const void *sampler_config, size_t len, diffuse_format format,
+                                                   const uint64_t *seeds, const int64_t *labels, size_t count,
+                                                   int columns, const char *path);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Post-hoc EMA                                                                                    */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Reconstructs the EMA of each sigma_rels[i] (0 < sigma_rel < 0.2886) at training time `nimg` (a time
+ * at which the run wrote snapshots; -1 = the latest) from the ema-* snapshots in `run_dir`, and writes
+ * <out_dir>/phema-<sigma_rel>-<kimg>.safetensors (fp16 if `fp16`). residuals[i] (may be NULL)
+ * receives the relative L2 error of each fitted EMA profile. Targets whose residual exceeds
+ * `max_residual` (<= 0: the default 0.05) are refused with DIFFUSE_E_INVALID_ARGUMENT naming them,
+ * unless `force` != 0; nothing is written then. Blocks. Any thread.
+ * Returns DIFFUSE_E_NOT_FOUND (no snapshots), DIFFUSE_E_INVALID_ARGUMENT, DIFFUSE_E_IO,
+ * DIFFUSE_E_CORRUPT_FILE. */
+DIFFUSE_API diffuse_status diffuse_phema_reconstruct(const char *run_dir, const double *sigma_rels, size_t count,
+                                                     int64_t nimg, double max_residual, int force,
+                                                     const char *out_dir, int fp16, double *residuals);
 
 #ifdef __cplusplus
 }

@@ -1,13 +1,15 @@
 // diffuse_trainer_*: the training run behind an opaque handle. One call at a time per handle (others
 // get DIFFUSE_E_BUSY); status and stop requests are served from any thread, even during a run.
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include "config/proto_format.h"
 #include "diffuse.h"
+#include "config/train_config.h"
+#include "format.h"
 #include "status.h"
 #include "train/trainer.h"
 
@@ -50,27 +52,34 @@ diffuse_status busy(const char* function) {
   return set_error(DIFFUSE_E_BUSY, std::string(function) + ": another call is in progress on this trainer");
 }
 
-diffuse::ConfigFormat to_format(diffuse_format format) {
-  switch (format) {
-    case DIFFUSE_FORMAT_BINARY: return diffuse::ConfigFormat::kBinary;
-    case DIFFUSE_FORMAT_TEXT: return diffuse::ConfigFormat::kText;
-    case DIFFUSE_FORMAT_JSON: return diffuse::ConfigFormat::kJson;
-  }
-  diffuse::fail(diffuse::ErrorCode::kInvalidArgument, "diffuse_format {} is not BINARY (0), TEXT (1) or JSON (2)",
-                static_cast<int>(format));
-}
-
 }  // namespace
 
 extern "C" {
 
+diffuse_status diffuse_train_config_resolve(const void* config, size_t len, diffuse_format format,
+                                            diffuse_format out_format, diffuse_buffer* resolved) {
+  if (resolved) *resolved = diffuse_buffer{nullptr, 0};
+  return guarded([&] {
+    diffuse::v1::TrainConfig parsed;
+    diffuse::capi::parse(config, len, format, &parsed);
+    const std::string text = diffuse::print_config(diffuse::resolve_train_config(parsed), diffuse::capi::to_format(out_format));
+    if (resolved) {
+      resolved->data = std::malloc(text.size() + 1);
+      if (!resolved->data) return set_error(DIFFUSE_E_OUT_OF_MEMORY, "diffuse_train_config_resolve: out of memory");
+      std::memcpy(resolved->data, text.data(), text.size());
+      static_cast<char*>(resolved->data)[text.size()] = '\0';
+      resolved->len = text.size();
+    }
+    return DIFFUSE_OK;
+  });
+}
+
 diffuse_status diffuse_trainer_create(diffuse_trainer** out, const void* config, size_t len, diffuse_format format) {
   DIFFUSE_REQUIRE_ARG("diffuse_trainer_create", out);
   *out = nullptr;
-  if (config == nullptr && len > 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_trainer_create: config is NULL");
   return guarded([&] {
     diffuse::v1::TrainConfig parsed;
-    diffuse::parse_config(config, len, to_format(format), &parsed);
+    diffuse::capi::parse(config, len, format, &parsed);
     auto handle = std::make_unique<diffuse_trainer>();
     handle->attach(diffuse::Trainer::create(parsed));
     *out = handle.release();

@@ -262,6 +262,13 @@ struct Trainer::Impl {
     }
   }
 
+  bool holds_other_time(const std::string& path) const {
+    if (!std::filesystem::exists(path)) return false;
+    const auto meta = SafetensorsFile::open(path).metadata();
+    const auto it = meta.find("nimg");
+    return it == meta.end() || it->second != std::to_string(nimg);
+  }
+
   void write_snapshots() {
     require_finite_state("EMA snapshots");
     const at::ScalarType dtype = config.ema().snapshot_dtype() == v1::EmaConfig::FP32 ? at::kFloat : at::kHalf;
@@ -270,7 +277,14 @@ struct Trainer::Impl {
       NamedTensors tensors;
       for (const auto& [name, t] : ema->averaged_state(i, *net)) tensors.emplace_back(name, t.to(dtype));
       const double sigma_rel = ema->sigma_rels()[i];
-      write_safetensors(dir.file(ema_snapshot_name(sigma_rel, nimg)), tensors,
+      const std::string path = dir.file(ema_snapshot_name(sigma_rel, nimg));
+      // The final snapshot of a run that ends within 1000 images of a periodic one would take its
+      // name (kimg); the periodic one is kept, since post-hoc EMA needs distinct times.
+      if (holds_other_time(path)) {
+        log_warn("not writing the EMA snapshot at {} images: {} already holds an earlier time", nimg, path);
+        continue;
+      }
+      write_safetensors(path, tensors,
                         {{"format", kEmaFormat},
                          {"sigma_rel", fmt::format("{:.17g}", sigma_rel)},
                          {"nimg", std::to_string(nimg)},

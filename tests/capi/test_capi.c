@@ -95,6 +95,8 @@ static void *run_many(void *arg) {
   return NULL;
 }
 
+static char trained_run[64]; /* set by the training test, used by the model tests */
+
 static void test_trainer_trains_reports_stops_and_resumes(void) {
   char dir[64], config[2048];
   make_run_dir(dir, sizeof dir, "train");
@@ -160,6 +162,135 @@ static void test_trainer_trains_reports_stops_and_resumes(void) {
   CHECK(stat(path, &st) == 0);
   snprintf(path, sizeof path, "%s/ema-0.050-0000001.safetensors", dir);
   CHECK(stat(path, &st) == 0);
+  snprintf(trained_run, sizeof trained_run, "%s", dir);
+}
+
+struct sampler_job {
+  diffuse_model *model;
+  uint8_t images[4 * 16 * 16];
+  diffuse_status status;
+};
+
+static const char *kFastSampler = "num_steps: 4";
+static const uint64_t kSeeds[4] = {7, 8, 9, 10};
+static const int64_t kLabels[4] = {0, 3, -1, 9};
+
+static void *sample_job(void *arg) {
+  struct sampler_job *job = (struct sampler_job *)arg;
+  job->status = diffuse_sample(job->model, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds,
+                               kLabels, 4, job->images, sizeof job->images);
+  return NULL;
+}
+
+static void test_models_open_sample_and_reconstruct(void) {
+  char path[512], out_dir[128];
+  diffuse_model *m = (diffuse_model *)1;
+  CHECK(diffuse_model_open(NULL, "x", NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_model_open(&m, "/nonexistent.safetensors", NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_IO);
+  CHECK(m == NULL);
+  CHECK(strstr(diffuse_last_error(), "/nonexistent.safetensors") != NULL);
+  snprintf(path, sizeof path, "%s/garbage.safetensors", trained_run);
+  FILE *f = fopen(path, "wb");
+  if (f) {
+    fputs("not a safetensors file at all", f);
+    fclose(f);
+  }
+  CHECK(diffuse_model_open(&m, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_CORRUPT_FILE);
+  remove(path);
+  snprintf(path, sizeof path, "%s/checkpoint-0000001.safetensors", trained_run);
+  CHECK(diffuse_model_open(&m, path, "tpu", NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_model_open(&m, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  if (!m) return;
+
+  diffuse_buffer config = {NULL, 0};
+  int64_t parameters = 0;
+  CHECK(diffuse_model_info(m, DIFFUSE_FORMAT_TEXT, &config, &parameters) == DIFFUSE_OK);
+  CHECK(config.data && strstr((const char *)config.data, "img_resolution: 16") != NULL);
+  CHECK(parameters > 100000);
+  diffuse_buffer_free(&config);
+  CHECK(config.data == NULL && config.len == 0);
+  diffuse_buffer_free(NULL);
+  int channels = 0, resolution = 0, label_dim = 0;
+  CHECK(diffuse_model_shape(m, &channels, &resolution, &label_dim) == DIFFUSE_OK);
+  CHECK(channels == 1 && resolution == 16 && label_dim == 10);
+
+  /* Sampling: argument checks, then per-seed determinism across threads. */
+  uint8_t one[4 * 256], small[10];
+  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, small,
+                       sizeof small) == DIFFUSE_E_INVALID_ARGUMENT);
+  const char *bad = "num_steps: 0";
+  CHECK(diffuse_sample(m, NULL, bad, strlen(bad), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, one, sizeof one) ==
+        DIFFUSE_E_INVALID_CONFIG);
+  CHECK(strstr(diffuse_last_error(), "SamplerConfig.num_steps") != NULL);
+  const int64_t bad_labels[4] = {0, 10, 0, 0};
+  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, bad_labels, 4, one,
+                       sizeof one) != DIFFUSE_OK);
+  const char *guided = "guidance: 2";
+  CHECK(diffuse_sample(m, NULL, guided, strlen(guided), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, one, sizeof one) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, one,
+                       sizeof one) == DIFFUSE_OK);
+  /* Image 2 alone (seed 9, no label) equals its row of the batch, up to float rounding of the
+   * batched kernels (at most one level after quantisation). */
+  uint8_t single[256];
+  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds + 2, kLabels + 2, 1,
+                       single, sizeof single) == DIFFUSE_OK);
+  int max_diff = 0;
+  for (int i = 0; i < 256; ++i) {
+    const int d = abs((int)single[i] - (int)one[2 * 256 + i]);
+    if (d > max_diff) max_diff = d;
+  }
+  CHECK(max_diff <= 1);
+  struct sampler_job jobs[3];
+  pthread_t threads[3];
+  for (int i = 0; i < 3; ++i) {
+    jobs[i].model = m;
+    jobs[i].status = DIFFUSE_E_INTERNAL;
+    pthread_create(&threads[i], NULL, sample_job, &jobs[i]);
+  }
+  for (int i = 0; i < 3; ++i) {
+    pthread_join(threads[i], NULL);
+    CHECK(jobs[i].status == DIFFUSE_OK);
+    CHECK(memcmp(jobs[i].images, one, sizeof one) == 0);
+  }
+  snprintf(path, sizeof path, "%s/grid.png", trained_run);
+  CHECK(diffuse_sample_png_grid(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
+                                0, path) == DIFFUSE_OK);
+  struct stat st;
+  CHECK(stat(path, &st) == 0 && st.st_size > 0);
+  diffuse_model_free(m);
+
+  /* Post-hoc EMA: a tracked profile is reproduced; a very short one is refused unless forced. */
+  snprintf(out_dir, sizeof out_dir, "%s/phema", trained_run);
+  const double tracked[1] = {0.10}, short_ema[1] = {0.01};
+  double residual = -1;
+  CHECK(diffuse_phema_reconstruct(trained_run, tracked, 1, -1, 0, 0, out_dir, 0, &residual) == DIFFUSE_OK);
+  CHECK(residual >= 0 && residual < 1e-6);
+  CHECK(diffuse_phema_reconstruct(trained_run, short_ema, 1, -1, 0, 0, out_dir, 0, &residual) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "0.01") != NULL);
+  CHECK(diffuse_phema_reconstruct(trained_run, tracked, 1, 12345, 0, 0, out_dir, 0, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_phema_reconstruct("/nonexistent", tracked, 1, -1, 0, 0, out_dir, 0, NULL) != DIFFUSE_OK);
+  CHECK(diffuse_phema_reconstruct(NULL, tracked, 1, -1, 0, 0, out_dir, 0, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  snprintf(path, sizeof path, "%s/phema-0.100-0000001.safetensors", out_dir);
+  m = NULL;
+  CHECK(diffuse_model_open(&m, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  diffuse_model_free(m);
+  diffuse_model_free(NULL);
+}
+
+static void test_config_resolve(void) {
+  const char *json = "{\"run\": {\"outputDir\": \"/tmp/x\", \"durationImages\": \"4096\"},"
+                     " \"data\": {\"train\": {\"format\": \"IDX\", \"path\": \"/x\"}}}";
+  diffuse_buffer resolved = {NULL, 0};
+  CHECK(diffuse_train_config_resolve(json, strlen(json), DIFFUSE_FORMAT_JSON, DIFFUSE_FORMAT_TEXT, &resolved) ==
+        DIFFUSE_OK);
+  CHECK(resolved.data && strstr((const char *)resolved.data, "batch_size: 2048") != NULL);
+  diffuse_buffer_free(&resolved);
+  const char *bad = "run { output_dir: \"/tmp/x\" duration_images: 10 batch_size: 4 batch_per_step: 3 }";
+  CHECK(diffuse_train_config_resolve(bad, strlen(bad), DIFFUSE_FORMAT_TEXT, DIFFUSE_FORMAT_TEXT, &resolved) ==
+        DIFFUSE_E_INVALID_CONFIG);
+  CHECK(resolved.data == NULL);
 }
 
 int main(void) {
@@ -169,6 +300,8 @@ int main(void) {
   diffuse_log_set_level(DIFFUSE_LOG_WARN);
   test_trainer_rejects_bad_arguments_and_configs();
   test_trainer_trains_reports_stops_and_resumes();
+  test_models_open_sample_and_reconstruct();
+  test_config_resolve();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

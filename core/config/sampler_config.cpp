@@ -1,0 +1,50 @@
+#include "config/sampler_config.h"
+
+#include <cmath>
+#include <string>
+
+#include "util/error.h"
+
+namespace diffuse {
+namespace {
+
+[[noreturn]] void reject(const char* field, const std::string& why) {
+  fail(ErrorCode::kInvalidConfig, "SamplerConfig.{}: {}", field, why);
+}
+
+}  // namespace
+
+SamplerOptions resolve_sampler_config(const v1::SamplerConfig& c) {
+  SamplerOptions o;
+  if (c.has_num_steps()) o.num_steps = c.num_steps();
+  if (c.has_sigma_min()) o.sigma_min = c.sigma_min();
+  if (c.has_sigma_max()) o.sigma_max = c.sigma_max();
+  if (c.has_rho()) o.rho = c.rho();
+  if (c.has_solver()) {
+    if (!v1::SamplerConfig::Solver_IsValid(c.solver())) reject("solver", "unknown value");
+    o.heun = c.solver() != v1::SamplerConfig::EULER;
+  }
+  if (c.has_s_churn()) o.s_churn = c.s_churn();
+  if (c.has_s_min()) o.s_min = c.s_min();
+  if (c.has_s_max()) o.s_max = c.s_max();
+  if (c.has_s_noise()) o.s_noise = c.s_noise();
+  if (c.has_guidance()) o.guidance = c.guidance();
+  if (c.has_batch_size()) o.batch_size = c.batch_size();
+
+  if (o.num_steps < 1) reject("num_steps", fmt::format("{} must be >= 1", o.num_steps));
+  if (!(o.sigma_min > 0) || !std::isfinite(o.sigma_min)) reject("sigma_min", fmt::format("{} must be > 0", o.sigma_min));
+  if (!(o.sigma_max > o.sigma_min) || !std::isfinite(o.sigma_max)) {
+    reject("sigma_max", fmt::format("{} must be finite and > sigma_min {}", o.sigma_max, o.sigma_min));
+  }
+  if (!(o.rho > 0) || !std::isfinite(o.rho)) reject("rho", fmt::format("{} must be > 0", o.rho));
+  if (!(o.s_churn >= 0) || !std::isfinite(o.s_churn)) reject("s_churn", fmt::format("{} must be >= 0", o.s_churn));
+  if (std::isnan(o.s_min) || std::isnan(o.s_max) || o.s_min > o.s_max) {
+    reject("s_min", fmt::format("[{}, {}] is not a range", o.s_min, o.s_max));
+  }
+  if (!(o.s_noise >= 0) || !std::isfinite(o.s_noise)) reject("s_noise", fmt::format("{} must be >= 0", o.s_noise));
+  if (!std::isfinite(o.guidance)) reject("guidance", fmt::format("{} is not finite", o.guidance));
+  if (o.batch_size < 1) reject("batch_size", fmt::format("{} must be >= 1", o.batch_size));
+  return o;
+}
+
+}  // namespace diffuse

@@ -1,0 +1,26 @@
+// Networks in files: a training checkpoint (tensors "net.*", TrainConfig in the metadata), an EMA
+// snapshot or post-hoc output (EDM2 names, ModelConfig JSON in the metadata "model_config"), or any
+// safetensors with EDM2 state-dict names plus a ModelConfig from the caller.
+#pragma once
+
+#include <string>
+
+#include "diffuse.pb.h"
+#include "nn/precond.h"
+
+namespace diffuse {
+
+struct ModelFile {
+  v1::ModelConfig config;  // resolved
+  Precond net{nullptr};    // in eval mode, on the CPU
+};
+
+// `config` (may be null) overrides the file's own. Throws Error(kInvalidArgument) when the file
+// carries no config and none is given, Error(kCorruptFile)/kIo for the file, and the strict
+// state-dict check's error naming the first missing or misshapen tensor.
+ModelFile load_model(const std::string& path, const v1::ModelConfig* config = nullptr);
+
+// Writes the network's state dict with EDM2 names (fp16 or fp32) and its config as "model_config".
+void save_model(Precond& net, const v1::ModelConfig& config, const std::string& path, bool fp16);
+
+}  // namespace diffuse

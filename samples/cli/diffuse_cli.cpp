@@ -1,0 +1,330 @@
+// The `diffuse` command line, built on the C API (diffuse.h) alone.
+//
+//   diffuse train CONFIG                    start the run a TrainConfig describes
+//   diffuse train --resume RUN              continue a run from its newest checkpoint
+//   diffuse sample MODEL --seeds 0-63 --out grid.png [--class K | --class-rows] [--columns N]
+//                  [--steps N] [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
+//   diffuse phema RUN --sigma-rel 0.05,0.1 --out DIR [--nimg N] [--force] [--fp32]
+//   diffuse info FILE                       a model file's config and parameter count
+//   diffuse validate-config CONFIG          check a TrainConfig and print it resolved
+//
+// Config files are text format (.textproto, .txtpb, .pbtxt), JSON (.json) or binary (anything else).
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "diffuse.h"
+
+namespace {
+
+diffuse_trainer* active_trainer = nullptr;
+volatile std::sig_atomic_t stop_signal = 0;
+
+void on_sigint(int) {
+  // An atomic flag inside the library: safe in a signal handler. The run stops after its current
+  // step and writes a checkpoint.
+  stop_signal = 1;
+  if (active_trainer) diffuse_trainer_request_stop(active_trainer);
+}
+
+int usage() {
+  std::fputs(
+      "usage: diffuse train CONFIG | train --resume RUN\n"
+      "       diffuse sample MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
+      "                      [--steps N] [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]\n"
+      "       diffuse phema RUN --sigma-rel S[,S...] --out DIR [--nimg N] [--force] [--fp32]\n"
+      "       diffuse info FILE\n"
+      "       diffuse validate-config CONFIG\n",
+      stderr);
+  return 2;
+}
+
+int report(const char* what, diffuse_status status) {
+  std::fprintf(stderr, "diffuse: %s: %s: %s\n", what, diffuse_status_string(status), diffuse_last_error());
+  return 1;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+diffuse_format format_of(const std::string& path) {
+  if (ends_with(path, ".json")) return DIFFUSE_FORMAT_JSON;
+  if (ends_with(path, ".textproto") || ends_with(path, ".txtpb") || ends_with(path, ".pbtxt")) return DIFFUSE_FORMAT_TEXT;
+  return DIFFUSE_FORMAT_BINARY;
+}
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "diffuse: cannot read %s\n", path.c_str());
+    return false;
+  }
+  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return true;
+}
+
+// "0-3,7,10-11" → 0 1 2 3 7 10 11.
+bool parse_seeds(const std::string& text, std::vector<uint64_t>* seeds) {
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    char* end = nullptr;
+    const unsigned long long a = std::strtoull(part.c_str(), &end, 10);
+    if (end == part.c_str()) return false;
+    unsigned long long b = a;
+    if (*end == '-') {
+      const char* rest = end + 1;
+      b = std::strtoull(rest, &end, 10);
+      if (end == rest || b < a) return false;
+    }
+    if (*end != '\0' || b - a > 1000000) return false;
+    for (unsigned long long s = a; s <= b; ++s) seeds->push_back(s);
+  }
+  return !seeds->empty();
+}
+
+// "0.05,0.1" or an evenly spaced "a,b,...,c" as in the reference (0.010,0.015,...,0.250).
+bool parse_floats(const std::string& text, std::vector<double>* values) {
+  std::vector<std::string> parts;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) parts.push_back(part);
+  if (parts.size() == 4 && parts[2] == "...") {
+    const double a = std::atof(parts[0].c_str()), b = std::atof(parts[1].c_str()), c = std::atof(parts[3].c_str());
+    const double step = b - a;
+    if (!(step > 0) || c < a) return false;
+    const long n = std::lround((c - a) / step);
+    for (long i = 0; i <= n; ++i) values->push_back(a + static_cast<double>(i) * step);
+    return true;
+  }
+  for (const auto& p : parts) {
+    char* end = nullptr;
+    values->push_back(std::strtod(p.c_str(), &end));
+    if (end == p.c_str() || *end != '\0') return false;
+  }
+  return !values->empty();
+}
+
+std::string duration(double seconds) {
+  if (!(seconds > 0) || !std::isfinite(seconds)) return "--";
+  const long s = std::lround(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  return buf;
+}
+
+int train(int argc, char** argv) {
+  if (argc < 3) return usage();
+  diffuse_trainer* trainer = nullptr;
+  diffuse_status status;
+  if (std::strcmp(argv[2], "--resume") == 0) {
+    if (argc < 4) return usage();
+    status = diffuse_trainer_resume(&trainer, argv[3]);
+    if (status != DIFFUSE_OK) return report("resume", status);
+  } else {
+    std::string config;
+    if (!read_file(argv[2], &config)) return 1;
+    status = diffuse_trainer_create(&trainer, config.data(), config.size(), format_of(argv[2]));
+    if (status != DIFFUSE_OK) return report(argv[2], status);
+  }
+  active_trainer = trainer;
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+
+  // A progress bar on a terminal, plain lines otherwise (logs, CI).
+  const bool tty = isatty(STDOUT_FILENO);
+  diffuse_train_status s;
+  std::memset(&s, 0, sizeof s);
+  s.size = sizeof s;
+  long last_line_kimg = -1;
+  for (;;) {
+    status = diffuse_trainer_run(trainer, tty ? 4 : 32, nullptr);
+    if (status != DIFFUSE_OK) break;
+    diffuse_trainer_get_status(trainer, &s);
+    const double fraction = s.images_total ? static_cast<double>(s.images_seen) / s.images_total : 0;
+    if (tty) {
+      const int width = 30, filled = static_cast<int>(fraction * width);
+      std::printf("\r[%.*s%*s] %5.1f%%  %.1f/%.1f kimg  loss %.4f  %.0f img/s  ETA %s ", filled,
+                  "##############################", width - filled, "", 100 * fraction, s.images_seen / 1000.0,
+                  s.images_total / 1000.0, s.loss, s.images_per_second, duration(s.eta_seconds).c_str());
+      std::fflush(stdout);
+    } else if (s.images_seen / 10000 != last_line_kimg || s.done) {
+      last_line_kimg = s.images_seen / 10000;
+      std::printf("%.1f/%.1f kimg  loss %.4f  %.0f img/s  ETA %s\n", s.images_seen / 1000.0, s.images_total / 1000.0,
+                  s.loss, s.images_per_second, duration(s.eta_seconds).c_str());
+      std::fflush(stdout);
+    }
+    if (s.done || stop_signal) break;  // done, or stopped (run() wrote a checkpoint)
+  }
+  if (tty) std::printf("\n");
+  active_trainer = nullptr;
+  diffuse_trainer_free(trainer);
+  if (status != DIFFUSE_OK) return report("train", status);
+  std::printf(s.done ? "done: %.1f kimg\n" : "stopped at %.1f kimg; a checkpoint was written (diffuse train --resume)\n",
+              s.images_seen / 1000.0);
+  return 0;
+}
+
+int sample(int argc, char** argv) {
+  if (argc < 3) return usage();
+  const char* model_path = argv[2];
+  std::string out, guide_path, device = "cpu", sampler_path;
+  std::vector<uint64_t> seeds;
+  long klass = -1, columns = 0, steps = -1;
+  bool class_rows = false;
+  double guidance = 1;
+  for (int i = 3; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--seeds" && has_value) {
+      if (!parse_seeds(argv[++i], &seeds)) return usage();
+    } else if (arg == "--out" && has_value) {
+      out = argv[++i];
+    } else if (arg == "--class" && has_value) {
+      klass = std::atol(argv[++i]);
+    } else if (arg == "--class-rows") {
+      class_rows = true;
+    } else if (arg == "--columns" && has_value) {
+      columns = std::atol(argv[++i]);
+    } else if (arg == "--steps" && has_value) {
+      steps = std::atol(argv[++i]);
+    } else if (arg == "--guide" && has_value) {
+      guide_path = argv[++i];
+    } else if (arg == "--guidance" && has_value) {
+      guidance = std::atof(argv[++i]);
+    } else if (arg == "--device" && has_value) {
+      device = argv[++i];
+    } else if (arg == "--sampler" && has_value) {
+      sampler_path = argv[++i];
+    } else {
+      return usage();
+    }
+  }
+  if (seeds.empty()) parse_seeds("0-63", &seeds);
+  if (out.empty()) return usage();
+
+  diffuse_model* model = nullptr;
+  diffuse_model* guide = nullptr;
+  diffuse_status status = diffuse_model_open(&model, model_path, device.c_str(), nullptr, 0, DIFFUSE_FORMAT_TEXT);
+  if (status != DIFFUSE_OK) return report(model_path, status);
+  if (!guide_path.empty() &&
+      (status = diffuse_model_open(&guide, guide_path.c_str(), device.c_str(), nullptr, 0, DIFFUSE_FORMAT_TEXT)) != DIFFUSE_OK) {
+    diffuse_model_free(model);
+    return report(guide_path.c_str(), status);
+  }
+  std::string sampler;
+  diffuse_format sampler_format = DIFFUSE_FORMAT_TEXT;
+  if (!sampler_path.empty()) {
+    if (!read_file(sampler_path, &sampler)) return 1;
+    sampler_format = format_of(sampler_path);
+  } else {
+    if (steps > 0) sampler += "num_steps: " + std::to_string(steps) + " ";
+    if (guidance != 1) sampler += "guidance: " + std::to_string(guidance) + " ";
+  }
+  int label_dim = 0;
+  diffuse_model_shape(model, nullptr, nullptr, &label_dim);
+  if (class_rows && columns == 0) columns = label_dim > 0 ? label_dim : 0;
+  std::vector<int64_t> labels(seeds.size(), klass);
+  if (class_rows && label_dim > 0) {
+    for (size_t i = 0; i < seeds.size(); ++i) labels[i] = static_cast<int64_t>(i / columns) % label_dim;
+  }
+  status = diffuse_sample_png_grid(model, guide, sampler.data(), sampler.size(), sampler_format, seeds.data(),
+                                   labels.data(), seeds.size(), static_cast<int>(columns), out.c_str());
+  diffuse_model_free(guide);
+  diffuse_model_free(model);
+  if (status != DIFFUSE_OK) return report("sample", status);
+  std::printf("wrote %zu samples to %s\n", seeds.size(), out.c_str());
+  return 0;
+}
+
+int phema(int argc, char** argv) {
+  if (argc < 3) return usage();
+  const char* run = argv[2];
+  std::vector<double> sigma_rels;
+  std::string out;
+  long long nimg = -1;
+  bool force = false, fp16 = true;
+  for (int i = 3; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--sigma-rel" && has_value) {
+      if (!parse_floats(argv[++i], &sigma_rels)) return usage();
+    } else if (arg == "--out" && has_value) {
+      out = argv[++i];
+    } else if (arg == "--nimg" && has_value) {
+      nimg = std::atoll(argv[++i]);
+    } else if (arg == "--force") {
+      force = true;
+    } else if (arg == "--fp32") {
+      fp16 = false;
+    } else {
+      return usage();
+    }
+  }
+  if (sigma_rels.empty() || out.empty()) return usage();
+  std::vector<double> residuals(sigma_rels.size());
+  const diffuse_status status = diffuse_phema_reconstruct(run, sigma_rels.data(), sigma_rels.size(), nimg, 0, force,
+                                                          out.c_str(), fp16, residuals.data());
+  if (status != DIFFUSE_OK) return report("phema", status);
+  for (size_t i = 0; i < sigma_rels.size(); ++i) {
+    std::printf("sigma_rel %.3f  profile residual %.3g\n", sigma_rels[i], residuals[i]);
+  }
+  std::printf("written to %s\n", out.c_str());
+  return 0;
+}
+
+int info(int argc, char** argv) {
+  if (argc != 3) return usage();
+  diffuse_model* model = nullptr;
+  diffuse_status status = diffuse_model_open(&model, argv[2], "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
+  if (status != DIFFUSE_OK) return report(argv[2], status);
+  diffuse_buffer config = {nullptr, 0};
+  int64_t parameters = 0;
+  status = diffuse_model_info(model, DIFFUSE_FORMAT_TEXT, &config, &parameters);
+  if (status == DIFFUSE_OK) {
+    std::printf("%s\nparameters: %lld\n", static_cast<const char*>(config.data), static_cast<long long>(parameters));
+  }
+  diffuse_buffer_free(&config);
+  diffuse_model_free(model);
+  return status == DIFFUSE_OK ? 0 : report("info", status);
+}
+
+int validate_config(int argc, char** argv) {
+  if (argc != 3) return usage();
+  std::string config;
+  if (!read_file(argv[2], &config)) return 1;
+  diffuse_buffer resolved = {nullptr, 0};
+  const diffuse_status status =
+      diffuse_train_config_resolve(config.data(), config.size(), format_of(argv[2]), DIFFUSE_FORMAT_TEXT, &resolved);
+  if (status != DIFFUSE_OK) return report(argv[2], status);
+  std::printf("%s: valid\n%s", argv[2], static_cast<const char*>(resolved.data));
+  diffuse_buffer_free(&resolved);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const std::string command = argv[1];
+  if (command == "train") return train(argc, argv);
+  if (command == "sample") return sample(argc, argv);
+  if (command == "phema") return phema(argc, argv);
+  if (command == "info") return info(argc, argv);
+  if (command == "validate-config") return validate_config(argc, argv);
+  if (command == "--version") {
+    std::printf("diffuse %s\n", diffuse_version());
+    return 0;
+  }
+  return usage();
+}
