@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "log/log.h"
+#include "tensor_compare.h"
 #include "test_util.h"
 
 namespace diffuse::test {
@@ -29,5 +31,10 @@ int main(int argc, char** argv) {
   // Progress lines would bury the test report; DIFFUSE_LOG_LEVEL=info shows them.
   if (!std::getenv("DIFFUSE_LOG_LEVEL")) diffuse::set_log_level(diffuse::LogLevel::kWarn);
   at::set_num_threads(static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
-  return RUN_ALL_TESTS();
+  const int result = RUN_ALL_TESTS();
+  if (!diffuse::test::parity_report().empty()) {
+    std::printf("parity against the reference tensors (worst per group):\n");
+    for (const auto& [key, error] : diffuse::test::parity_report()) std::printf("  %-32s %.3g\n", key.c_str(), error);
+  }
+  return result;
 }
