@@ -18,11 +18,14 @@
 #include "ema/power_ema.h"
 #include "ema/power_function.h"
 #include "optim/lr_schedule.h"
+#include "fixtures.h"
 #include "test_util.h"
 #include "util/error.h"
 
 namespace diffuse {
 namespace {
+
+using test::throws_error;
 
 const nlohmann::json& golden() {
   static const nlohmann::json data = [] {
@@ -31,26 +34,6 @@ const nlohmann::json& golden() {
     return nlohmann::json::parse(in);
   }();
   return data;
-}
-
-// Passes if `fn` throws diffuse::Error with `code` and a message containing every phrase.
-template <typename Fn>
-::testing::AssertionResult throws_error(Fn&& fn, ErrorCode code, const std::vector<std::string>& phrases) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    if (e.code() != code)
-      return ::testing::AssertionFailure() << "code is '" << error_code_name(e.code()) << "', expected '"
-                                           << error_code_name(code) << "'; message: " << message;
-    for (const std::string& phrase : phrases)
-      if (message.find(phrase) == std::string::npos)
-        return ::testing::AssertionFailure() << "message lacks \"" << phrase << "\": " << message;
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw a non-diffuse exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "nothing was thrown";
 }
 
 double relative_error(double actual, double expected) {

@@ -16,6 +16,7 @@
 #include "nn/precond.h"
 #include "nn/state_dict.h"
 #include "optim/adam.h"
+#include "fixtures.h"
 #include "tensor_compare.h"
 #include "util/error.h"
 #include "test_util.h"
@@ -38,27 +39,7 @@ const std::map<std::string, at::Tensor>& golden() {
 const at::Tensor& g(const std::string& name) { return golden().at(name); }
 
 // The network configuration recorded in the golden file's metadata.
-ModelOptions tiny_options() {
-  const auto config = nlohmann::json::parse(golden_file().metadata().at("config"));
-  ModelOptions o;
-  o.img_resolution = config.at("img_resolution");
-  o.img_channels = config.at("img_channels");
-  o.label_dim = config.at("label_dim");
-  o.model_channels = config.at("model_channels");
-  o.channel_mult = config.at("channel_mult").get<std::vector<int>>();
-  o.num_blocks = config.at("num_blocks");
-  o.attn_resolutions = config.at("attn_resolutions").get<std::vector<int>>();
-  o.logvar_channels = config.at("logvar_channels");
-  o.sigma_data = config.at("sigma_data");
-  o.channels_per_head = config.at("channels_per_head");
-  o.res_balance = config.at("res_balance");
-  o.attn_balance = config.at("attn_balance");
-  o.clip_act = config.at("clip_act");
-  o.label_balance = config.at("label_balance");
-  o.concat_balance = config.at("concat_balance");
-  o.precision = Precision::kFp32;  // the golden values are fp32
-  return o;
-}
+ModelOptions tiny_options() { return test::golden_model_options(golden_file()); }
 
 std::map<std::string, at::Tensor> with_prefix(const std::string& prefix) {
   std::map<std::string, at::Tensor> out;

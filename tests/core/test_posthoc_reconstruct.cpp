@@ -24,6 +24,7 @@
 #include "nn/precond.h"
 #include "nn/state_dict.h"
 #include "tensor_compare.h"
+#include "fixtures.h"
 #include "test_util.h"
 #include "train/trainer.h"
 #include "train/training_data.h"
@@ -32,34 +33,18 @@
 namespace diffuse {
 namespace {
 
+using test::throws_error;
+
 namespace fs = std::filesystem;
-const std::string kFashion = "/usr/share/datasets/fashion-mnist/";
 constexpr int64_t kSteps = 96;  // 3072 images: snapshots at 1024, 2048 and 3072
 
 // The trainer test's tiny model on Fashion-MNIST at 16×16, batch 32, with a snapshot every 1024
 // images. It also tracks σ_rel 0.07; those snapshots are moved out of the run directory and serve as
 // the true EMA that the reconstruction from 0.05 and 0.10 approximates.
 v1::TrainConfig tiny_config(const std::string& dir) {
-  const std::string text = R"(
-    model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
-            num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
-    data {
-      train { format: IDX path: ")" + kFashion + R"(train-images-idx3-ubyte.gz"
-              labels_path: ")" + kFashion + R"(train-labels-idx1-ubyte.gz" }
-      validation { format: IDX path: ")" + kFashion + R"(t10k-images-idx3-ubyte.gz"
-                   labels_path: ")" + kFashion + R"(t10k-labels-idx1-ubyte.gz" }
-      resize: RESIZE num_workers: 2
-    }
-    optimizer { ref_lr: 0.01 ref_batches: 1000000 rampup_images: 640 }
+  return test::fashion_mnist_tiny_config(dir, kSteps, R"(
     ema { sigma_rels: [0.05, 0.07, 0.1] snapshot_images: 1024 snapshot_dtype: FP32 }
-    run { batch_size: 32 batch_per_step: 16 status_images: 1024 checkpoint_images: 0
-          validation_interval_images: 0 validation_images: 64 threads: 1 }
-  )";
-  v1::TrainConfig config;
-  parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  config.mutable_run()->set_output_dir(dir);
-  config.mutable_run()->set_duration_images(kSteps * 32);
-  return config;
+    run { status_images: 1024 checkpoint_images: 0 validation_interval_images: 0 threads: 1 })");
 }
 
 struct SharedRun {
@@ -83,25 +68,6 @@ const SharedRun& shared_run() {
 
 std::map<std::string, at::Tensor> read_tensors(const std::string& path) {
   return SafetensorsFile::open(path).read_all();
-}
-
-// Passes if `fn` throws diffuse::Error with `code` and a message containing every phrase.
-template <typename Fn>
-::testing::AssertionResult throws_error(Fn&& fn, ErrorCode code, const std::vector<std::string>& phrases) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.code() != code) {
-      return ::testing::AssertionFailure() << "code " << error_code_name(e.code()) << ": " << e.what();
-    }
-    for (const std::string& phrase : phrases) {
-      if (std::string(e.what()).find(phrase) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << phrase << "\": " << e.what();
-      }
-    }
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "no error";
 }
 
 PosthocOutput reconstruct_one(double sigma_rel, int64_t nimg = -1, bool force = false) {

@@ -12,33 +12,16 @@
 
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "fixtures.h"
 #include "test_util.h"
 #include "util/error.h"
 
 namespace diffuse {
 namespace {
 
-namespace fs = std::filesystem;
+using test::throws_error;
 
-// Passes if `fn` throws diffuse::Error with `code` and a message containing every phrase.
-template <typename Fn>
-::testing::AssertionResult throws_error(Fn&& fn, ErrorCode code, const std::vector<std::string>& phrases) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    if (e.code() != code)
-      return ::testing::AssertionFailure() << "code is '" << error_code_name(e.code()) << "', expected '"
-                                           << error_code_name(code) << "'; message: " << message;
-    for (const std::string& phrase : phrases)
-      if (message.find(phrase) == std::string::npos)
-        return ::testing::AssertionFailure() << "message lacks \"" << phrase << "\": " << message;
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw a non-diffuse exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "nothing was thrown";
-}
+namespace fs = std::filesystem;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

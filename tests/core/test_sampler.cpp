@@ -22,6 +22,7 @@
 #include "nn/precond.h"
 #include "nn/state_dict.h"
 #include "sample/sampler.h"
+#include "fixtures.h"
 #include "tensor_compare.h"
 #include "test_util.h"
 #include "train/trainer.h"
@@ -45,27 +46,7 @@ const std::map<std::string, at::Tensor>& golden() {
 const at::Tensor& g(const std::string& name) { return golden().at(name); }
 
 // The network configuration recorded in the golden file's metadata.
-ModelOptions tiny_options() {
-  const auto config = nlohmann::json::parse(golden_file().metadata().at("config"));
-  ModelOptions o;
-  o.img_resolution = config.at("img_resolution");
-  o.img_channels = config.at("img_channels");
-  o.label_dim = config.at("label_dim");
-  o.model_channels = config.at("model_channels");
-  o.channel_mult = config.at("channel_mult").get<std::vector<int>>();
-  o.num_blocks = config.at("num_blocks");
-  o.attn_resolutions = config.at("attn_resolutions").get<std::vector<int>>();
-  o.logvar_channels = config.at("logvar_channels");
-  o.sigma_data = config.at("sigma_data");
-  o.channels_per_head = config.at("channels_per_head");
-  o.res_balance = config.at("res_balance");
-  o.attn_balance = config.at("attn_balance");
-  o.clip_act = config.at("clip_act");
-  o.label_balance = config.at("label_balance");
-  o.concat_balance = config.at("concat_balance");
-  o.precision = Precision::kFp32;  // the golden values are fp32
-  return o;
-}
+ModelOptions tiny_options() { return test::golden_model_options(golden_file()); }
 
 // "net." is the main network, "gnet." the guide.
 Precond load_tiny(const std::string& prefix) {
@@ -384,24 +365,9 @@ TEST(ImageGrid, PngOfAGridReadsBackEqual) {
 // A small class-conditional model on Fashion-MNIST at 16×16 (as in the trainer tests), `num_steps`
 // optimizer steps of 32 images from initialisation seed `seed`.
 std::unique_ptr<Trainer> train_tiny(uint64_t seed, int64_t num_steps) {
-  const std::string fashion = "/usr/share/datasets/fashion-mnist/";
-  const std::string text = R"(
-    model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
-            num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
-    data {
-      train { format: IDX path: ")" + fashion + R"(train-images-idx3-ubyte.gz"
-              labels_path: ")" + fashion + R"(train-labels-idx1-ubyte.gz" }
-      resize: RESIZE num_workers: 2
-    }
-    optimizer { ref_lr: 0.01 ref_batches: 1000000 rampup_images: 640 }
-    ema { sigma_rels: [0.05, 0.1] snapshot_images: 0 snapshot_dtype: FP32 }
-    run { batch_size: 32 batch_per_step: 16 status_images: 1024 checkpoint_images: 0
-          validation_interval_images: 0 threads: 2 }
-  )";
-  v1::TrainConfig config;
-  parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  config.mutable_run()->set_output_dir(test::make_temp_dir("consistency"));
-  config.mutable_run()->set_duration_images(num_steps * 32);
+  v1::TrainConfig config = test::fashion_mnist_tiny_config(test::make_temp_dir("consistency"), num_steps, R"(
+    ema { sigma_rels: [0.05, 0.1] snapshot_images: 0 }
+    run { status_images: 1024 checkpoint_images: 0 validation_interval_images: 0 threads: 2 })");
   config.mutable_run()->set_seed(seed);
   auto trainer = Trainer::create(config);
   trainer->run(num_steps);

@@ -18,6 +18,7 @@
 #include "io/safetensors.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
+#include "fixtures.h"
 #include "test_util.h"
 #include "util/error.h"
 
@@ -25,30 +26,12 @@ namespace diffuse {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kFashion = "/usr/share/datasets/fashion-mnist/";
 
-// A small class-conditional model on Fashion-MNIST reduced to 16×16, batch 32.
+// The shared tiny Fashion-MNIST model with snapshots every 2048 images and frequent statistics.
 v1::TrainConfig tiny_config(const std::string& dir, int64_t steps) {
-  const std::string text = R"(
-    model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
-            num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
-    data {
-      train { format: IDX path: ")" + kFashion + R"(train-images-idx3-ubyte.gz"
-              labels_path: ")" + kFashion + R"(train-labels-idx1-ubyte.gz" }
-      validation { format: IDX path: ")" + kFashion + R"(t10k-images-idx3-ubyte.gz"
-                   labels_path: ")" + kFashion + R"(t10k-labels-idx1-ubyte.gz" }
-      resize: RESIZE num_workers: 2
-    }
-    optimizer { ref_lr: 0.01 ref_batches: 1000000 rampup_images: 640 }
+  return test::fashion_mnist_tiny_config(dir, steps, R"(
     ema { sigma_rels: [0.05, 0.1] snapshot_images: 2048 snapshot_dtype: FP32 }
-    run { batch_size: 32 batch_per_step: 16 status_images: 256 checkpoint_images: 0
-          validation_interval_images: 1024 validation_images: 64 threads: 2 }
-  )";
-  v1::TrainConfig config;
-  parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  config.mutable_run()->set_output_dir(dir);
-  config.mutable_run()->set_duration_images(steps * 32);
-  return config;
+    run { status_images: 256 checkpoint_images: 0 validation_interval_images: 1024 threads: 2 })");
 }
 
 std::map<std::string, at::Tensor> read_tensors(const std::string& path) { return SafetensorsFile::open(path).read_all(); }
