@@ -92,6 +92,18 @@ DIFFUSE_API const char *diffuse_last_error(void);
  * to stderr. Returns DIFFUSE_E_INVALID_ARGUMENT for a value outside diffuse_log_level. Any thread. */
 DIFFUSE_API diffuse_status diffuse_log_set_level(diffuse_log_level level);
 
+/* Also writes every log message to `path` (appending; "" or NULL stops writing to the file set
+ * before). Returns DIFFUSE_E_IO if the file cannot be opened. Any thread. */
+DIFFUSE_API diffuse_status diffuse_log_to_file(const char *path);
+
+/* Sets the number of CPU threads for tensor math, process-wide (default: one per core when a trainer
+ * starts with run.threads = 0). Returns DIFFUSE_E_INVALID_ARGUMENT for n < 1. Any thread. */
+DIFFUSE_API diffuse_status diffuse_set_num_threads(int n);
+
+/* Whether `device` ("cpu", "cuda", "cuda:N") can be used by this build on this machine: *available is
+ * set to 1 or 0. Returns DIFFUSE_E_INVALID_ARGUMENT for NULL or a malformed device name. Any thread. */
+DIFFUSE_API diffuse_status diffuse_device_available(const char *device, int *available);
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Memory owned by the library                                                                     */
 /* ---------------------------------------------------------------------------------------------- */

@@ -1,5 +1,10 @@
 // Library-wide entry points: versions, statuses, errors, logging.
+#include <mutex>
 #include <string>
+
+#include <ATen/Parallel.h>
+#include <c10/core/Device.h>
+#include <torch/cuda.h>
 
 #include "diffuse.h"
 #include "log/log.h"
@@ -71,6 +76,55 @@ diffuse_status diffuse_log_set_level(diffuse_log_level level) {
                                                        " is not a diffuse_log_level (0..5)");
     }
     diffuse::set_log_level(static_cast<diffuse::LogLevel>(value));
+    return DIFFUSE_OK;
+  });
+}
+
+}  // extern "C"
+
+extern "C" {
+
+diffuse_status diffuse_log_to_file(const char* path) {
+  static std::mutex mutex;
+  static std::string current;
+  return diffuse::capi::guarded([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!current.empty()) diffuse::remove_log_file(current);
+    current.clear();
+    if (path && *path) {
+      diffuse::add_log_file(path);
+      current = path;
+    }
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_set_num_threads(int n) {
+  if (n < 1) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_set_num_threads: " + std::to_string(n) + " < 1");
+  return diffuse::capi::guarded([&] {
+    at::set_num_threads(n);
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_device_available(const char* device, int* available) {
+  DIFFUSE_REQUIRE_ARG("diffuse_device_available", device);
+  DIFFUSE_REQUIRE_ARG("diffuse_device_available", available);
+  *available = 0;
+  return diffuse::capi::guarded([&] {
+    c10::Device d(c10::kCPU);
+    try {
+      d = c10::Device(device);
+    } catch (const std::exception&) {
+      return set_error(DIFFUSE_E_INVALID_ARGUMENT,
+                       std::string("diffuse_device_available: \"") + device + "\" is not cpu, cuda or cuda:N");
+    }
+    if (d.is_cpu()) {
+      *available = 1;
+    } else if (d.is_cuda()) {
+      const int64_t count = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+      *available = (d.has_index() ? d.index() : 0) < count ? 1 : 0;
+    }
     return DIFFUSE_OK;
   });
 }

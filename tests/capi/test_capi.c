@@ -293,6 +293,32 @@ static void test_config_resolve(void) {
   CHECK(resolved.data == NULL);
 }
 
+static void test_threads_devices_and_log_file(void) {
+  int available = -1;
+  CHECK(diffuse_device_available("cpu", &available) == DIFFUSE_OK && available == 1);
+  CHECK(diffuse_device_available("cuda:99", &available) == DIFFUSE_OK && available == 0);
+  CHECK(diffuse_device_available("quantum", &available) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "quantum") != NULL);
+  CHECK(diffuse_device_available(NULL, &available) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_set_num_threads(0) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_set_num_threads(2) == DIFFUSE_OK);
+  CHECK(diffuse_log_to_file("/dev/null/log.txt") == DIFFUSE_E_IO);
+  char dir[64], path[128];
+  make_run_dir(dir, sizeof dir, "log");
+  snprintf(path, sizeof path, "%s/host.log", dir);
+  CHECK(diffuse_log_to_file(path) == DIFFUSE_OK);
+  CHECK(diffuse_log_set_level(DIFFUSE_LOG_INFO) == DIFFUSE_OK);
+  char config[2048];
+  tiny_config(config, sizeof config, dir, 2);
+  diffuse_trainer *t = NULL;
+  CHECK(diffuse_trainer_create(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  diffuse_trainer_free(t);
+  CHECK(diffuse_log_to_file(NULL) == DIFFUSE_OK);
+  CHECK(diffuse_log_set_level(DIFFUSE_LOG_WARN) == DIFFUSE_OK);
+  struct stat st;
+  CHECK(stat(path, &st) == 0 && st.st_size > 0); /* "new run in ..." */
+}
+
 int main(void) {
   test_version_matches_header();
   test_status_strings();
@@ -302,6 +328,7 @@ int main(void) {
   test_trainer_trains_reports_stops_and_resumes();
   test_models_open_sample_and_reconstruct();
   test_config_resolve();
+  test_threads_devices_and_log_file();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
