@@ -93,7 +93,6 @@ ModelLayout model_layout(const SafetensorsFile& file) {
   return layout;
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 // Every snapshot combined must hold exactly the model's tensors, with its shapes, in a float dtype.
 void check_layout(const SafetensorsFile& file, const ModelLayout& layout) {

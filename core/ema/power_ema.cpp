@@ -12,11 +12,6 @@
 namespace diffuse {
 namespace {
 
-std::string shape_string(at::IntArrayRef sizes) {
-  std::string s = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-  return s + "]";
-}
 
 std::string checkpoint_name(size_t profile, const std::string& param) {
   return "ema" + std::to_string(profile) + "." + param;

@@ -8,15 +8,11 @@
 #include "util/error.h"
 
 namespace diffuse {
-namespace {
-
 std::string shape_string(at::IntArrayRef sizes) {
   std::string s = "[";
   for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
   return s + "]";
 }
-
-}  // namespace
 
 NamedTensors state_dict(const torch::nn::Module& module) {
   NamedTensors out;

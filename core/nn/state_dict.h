@@ -17,6 +17,9 @@ namespace diffuse {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
+// "[3, 32, 3, 3]": a shape as error messages show it.
+std::string shape_string(at::IntArrayRef sizes);
+
 // Parameters, then buffers, in registration order; tensors alias the module's storage.
 NamedTensors state_dict(const torch::nn::Module& module);
 

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,7 @@
 #include "diffuse.pb.h"
 #include "io/safetensors.h"
 #include "nn/model_options.h"
+#include "test_util.h"
 #include "util/error.h"
 
 namespace diffuse::test {
@@ -38,6 +42,31 @@ template <typename Fn>
     return ::testing::AssertionFailure() << "threw a non-diffuse exception: " << e.what();
   }
   return ::testing::AssertionFailure() << "nothing was thrown";
+}
+
+// A file of shared/golden, opened and read once per process.
+struct GoldenFile {
+  SafetensorsFile file;
+  std::map<std::string, at::Tensor> tensors;
+  const at::Tensor& operator[](const std::string& name) const { return tensors.at(name); }
+};
+
+inline const GoldenFile& golden_file(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<GoldenFile>> cache;
+  auto& entry = cache[name];
+  if (!entry) {
+    SafetensorsFile file = SafetensorsFile::open(golden_path(name));
+    auto tensors = file.read_all();
+    entry.reset(new GoldenFile{std::move(file), std::move(tensors)});
+  }
+  return *entry;
+}
+
+// Writes `bytes` to `path` as they are (for malformed-file tests).
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
 }
 
 // The network configuration a golden file records in its metadata "config" (fp32, as computed).

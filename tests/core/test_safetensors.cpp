@@ -20,14 +20,9 @@ namespace diffuse {
 namespace {
 
 using test::throws_error;
+using test::write_bytes;
 
 namespace fs = std::filesystem;
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
 
 // The 8-byte little-endian length field of a safetensors file.
 std::string length_field(uint64_t n) {

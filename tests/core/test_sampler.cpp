@@ -33,17 +33,9 @@ namespace {
 
 const std::string kGoldenName = "sampler_tiny.safetensors";
 
-const SafetensorsFile& golden_file() {
-  static const SafetensorsFile file = SafetensorsFile::open(test::golden_path(kGoldenName));
-  return file;
-}
-
-const std::map<std::string, at::Tensor>& golden() {
-  static const std::map<std::string, at::Tensor> tensors = golden_file().read_all();
-  return tensors;
-}
-
-const at::Tensor& g(const std::string& name) { return golden().at(name); }
+const SafetensorsFile& golden_file() { return test::golden_file(kGoldenName).file; }
+const std::map<std::string, at::Tensor>& golden() { return test::golden_file(kGoldenName).tensors; }
+const at::Tensor& g(const std::string& name) { return test::golden_file(kGoldenName)[name]; }
 
 // The network configuration recorded in the golden file's metadata.
 ModelOptions tiny_options() { return test::golden_model_options(golden_file()); }
