@@ -96,6 +96,17 @@ DIFFUSE_API diffuse_status diffuse_log_set_level(diffuse_log_level level);
  * before). Returns DIFFUSE_E_IO if the file cannot be opened. Any thread. */
 DIFFUSE_API diffuse_status diffuse_log_to_file(const char *path);
 
+/* Receives log messages: `message` is the text without timestamp or level prefix, valid only during
+ * the call. `user` is the pointer given to diffuse_log_set_callback. */
+typedef void (*diffuse_log_callback)(void *user, diffuse_log_level level, const char *message);
+
+/* Also hands every log message at or above the log level to `callback` (NULL removes it), replacing
+ * the previous callback. The callback runs on whichever library thread logs (training, data loading,
+ * the caller's), one message at a time; it must return quickly and must not call diffuse_log_* itself.
+ * Once this function returns, the previous callback is not running and will not be called again.
+ * Returns DIFFUSE_OK. Any thread. */
+DIFFUSE_API diffuse_status diffuse_log_set_callback(diffuse_log_callback callback, void *user);
+
 /* Sets the number of CPU threads for tensor math, process-wide (default: one per core when a trainer
  * starts with run.threads = 0). Returns DIFFUSE_E_INVALID_ARGUMENT for n < 1. Any thread. */
 DIFFUSE_API diffuse_status diffuse_set_num_threads(int n);
@@ -160,6 +171,19 @@ typedef struct diffuse_train_status {
   int done;                 /* 1 once images_seen >= images_total */
 } diffuse_train_status;
 
+/* Images handed in by the host (data source format MEMORY in the TrainConfig). `pixels` holds count
+ * images of height x width x channels uint8 values, each image in row-major HWC order (channels
+ * innermost, as PNG decoders produce). `labels` holds `count` class indices (NULL = unlabeled).
+ * Functions taking a diffuse_images copy what they need before they return. */
+typedef struct diffuse_images {
+  const uint8_t *pixels;
+  const int64_t *labels;
+  size_t count;
+  int height;
+  int width;
+  int channels; /* 1 (grey), 3 (RGB) or 4 (RGBA) */
+} diffuse_images;
+
 /* Starts a new run from a TrainConfig (`config`, `len` bytes in `format`). The run directory
  * config.run.output_dir is created; it must not hold a run already. On success *out owns the trainer
  * (free it with diffuse_trainer_free); on failure *out is NULL.
@@ -170,10 +194,25 @@ typedef struct diffuse_train_status {
 DIFFUSE_API diffuse_status diffuse_trainer_create(diffuse_trainer **out, const void *config, size_t len,
                                                   diffuse_format format);
 
+/* Like diffuse_trainer_create, with the training images (data.train.format MEMORY) and optionally the
+ * validation images (data.validation.format MEMORY; NULL otherwise) handed in by the host. Both are
+ * copied: the host may release them when the call returns. Returns DIFFUSE_E_INVALID_ARGUMENT for a
+ * NULL or inconsistent diffuse_images (named), or MEMORY data that the config does not ask for, plus
+ * the statuses of diffuse_trainer_create. */
+DIFFUSE_API diffuse_status diffuse_trainer_create_with_images(diffuse_trainer **out, const void *config, size_t len,
+                                                              diffuse_format format, const diffuse_images *train,
+                                                              const diffuse_images *validation);
+
 /* Continues the run in `run_dir` (its config.textproto and newest checkpoint) exactly where the
  * checkpoint left it. On failure *out is NULL. Returns DIFFUSE_E_NOT_FOUND if the directory holds no
  * checkpoint, plus the statuses of diffuse_trainer_create. */
 DIFFUSE_API diffuse_status diffuse_trainer_resume(diffuse_trainer **out, const char *run_dir);
+
+/* diffuse_trainer_resume for a run whose config reads MEMORY data: the host hands the same images in
+ * again (validation may be NULL when the run holds out training images). */
+DIFFUSE_API diffuse_status diffuse_trainer_resume_with_images(diffuse_trainer **out, const char *run_dir,
+                                                              const diffuse_images *train,
+                                                              const diffuse_images *validation);
 
 /* Trains up to `max_steps` optimizer steps and returns; the number taken goes to *steps_taken (may be
  * NULL). Returns early, with DIFFUSE_OK, when the run is done (after writing the final stats, EMA
@@ -187,6 +226,13 @@ DIFFUSE_API diffuse_status diffuse_trainer_run(diffuse_trainer *trainer, int64_t
  * a running diffuse_trainer_run: any thread, at any time. Returns DIFFUSE_E_INVALID_ARGUMENT for NULL
  * pointers or a size smaller than offsetof(diffuse_train_status, images_seen) + 8. */
 DIFFUSE_API diffuse_status diffuse_trainer_get_status(diffuse_trainer *trainer, diffuse_train_status *out);
+
+/* The same progress as a TrainStatus message (schemas/diffuse/v1/diffuse.proto) in `format`, plus the
+ * run directory, into *out (library-owned: diffuse_buffer_free it; text and JSON are NUL-terminated,
+ * the NUL not counted in len). Any thread, at any time, like diffuse_trainer_get_status.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT for NULL pointers or a format outside diffuse_format. */
+DIFFUSE_API diffuse_status diffuse_trainer_get_status_message(diffuse_trainer *trainer, diffuse_format format,
+                                                              diffuse_buffer *out);
 
 /* Asks the current (or next) diffuse_trainer_run to write a checkpoint and return after its current
  * step. Any thread, never blocks; safe to call from a signal-handling thread. */
@@ -276,6 +322,36 @@ DIFFUSE_API diffuse_status diffuse_sample_png_grid(diffuse_model *model, diffuse
 DIFFUSE_API diffuse_status diffuse_phema_reconstruct(const char *run_dir, const double *sigma_rels, size_t count,
                                                      int64_t nimg, double max_residual, int force,
                                                      const char *out_dir, int fp16, double *residuals);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Metrics                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Number of noise levels of diffuse_validation_loss: sigma_i = 0.002 * (80 / 0.002)^(i / 9). */
+#define DIFFUSE_VALIDATION_SIGMAS 10
+
+/* Validation loss of `model` on held-out `images` at DIFFUSE_VALIDATION_SIGMAS fixed noise levels, the
+ * measure a run writes to stats.jsonl: per sigma, lambda(sigma) * mean((D(x + sigma n) - x)^2) with
+ * EDM's lambda whatever the training weighting, and noise n fixed by `seed` (the same seed gives the
+ * same noise, so losses of different models compare). Images must have the model's channels and
+ * resolution; labels are required for a class-conditional model. sigmas and losses (either may be
+ * NULL) receive DIFFUSE_VALIDATION_SIGMAS values each; *mean (may be NULL) the mean over sigma.
+ * Blocks. Any thread; concurrent calls on one model are allowed.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL model or images, shape or label mismatch, named). */
+DIFFUSE_API diffuse_status diffuse_validation_loss(diffuse_model *model, const diffuse_images *images, uint64_t seed,
+                                                   double *sigmas, double *losses, double *mean);
+
+/* The consistency measure between two models: both sample the given seeds (and labels, as in
+ * diffuse_sample) from the same noise with the SamplerConfig (guidance must be 1), and their final
+ * images are compared pairwise. *relative_msd (may be NULL) receives mean((a - b)^2) / var(a and b
+ * together) (0 = identical, about 2 for independent sets); *cosine (may be NULL) the mean cosine
+ * similarity of the image pairs. Blocks. Any thread.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, count 0, models of different image shape, guidance != 1),
+ * DIFFUSE_E_INVALID_CONFIG (a SamplerConfig field, named). */
+DIFFUSE_API diffuse_status diffuse_consistency(diffuse_model *a, diffuse_model *b, const void *sampler_config,
+                                               size_t len, diffuse_format format, const uint64_t *seeds,
+                                               const int64_t *labels, size_t count, double *relative_msd,
+                                               double *cosine);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
 
 #include <google/protobuf/message.h>
 
@@ -24,6 +28,16 @@ inline ConfigFormat to_format(diffuse_format format) {
 inline void parse(const void* data, size_t len, diffuse_format format, google::protobuf::Message* out) {
   if (data == nullptr && len > 0) fail(ErrorCode::kInvalidArgument, "config is NULL but len is {}", len);
   parse_config(data == nullptr ? "" : data, len, to_format(format), out);
+}
+
+// Copies `bytes` into a library-owned buffer with a NUL after them (never a zero-size allocation; C
+// hosts may treat text as a string). Throws std::bad_alloc.
+inline void copy_to_buffer(const std::string& bytes, diffuse_buffer* out) {
+  out->data = std::malloc(bytes.size() + 1);
+  if (!out->data) throw std::bad_alloc();
+  std::memcpy(out->data, bytes.data(), bytes.size());
+  static_cast<char*>(out->data)[bytes.size()] = '\0';
+  out->len = bytes.size();
 }
 
 }  // namespace diffuse::capi

@@ -99,6 +99,20 @@ diffuse_status diffuse_log_to_file(const char* path) {
   });
 }
 
+diffuse_status diffuse_log_set_callback(diffuse_log_callback callback, void* user) {
+  return diffuse::capi::guarded([&] {
+    if (!callback) {
+      diffuse::set_log_callback(nullptr);
+    } else {
+      diffuse::set_log_callback([callback, user](diffuse::LogLevel level, std::string_view message) {
+        const std::string text(message);  // NUL-terminated for the host
+        callback(user, static_cast<diffuse_log_level>(level), text.c_str());
+      });
+    }
+    return DIFFUSE_OK;
+  });
+}
+
 diffuse_status diffuse_set_num_threads(int n) {
   if (n < 1) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_set_num_threads: " + std::to_string(n) + " < 1");
   return diffuse::capi::guarded([&] {

@@ -14,15 +14,12 @@
 #include "ema/posthoc_reconstruct.h"
 #include "format.h"
 #include "io/png.h"
+#include "model_handle.h"
 #include "nn/model_file.h"
 #include "nn/model_plan.h"
 #include "sample/sampler.h"
 #include "status.h"
 
-struct diffuse_model {
-  diffuse::v1::ModelConfig config;
-  diffuse::Precond net{nullptr};
-};
 
 namespace {
 
@@ -117,12 +114,7 @@ diffuse_status diffuse_model_info(diffuse_model* model, diffuse_format format, d
     if (config) {
       config->data = nullptr;
       config->len = 0;
-      const std::string text = diffuse::print_config(model->config, diffuse::capi::to_format(format));
-      config->data = std::malloc(text.size() + 1);  // +1: never a zero-size allocation; NUL for C hosts
-      if (!config->data) return set_error(DIFFUSE_E_OUT_OF_MEMORY, "diffuse_model_info: out of memory");
-      std::memcpy(config->data, text.data(), text.size());
-      static_cast<char*>(config->data)[text.size()] = '\0';
-      config->len = text.size();
+      diffuse::capi::copy_to_buffer(diffuse::print_config(model->config, diffuse::capi::to_format(format)), config);
     }
     if (num_parameters) *num_parameters = diffuse::count_parameters(diffuse::to_model_options(model->config));
     return DIFFUSE_OK;

@@ -9,6 +9,8 @@
 
 #include "diffuse.h"
 #include "config/train_config.h"
+#include "data/dataset.h"
+#include "images.h"
 #include "format.h"
 #include "status.h"
 #include "train/trainer.h"
@@ -48,6 +50,24 @@ class BusyGuard {
   bool acquired_;
 };
 
+// Host images for the sources of `config` that read MEMORY; images for a source that does not are a
+// mistake worth naming rather than silently ignoring.
+diffuse::HostData host_data(const diffuse::v1::TrainConfig& config, const diffuse_images* train,
+                            const diffuse_images* validation) {
+  if (config.data().train().format() != diffuse::v1::DataSource::MEMORY) {
+    diffuse::fail(diffuse::ErrorCode::kInvalidArgument,
+                  "train images were handed in, but data.train.format is not MEMORY in the config");
+  }
+  if (validation && config.data().validation().format() != diffuse::v1::DataSource::MEMORY) {
+    diffuse::fail(diffuse::ErrorCode::kInvalidArgument,
+                  "validation images were handed in, but data.validation.format is not MEMORY in the config");
+  }
+  diffuse::HostData host;
+  host.train = diffuse::capi::to_dataset(*train, "train");
+  if (validation) host.validation = diffuse::capi::to_dataset(*validation, "validation");
+  return host;
+}
+
 diffuse_status busy(const char* function) {
   return set_error(DIFFUSE_E_BUSY, std::string(function) + ": another call is in progress on this trainer");
 }
@@ -63,13 +83,7 @@ diffuse_status diffuse_train_config_resolve(const void* config, size_t len, diff
     diffuse::v1::TrainConfig parsed;
     diffuse::capi::parse(config, len, format, &parsed);
     const std::string text = diffuse::print_config(diffuse::resolve_train_config(parsed), diffuse::capi::to_format(out_format));
-    if (resolved) {
-      resolved->data = std::malloc(text.size() + 1);
-      if (!resolved->data) return set_error(DIFFUSE_E_OUT_OF_MEMORY, "diffuse_train_config_resolve: out of memory");
-      std::memcpy(resolved->data, text.data(), text.size());
-      static_cast<char*>(resolved->data)[text.size()] = '\0';
-      resolved->len = text.size();
-    }
+    if (resolved) diffuse::capi::copy_to_buffer(text, resolved);
     return DIFFUSE_OK;
   });
 }
@@ -87,6 +101,23 @@ diffuse_status diffuse_trainer_create(diffuse_trainer** out, const void* config,
   });
 }
 
+diffuse_status diffuse_trainer_create_with_images(diffuse_trainer** out, const void* config, size_t len,
+                                                  diffuse_format format, const diffuse_images* train,
+                                                  const diffuse_images* validation) {
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_create_with_images", out);
+  *out = nullptr;
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_create_with_images", train);
+  return guarded([&] {
+    diffuse::v1::TrainConfig parsed;
+    diffuse::capi::parse(config, len, format, &parsed);
+    const diffuse::HostData host = host_data(parsed, train, validation);
+    auto handle = std::make_unique<diffuse_trainer>();
+    handle->attach(diffuse::Trainer::create(parsed, host));
+    *out = handle.release();
+    return DIFFUSE_OK;
+  });
+}
+
 diffuse_status diffuse_trainer_resume(diffuse_trainer** out, const char* run_dir) {
   DIFFUSE_REQUIRE_ARG("diffuse_trainer_resume", out);
   *out = nullptr;
@@ -94,6 +125,23 @@ diffuse_status diffuse_trainer_resume(diffuse_trainer** out, const char* run_dir
   return guarded([&] {
     auto handle = std::make_unique<diffuse_trainer>();
     handle->attach(diffuse::Trainer::resume(run_dir));
+    *out = handle.release();
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_trainer_resume_with_images(diffuse_trainer** out, const char* run_dir,
+                                                  const diffuse_images* train, const diffuse_images* validation) {
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_resume_with_images", out);
+  *out = nullptr;
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_resume_with_images", run_dir);
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_resume_with_images", train);
+  return guarded([&] {
+    diffuse::HostData host;
+    host.train = diffuse::capi::to_dataset(*train, "train");
+    if (validation) host.validation = diffuse::capi::to_dataset(*validation, "validation");
+    auto handle = std::make_unique<diffuse_trainer>();
+    handle->attach(diffuse::Trainer::resume(run_dir, host));
     *out = handle.release();
     return DIFFUSE_OK;
   });
@@ -143,6 +191,36 @@ diffuse_status diffuse_trainer_get_status(diffuse_trainer* trainer, diffuse_trai
   std::memcpy(reinterpret_cast<char*>(out) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
               n - sizeof(size_t));
   return DIFFUSE_OK;
+}
+
+diffuse_status diffuse_trainer_get_status_message(diffuse_trainer* trainer, diffuse_format format,
+                                                  diffuse_buffer* out) {
+  if (out) *out = diffuse_buffer{nullptr, 0};
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_get_status_message", trainer);
+  DIFFUSE_REQUIRE_ARG("diffuse_trainer_get_status_message", out);
+  return guarded([&] {
+    diffuse::TrainerStatus s;
+    {
+      std::lock_guard<std::mutex> lock(trainer->status_mutex);
+      s = trainer->status;
+    }
+    diffuse::v1::TrainStatus message;
+    message.set_run_dir(trainer->trainer->run_dir());
+    message.set_images_seen(s.nimg);
+    message.set_images_total(s.total_nimg);
+    message.set_steps(s.step);
+    message.set_loss(s.loss);
+    message.set_learning_rate(s.lr);
+    message.set_beta1(s.beta1);
+    message.set_images_per_second(s.images_per_second);
+    message.set_seconds_per_step(s.seconds_per_step);
+    message.set_elapsed_seconds(s.elapsed_seconds);
+    message.set_eta_seconds(s.eta_seconds);
+    message.set_validation_loss(s.validation_loss);
+    message.set_done(s.done);
+    diffuse::capi::copy_to_buffer(diffuse::print_config(message, diffuse::capi::to_format(format)), out);
+    return DIFFUSE_OK;
+  });
 }
 
 diffuse_status diffuse_trainer_request_stop(diffuse_trainer* trainer) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -46,6 +47,33 @@ std::atomic<int>& threshold() {
   return level;
 }
 
+LogLevel from_spdlog(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return LogLevel::kTrace;
+    case spdlog::level::debug: return LogLevel::kDebug;
+    case spdlog::level::info: return LogLevel::kInfo;
+    case spdlog::level::warn: return LogLevel::kWarn;
+    case spdlog::level::err:
+    case spdlog::level::critical: return LogLevel::kError;
+    default: return LogLevel::kOff;
+  }
+}
+
+// Forwards raw messages to a host function. base_sink's mutex serialises the calls.
+class CallbackSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit CallbackSink(LogCallback callback) : callback_(std::move(callback)) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    callback_(from_spdlog(msg.level), std::string_view(msg.payload.data(), msg.payload.size()));
+  }
+  void flush_() override {}
+
+ private:
+  LogCallback callback_;
+};
+
 // Our own logger, not spdlog's default one, so a host's spdlog set-up is left alone. Its sinks sit
 // behind a dist_sink, which may gain and lose file sinks while other threads log.
 struct Logger {
@@ -53,6 +81,7 @@ struct Logger {
   std::shared_ptr<spdlog::logger> logger;
   std::mutex files_mutex;
   std::map<std::string, spdlog::sink_ptr> files;
+  spdlog::sink_ptr callback;  // guarded by files_mutex
 
   Logger() {
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -101,6 +130,17 @@ void remove_log_file(const std::string& path) {
   l.sinks->remove_sink(it->second);
   it->second->flush();
   l.files.erase(it);
+}
+
+void set_log_callback(LogCallback callback) {
+  Logger& l = instance();
+  std::lock_guard<std::mutex> lock(l.files_mutex);
+  if (l.callback) l.sinks->remove_sink(l.callback);
+  l.callback = nullptr;
+  if (callback) {
+    l.callback = std::make_shared<CallbackSink>(std::move(callback));
+    l.sinks->add_sink(l.callback);
+  }
 }
 
 }  // namespace diffuse

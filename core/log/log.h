@@ -1,6 +1,7 @@
 // Logging facade over spdlog (kept out of headers: including spdlog costs seconds per file).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,11 @@ void log_message(LogLevel level, std::string_view message);
 // Also writes every message to `path` (appending) until remove_log_file(path). Throws Error(kIo).
 void add_log_file(const std::string& path);
 void remove_log_file(const std::string& path);
+
+// Also hands every message (without timestamp or level prefix) to `callback`, replacing the previous
+// one; an empty function removes it. The callback runs on the logging thread, one message at a time.
+using LogCallback = std::function<void(LogLevel, std::string_view)>;
+void set_log_callback(LogCallback callback);
 
 template <typename... Args>
 void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {

@@ -319,6 +319,207 @@ static void test_threads_devices_and_log_file(void) {
   CHECK(stat(path, &st) == 0 && st.st_size > 0); /* "new run in ..." */
 }
 
+struct log_capture {
+  int messages;
+  int saw_new_run;
+};
+
+static void capture_log(void *user, diffuse_log_level level, const char *message) {
+  struct log_capture *c = (struct log_capture *)user;
+  ++c->messages;
+  if (level == DIFFUSE_LOG_INFO && strstr(message, "new run") != NULL) c->saw_new_run = 1;
+}
+
+static void test_log_callback(void) {
+  struct log_capture capture = {0, 0};
+  char dir[64], config[2048];
+  make_run_dir(dir, sizeof dir, "logcb");
+  tiny_config(config, sizeof config, dir, 2);
+  CHECK(diffuse_log_set_callback(capture_log, &capture) == DIFFUSE_OK);
+  CHECK(diffuse_log_set_level(DIFFUSE_LOG_INFO) == DIFFUSE_OK);
+  diffuse_trainer *t = NULL;
+  CHECK(diffuse_trainer_create(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  diffuse_trainer_free(t);
+  CHECK(capture.messages > 0 && capture.saw_new_run);
+  /* Removed: no further calls. */
+  CHECK(diffuse_log_set_callback(NULL, NULL) == DIFFUSE_OK);
+  const int seen = capture.messages;
+  make_run_dir(dir, sizeof dir, "logcb2");
+  tiny_config(config, sizeof config, dir, 2);
+  t = NULL;
+  CHECK(diffuse_trainer_create(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  diffuse_trainer_free(t);
+  CHECK(capture.messages == seen);
+  CHECK(diffuse_log_set_level(DIFFUSE_LOG_WARN) == DIFFUSE_OK);
+}
+
+/* 64 synthetic 16x16 grey images with labels 0..9, as a host would hand them in. */
+enum { kHostCount = 64, kHostSide = 16 };
+static uint8_t host_pixels[kHostCount * kHostSide * kHostSide];
+static int64_t host_labels[kHostCount];
+
+static diffuse_images host_images(void) {
+  for (int i = 0; i < kHostCount; ++i) {
+    host_labels[i] = i % 10;
+    for (int p = 0; p < kHostSide * kHostSide; ++p) {
+      host_pixels[i * kHostSide * kHostSide + p] = (uint8_t)((i * 37 + p * (1 + i % 10)) % 256);
+    }
+  }
+  diffuse_images images = {host_pixels, host_labels, kHostCount, kHostSide, kHostSide, 1};
+  return images;
+}
+
+static int memory_config(char *out, size_t cap, const char *dir, const char *validation) {
+  return snprintf(out, cap,
+                  "model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]"
+                  " num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }"
+                  " data { train { format: MEMORY } %s }"
+                  " optimizer { rampup_images: 320 }"
+                  " run { output_dir: \"%s\" batch_size: 16 duration_images: 640 status_images: 32"
+                  " checkpoint_images: 0 validation_images: 16 threads: 2 }",
+                  validation, dir);
+}
+
+static void test_trainer_with_host_images(void) {
+  char dir[64], config[2048];
+  diffuse_images images = host_images();
+  diffuse_trainer *t = (diffuse_trainer *)1;
+
+  /* Wrong images or a config that does not read MEMORY are named. */
+  make_run_dir(dir, sizeof dir, "mem-bad");
+  memory_config(config, sizeof config, dir, "");
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, NULL, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(t == NULL);
+  diffuse_images bad = images;
+  bad.channels = 2;
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &bad, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "channels is 2") != NULL);
+  bad = images;
+  bad.pixels = NULL;
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &bad, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "pixels is NULL") != NULL);
+  bad = images;
+  bad.count = 0;
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &bad, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  int64_t negative[kHostCount];
+  memcpy(negative, host_labels, sizeof negative);
+  negative[5] = -3;
+  bad = images;
+  bad.labels = negative;
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &bad, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "labels[5]") != NULL);
+  CHECK(diffuse_trainer_create(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "data.train") != NULL);
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &images, &images) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "data.validation") != NULL);
+
+  /* Train on the host's images with host validation images; the status message names the run. */
+  make_run_dir(dir, sizeof dir, "mem");
+  memory_config(config, sizeof config, dir, "validation { format: MEMORY }");
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &images, &images) ==
+        DIFFUSE_OK);
+  if (!t) {
+    fprintf(stderr, "%s\n", diffuse_last_error());
+    return;
+  }
+  CHECK(diffuse_trainer_run(t, 3, NULL) == DIFFUSE_OK);
+  diffuse_buffer text = {NULL, 0}, json = {NULL, 0}, binary = {NULL, 0};
+  CHECK(diffuse_trainer_get_status_message(t, DIFFUSE_FORMAT_TEXT, &text) == DIFFUSE_OK);
+  CHECK(text.data && strstr((const char *)text.data, "images_seen: 48") != NULL);
+  CHECK(text.data && strstr((const char *)text.data, dir) != NULL);
+  CHECK(text.data && strstr((const char *)text.data, "images_total: 640") != NULL);
+  CHECK(diffuse_trainer_get_status_message(t, DIFFUSE_FORMAT_JSON, &json) == DIFFUSE_OK);
+  CHECK(json.data && strstr((const char *)json.data, "\"images_seen\":\"48\"") != NULL);
+  CHECK(diffuse_trainer_get_status_message(t, DIFFUSE_FORMAT_BINARY, &binary) == DIFFUSE_OK);
+  CHECK(binary.len > 20);
+  CHECK(diffuse_trainer_get_status_message(t, (diffuse_format)9, &text) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(text.data == NULL);
+  CHECK(diffuse_trainer_get_status_message(NULL, DIFFUSE_FORMAT_TEXT, &text) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_trainer_get_status_message(t, DIFFUSE_FORMAT_TEXT, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  diffuse_buffer_free(&json);
+  diffuse_buffer_free(&binary);
+  CHECK(diffuse_trainer_save_checkpoint(t) == DIFFUSE_OK);
+  diffuse_trainer_free(t);
+
+  /* Resuming a MEMORY run needs the images again; with them it continues from step 3. */
+  t = (diffuse_trainer *)1;
+  CHECK(diffuse_trainer_resume(&t, dir) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(t == NULL);
+  CHECK(diffuse_trainer_resume_with_images(&t, dir, &images, &images) == DIFFUSE_OK);
+  if (!t) return;
+  diffuse_train_status s;
+  memset(&s, 0, sizeof s);
+  s.size = sizeof s;
+  CHECK(diffuse_trainer_run(t, 1, NULL) == DIFFUSE_OK);
+  CHECK(diffuse_trainer_get_status(t, &s) == DIFFUSE_OK && s.images_seen == 64 && isfinite(s.loss));
+  diffuse_trainer_free(t);
+}
+
+static void test_metrics(void) {
+  char path[512];
+  diffuse_model *a = NULL, *b = NULL;
+  snprintf(path, sizeof path, "%s/checkpoint-0000001.safetensors", trained_run);
+  CHECK(diffuse_model_open(&a, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  snprintf(path, sizeof path, "%s/ema-0.050-0000001.safetensors", trained_run);
+  CHECK(diffuse_model_open(&b, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  if (!a || !b) return;
+  diffuse_images images = host_images();
+  images.count = 20;
+
+  double sigmas[DIFFUSE_VALIDATION_SIGMAS], losses[DIFFUSE_VALIDATION_SIGMAS], again[DIFFUSE_VALIDATION_SIGMAS];
+  double mean = -1, sum = 0;
+  CHECK(diffuse_validation_loss(a, &images, 5, sigmas, losses, &mean) == DIFFUSE_OK);
+  for (int i = 0; i < DIFFUSE_VALIDATION_SIGMAS; ++i) {
+    const double expected = 0.002 * pow(80 / 0.002, i / 9.0);
+    CHECK(fabs(sigmas[i] - expected) <= 1e-12 * expected);
+    CHECK(isfinite(losses[i]) && losses[i] > 0);
+    sum += losses[i];
+  }
+  CHECK(fabs(mean - sum / DIFFUSE_VALIDATION_SIGMAS) <= 1e-12 * mean);
+  /* The same seed gives the same noise; another seed or another model other losses. */
+  CHECK(diffuse_validation_loss(a, &images, 5, NULL, again, NULL) == DIFFUSE_OK);
+  CHECK(memcmp(again, losses, sizeof again) == 0);
+  CHECK(diffuse_validation_loss(a, &images, 6, NULL, again, NULL) == DIFFUSE_OK);
+  CHECK(memcmp(again, losses, sizeof again) != 0);
+  CHECK(diffuse_validation_loss(b, &images, 5, NULL, again, NULL) == DIFFUSE_OK);
+  CHECK(memcmp(again, losses, sizeof again) != 0);
+  diffuse_images bad = images;
+  bad.labels = NULL;
+  CHECK(diffuse_validation_loss(a, &bad, 5, NULL, losses, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "labels is NULL") != NULL);
+  bad = images;
+  bad.width = 8;
+  CHECK(diffuse_validation_loss(a, &bad, 5, NULL, losses, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "16x16x1") != NULL);
+  CHECK(diffuse_validation_loss(NULL, &images, 5, NULL, losses, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_validation_loss(a, NULL, 5, NULL, losses, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+
+  /* Consistency: a model against itself is identical; against its EMA, close but not equal. */
+  double msd = -1, cosine = -1;
+  CHECK(diffuse_consistency(a, a, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd,
+                            &cosine) == DIFFUSE_OK);
+  CHECK(msd == 0 && fabs(cosine - 1) < 1e-6);
+  CHECK(diffuse_consistency(a, b, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd,
+                            &cosine) == DIFFUSE_OK);
+  CHECK(msd > 0 && msd < 2 && cosine < 1);
+  const char *guided = "guidance: 2";
+  CHECK(diffuse_consistency(a, b, guided, strlen(guided), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd, &cosine) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "guidance") != NULL);
+  CHECK(diffuse_consistency(a, b, NULL, 0, DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 0, &msd, &cosine) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_consistency(a, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd, &cosine) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  diffuse_model_free(a);
+  diffuse_model_free(b);
+}
+
 int main(void) {
   test_version_matches_header();
   test_status_strings();
@@ -329,6 +530,9 @@ int main(void) {
   test_models_open_sample_and_reconstruct();
   test_config_resolve();
   test_threads_devices_and_log_file();
+  test_log_callback();
+  test_trainer_with_host_images();
+  test_metrics();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,88 @@
+// diffuse_validation_loss and diffuse_consistency: the measures a host compares models by.
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "config/sampler_config.h"
+#include "diffuse.h"
+#include "format.h"
+#include "images.h"
+#include "metrics/consistency.h"
+#include "model_handle.h"
+#include "sample/sampler.h"
+#include "status.h"
+#include "train/validation.h"
+
+static_assert(DIFFUSE_VALIDATION_SIGMAS == 10, "diffuse.h and Validator::sigmas() disagree");
+
+namespace {
+
+using diffuse::capi::guarded;
+using diffuse::capi::set_error;
+
+constexpr int64_t kValidationBatch = 64;
+
+}  // namespace
+
+extern "C" {
+
+diffuse_status diffuse_validation_loss(diffuse_model* model, const diffuse_images* images, uint64_t seed,
+                                       double* sigmas, double* losses, double* mean) {
+  DIFFUSE_REQUIRE_ARG("diffuse_validation_loss", model);
+  DIFFUSE_REQUIRE_ARG("diffuse_validation_loss", images);
+  return guarded([&] {
+    const diffuse::v1::ModelConfig& c = model->config;
+    const at::Tensor x = diffuse::capi::to_network_input(*images, "diffuse_validation_loss");
+    if (x.size(1) != c.img_channels() || x.size(2) != c.img_resolution() || x.size(3) != c.img_resolution()) {
+      return set_error(DIFFUSE_E_INVALID_ARGUMENT,
+                       "diffuse_validation_loss: images are " + std::to_string(x.size(2)) + "x" +
+                           std::to_string(x.size(3)) + "x" + std::to_string(x.size(1)) + " (HxWxC), the model takes " +
+                           std::to_string(c.img_resolution()) + "x" + std::to_string(c.img_resolution()) + "x" +
+                           std::to_string(c.img_channels()));
+    }
+    at::Tensor labels;
+    if (c.label_dim() > 0) {
+      if (!images->labels) {
+        return set_error(DIFFUSE_E_INVALID_ARGUMENT,
+                         "diffuse_validation_loss: the model is class-conditional; images->labels is NULL");
+      }
+      labels = diffuse::one_hot_labels(std::vector<int64_t>(images->labels, images->labels + images->count),
+                                       c.label_dim());
+    }
+    const diffuse::Validator validator(x, labels, seed, c.sigma_data());
+    const diffuse::ValidationResult result = validator.evaluate(model->net, kValidationBatch);
+    for (size_t i = 0; i < result.sigmas.size(); ++i) {
+      if (sigmas) sigmas[i] = result.sigmas[i];
+      if (losses) losses[i] = result.losses[i];
+    }
+    if (mean) *mean = result.mean;
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_consistency(diffuse_model* a, diffuse_model* b, const void* sampler_config, size_t len,
+                                   diffuse_format format, const uint64_t* seeds, const int64_t* labels, size_t count,
+                                   double* relative_msd, double* cosine) {
+  DIFFUSE_REQUIRE_ARG("diffuse_consistency", a);
+  DIFFUSE_REQUIRE_ARG("diffuse_consistency", b);
+  DIFFUSE_REQUIRE_ARG("diffuse_consistency", seeds);
+  if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: count is 0");
+  return guarded([&] {
+    diffuse::v1::SamplerConfig parsed;
+    diffuse::capi::parse(sampler_config, len, format, &parsed);
+    const diffuse::SamplerOptions options = diffuse::resolve_sampler_config(parsed);
+    if (options.guidance != 1) {
+      return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: SamplerConfig.guidance must be 1 (no guide)");
+    }
+    std::vector<int64_t> label_list(count, -1);
+    if (labels) label_list.assign(labels, labels + count);
+    const diffuse::ConsistencyResult result = diffuse::measure_consistency(
+        a->net, b->net, std::vector<uint64_t>(seeds, seeds + count), label_list, options);
+    if (relative_msd) *relative_msd = result.images.relative_msd;
+    if (cosine) *cosine = result.images.cosine;
+    return DIFFUSE_OK;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The CLI stops a run on SIGTERM with a checkpoint, and `diffuse train --resume` continues it exactly:
+# every checkpoint and EMA snapshot of the resumed run holds the same tensors, bit for bit, as the one
+# of a run that was never stopped (all but the wall-clock training time).
+set -euo pipefail
+cli=$1 equal=$2
+data=/usr/share/datasets/fashion-mnist
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export OMP_WAIT_POLICY=passive
+
+cat >"$work/tiny.textproto" <<CONFIG
+model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
+        num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
+data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz"
+               labels_path: "$data/train-labels-idx1-ubyte.gz" } resize: RESIZE }
+optimizer { rampup_images: 320 }
+ema { snapshot_images: 1024 }
+run { output_dir: "$work/run" batch_size: 32 duration_images: 2048 status_images: 128
+      checkpoint_images: 0 validation_images: 32 threads: 2 }
+CONFIG
+
+# The reference: one uninterrupted run, then moved aside so that the second run has the same path.
+"$cli" train "$work/tiny.textproto" >"$work/reference.log"
+mv "$work/run" "$work/reference"
+
+# The same run, stopped by SIGTERM once it has trained a few hundred images.
+"$cli" train "$work/tiny.textproto" >"$work/stopped.log" &
+pid=$!
+for _ in $(seq 600); do
+  lines=0
+  [ -f "$work/run/stats.jsonl" ] && lines=$(wc -l <"$work/run/stats.jsonl")
+  [ "$lines" -ge 3 ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+grep -q "stopped at" "$work/stopped.log" || { echo "FAIL: the run was not stopped by SIGTERM"; cat "$work/stopped.log"; exit 1; }
+ls "$work/run"/checkpoint-*.safetensors >/dev/null || { echo "FAIL: no checkpoint after SIGTERM"; exit 1; }
+
+"$cli" train --resume "$work/run" >"$work/resumed.log"
+grep -q "done: 2.0 kimg" "$work/resumed.log" || { echo "FAIL: the resumed run did not finish"; cat "$work/resumed.log"; exit 1; }
+
+compared=0
+for reference in "$work"/reference/*.safetensors; do
+  name=$(basename "$reference")
+  "$equal" "$reference" "$work/run/$name" --ignore state.elapsed_seconds ||
+    { echo "FAIL: $name differs after stop and resume"; exit 1; }
+  compared=$((compared + 1))
+done
+[ "$compared" -ge 3 ] || { echo "FAIL: only $compared files to compare"; exit 1; }
+echo "$(grep -o 'stopped at [0-9.]* kimg' "$work/stopped.log"); $compared files equal after resume"
