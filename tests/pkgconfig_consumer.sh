@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the library into a scratch prefix and builds samples/c/version.c the way a user would:
-# with nothing but `pkg-config --cflags --libs diffuse`.
+# Installs the library into a scratch prefix and builds the C samples the way a user would: with
+# nothing but `pkg-config --cflags --libs diffuse`. Then runs them: version.c, and train_and_sample.c,
+# which trains a few steps, prints status and writes a PNG grid.
 set -euo pipefail
 build_dir=$1 source_dir=$2
 prefix=$(mktemp -d)
@@ -11,6 +12,12 @@ pc_dir=$(dirname "$(find "$prefix" -name diffuse.pc)")
 export PKG_CONFIG_PATH=$pc_dir
 flags=$(pkg-config --define-variable=prefix="$prefix" --cflags --libs diffuse)
 libdir=$(pkg-config --define-variable=prefix="$prefix" --variable=libdir diffuse)
-cc -std=c99 -Wall -Wextra -Werror -pedantic "$source_dir/samples/c/version.c" $flags -Wl,-rpath,"$libdir" \
-   -o "$prefix/version"
+for sample in version train_and_sample; do
+  cc -std=c99 -Wall -Wextra -Werror -pedantic "$source_dir/samples/c/$sample.c" $flags -Wl,-rpath,"$libdir" \
+     -o "$prefix/$sample"
+done
 "$prefix/version"
+OMP_WAIT_POLICY=passive DIFFUSE_LOG_LEVEL=warn "$prefix/train_and_sample" /usr/share/datasets/fashion-mnist "$prefix/run" |
+  tee "$prefix/train_and_sample.log"
+grep -q "images_seen: 256" "$prefix/train_and_sample.log"
+test -s "$prefix/run/samples.png"
