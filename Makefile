@@ -2,12 +2,13 @@
 #   make demo    install, build, train on Fashion-MNIST (CPU) and write a grid of samples
 #   make test    install the Debian packages, configure, build, run every test
 #   make build   the same without running the tests
+#   make sanitize  the C API tests under AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo install clean
+.PHONY: all deps configure build test demo install sanitize clean
 
 all: build
 
@@ -25,6 +26,13 @@ test: build
 
 demo: build
 	scripts/demo
+
+SANITIZE_DIR ?= build-sanitize
+sanitize: deps
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIFFUSE_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target diffuse_capi_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir $(SANITIZE_DIR) -R '^capi$$' --output-on-failure
 
 install: build
 	cmake --install $(BUILD_DIR)
