@@ -125,7 +125,8 @@ typedef struct diffuse_buffer {
   size_t len;
 } diffuse_buffer;
 
-/* Frees buffer->data and sets it to NULL / 0. NULL and an empty buffer are allowed. Any thread. */
+/* Frees buffer->data and sets it to NULL / 0. NULL and an empty buffer are allowed; freeing the same
+ * buffer twice is harmless (the first call cleared it). Any thread. */
 DIFFUSE_API void diffuse_buffer_free(diffuse_buffer *buffer);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -266,19 +267,21 @@ DIFFUSE_API diffuse_status diffuse_model_open(diffuse_model **out, const char *p
                                               const void *model_config, size_t len, diffuse_format format);
 
 /* Writes the network (EDM2 names; fp16 if `fp16` != 0, else fp32) and its config to `path`,
- * atomically. */
+ * atomically (a failed write leaves no partial file). Blocks while writing. Needs exclusive use of the
+ * model (no concurrent sampling). Returns DIFFUSE_E_INVALID_ARGUMENT (NULL), DIFFUSE_E_IO. */
 DIFFUSE_API diffuse_status diffuse_model_save(diffuse_model *model, const char *path, int fp16);
 
 /* The model's resolved ModelConfig in `format` into *config (library-owned: diffuse_buffer_free it;
- * may be NULL), and its parameter count into *num_parameters (may be NULL). Any thread. */
+ * may be NULL), and its parameter count into *num_parameters (may be NULL). Never blocks; any thread.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL model, format outside diffuse_format). */
 DIFFUSE_API diffuse_status diffuse_model_info(diffuse_model *model, diffuse_format format, diffuse_buffer *config,
                                               int64_t *num_parameters);
 
 /* Image geometry of the model: channels, resolution (square), label_dim (0 = unconditional). Any
- * pointer may be NULL. */
+ * output pointer may be NULL. Never blocks; any thread. Returns DIFFUSE_E_INVALID_ARGUMENT (NULL model). */
 DIFFUSE_API diffuse_status diffuse_model_shape(diffuse_model *model, int *channels, int *resolution, int *label_dim);
 
-/* Releases the model (NULL is allowed). */
+/* Releases the model (NULL is allowed). No other thread may be using it. */
 DIFFUSE_API void diffuse_model_free(diffuse_model *model);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -301,7 +304,8 @@ DIFFUSE_API diffuse_status diffuse_sample(diffuse_model *model, diffuse_model *g
                                           const int64_t *labels, size_t count, uint8_t *images, size_t capacity);
 
 /* Like diffuse_sample, then writes the images as one PNG grid to `path` (atomically); `columns` 0 =
- * ceil(sqrt(count)). */
+ * ceil(sqrt(count)). Blocks. Any thread. Returns the statuses of diffuse_sample (count 0 or columns < 0:
+ * DIFFUSE_E_INVALID_ARGUMENT) and DIFFUSE_E_IO. */
 DIFFUSE_API diffuse_status diffuse_sample_png_grid(diffuse_model *model, diffuse_model *guide,
                                                    const void *sampler_config, size_t len, diffuse_format format,
                                                    const uint64_t *seeds, const int64_t *labels, size_t count,
