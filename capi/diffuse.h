@@ -303,6 +303,26 @@ DIFFUSE_API diffuse_status diffuse_sample(diffuse_model *model, diffuse_model *g
                                           size_t len, diffuse_format format, const uint64_t *seeds,
                                           const int64_t *labels, size_t count, uint8_t *images, size_t capacity);
 
+/* Like diffuse_sample, but the sampler's float output itself: count x channels x resolution x
+ * resolution values, about [-1, 1] (before quantisation), into `images` of `capacity` floats. */
+DIFFUSE_API diffuse_status diffuse_sample_float(diffuse_model *model, diffuse_model *guide, const void *sampler_config,
+                                                size_t len, diffuse_format format, const uint64_t *seeds,
+                                                const int64_t *labels, size_t count, float *images, size_t capacity);
+
+/* Pixel type of diffuse_sample_to_buffer. */
+typedef enum diffuse_pixel_type {
+  DIFFUSE_PIXELS_UINT8 = 0,  /* as diffuse_sample writes them */
+  DIFFUSE_PIXELS_FLOAT32 = 1 /* as diffuse_sample_float writes them */
+} diffuse_pixel_type;
+
+/* Like diffuse_sample / diffuse_sample_float, into a buffer the library allocates: *out receives
+ * count x channels x resolution x resolution values of `type` (library-owned: diffuse_buffer_free it).
+ * Returns DIFFUSE_E_INVALID_ARGUMENT also for count 0 or a type outside diffuse_pixel_type. */
+DIFFUSE_API diffuse_status diffuse_sample_to_buffer(diffuse_model *model, diffuse_model *guide,
+                                                    const void *sampler_config, size_t len, diffuse_format format,
+                                                    const uint64_t *seeds, const int64_t *labels, size_t count,
+                                                    diffuse_pixel_type type, diffuse_buffer *out);
+
 /* Like diffuse_sample, then writes the images as one PNG grid to `path` (atomically); `columns` 0 =
  * ceil(sqrt(count)). Blocks. Any thread. Returns the statuses of diffuse_sample (count 0 or columns < 0:
  * DIFFUSE_E_INVALID_ARGUMENT) and DIFFUSE_E_IO. */

@@ -42,8 +42,8 @@ at::Device parse_device(const char* name) {
   return d;
 }
 
-// Samples into uint8 [count, C, R, R] after validating the arguments shared by both entry points.
-at::Tensor sample_uint8(diffuse_model* model, diffuse_model* guide, const void* config, size_t len,
+// Samples float [count, C, R, R] (CPU, contiguous) after validating the arguments shared by the entry points.
+at::Tensor sample_float(diffuse_model* model, diffuse_model* guide, const void* config, size_t len,
                         diffuse_format format, const uint64_t* seeds, const int64_t* labels, size_t count) {
   diffuse::v1::SamplerConfig parsed;
   diffuse::capi::parse(config, len, format, &parsed);
@@ -62,8 +62,19 @@ at::Tensor sample_uint8(diffuse_model* model, diffuse_model* guide, const void* 
   if (labels) label_list.assign(labels, labels + count);
   const at::Tensor images = diffuse::sample_images(model->net, guide ? &guide->net : nullptr, seed_list, label_list,
                                                    options);
-  return diffuse::images_to_uint8(images).to(at::kCPU).contiguous();
+  return images.to(at::kCPU).contiguous();
 }
+
+at::Tensor sample_uint8(diffuse_model* model, diffuse_model* guide, const void* config, size_t len,
+                        diffuse_format format, const uint64_t* seeds, const int64_t* labels, size_t count) {
+  return diffuse::images_to_uint8(sample_float(model, guide, config, len, format, seeds, labels, count)).contiguous();
+}
+
+size_t values_per_image(const diffuse_model* model) {
+  return static_cast<size_t>(model->config.img_channels()) * model->config.img_resolution() *
+         model->config.img_resolution();
+}
+
 
 }  // namespace
 
@@ -137,8 +148,7 @@ diffuse_status diffuse_sample(diffuse_model* model, diffuse_model* guide, const 
   DIFFUSE_REQUIRE_ARG("diffuse_sample", model);
   DIFFUSE_REQUIRE_ARG("diffuse_sample", seeds);
   DIFFUSE_REQUIRE_ARG("diffuse_sample", images);
-  const size_t pixels = static_cast<size_t>(model->config.img_channels()) * model->config.img_resolution() *
-                        model->config.img_resolution();
+  const size_t pixels = values_per_image(model);
   if (capacity < count * pixels) {
     return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample: capacity " + std::to_string(capacity) +
                                                      " bytes < " + std::to_string(count * pixels) + " needed");
@@ -147,6 +157,48 @@ diffuse_status diffuse_sample(diffuse_model* model, diffuse_model* guide, const 
   return guarded([&] {
     const at::Tensor out = sample_uint8(model, guide, sampler_config, len, format, seeds, labels, count);
     std::memcpy(images, out.data_ptr<uint8_t>(), count * pixels);
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_sample_float(diffuse_model* model, diffuse_model* guide, const void* sampler_config,
+                                    size_t len, diffuse_format format, const uint64_t* seeds, const int64_t* labels,
+                                    size_t count, float* images, size_t capacity) {
+  DIFFUSE_REQUIRE_ARG("diffuse_sample_float", model);
+  DIFFUSE_REQUIRE_ARG("diffuse_sample_float", seeds);
+  DIFFUSE_REQUIRE_ARG("diffuse_sample_float", images);
+  const size_t needed = count * values_per_image(model);
+  if (capacity < needed) {
+    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample_float: capacity " + std::to_string(capacity) +
+                                                     " floats < " + std::to_string(needed) + " needed");
+  }
+  if (count == 0) return DIFFUSE_OK;
+  return guarded([&] {
+    const at::Tensor out = sample_float(model, guide, sampler_config, len, format, seeds, labels, count);
+    std::memcpy(images, out.data_ptr<float>(), needed * sizeof(float));
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_sample_to_buffer(diffuse_model* model, diffuse_model* guide, const void* sampler_config,
+                                        size_t len, diffuse_format format, const uint64_t* seeds,
+                                        const int64_t* labels, size_t count, diffuse_pixel_type type,
+                                        diffuse_buffer* out) {
+  if (out) *out = diffuse_buffer{nullptr, 0};
+  DIFFUSE_REQUIRE_ARG("diffuse_sample_to_buffer", model);
+  DIFFUSE_REQUIRE_ARG("diffuse_sample_to_buffer", seeds);
+  DIFFUSE_REQUIRE_ARG("diffuse_sample_to_buffer", out);
+  if (type != DIFFUSE_PIXELS_UINT8 && type != DIFFUSE_PIXELS_FLOAT32) {
+    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample_to_buffer: type " + std::to_string(static_cast<int>(type)) +
+                                                     " is not DIFFUSE_PIXELS_UINT8 (0) or DIFFUSE_PIXELS_FLOAT32 (1)");
+  }
+  if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample_to_buffer: count is 0");
+  return guarded([&] {
+    const at::Tensor images = type == DIFFUSE_PIXELS_UINT8
+                                  ? sample_uint8(model, guide, sampler_config, len, format, seeds, labels, count)
+                                  : sample_float(model, guide, sampler_config, len, format, seeds, labels, count);
+    const size_t bytes = images.numel() * images.element_size();
+    diffuse::capi::copy_to_buffer(std::string(static_cast<const char*>(images.data_ptr()), bytes), out);
     return DIFFUSE_OK;
   });
 }

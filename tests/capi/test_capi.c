@@ -253,6 +253,34 @@ static void test_models_open_sample_and_reconstruct(void) {
     CHECK(jobs[i].status == DIFFUSE_OK);
     CHECK(memcmp(jobs[i].images, one, sizeof one) == 0);
   }
+  /* The float output quantises to the uint8 one; the library-allocated buffers hold the same values. */
+  float values[4 * 256];
+  CHECK(diffuse_sample_float(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
+                             values, 4 * 256 - 1) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sample_float(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
+                             values, 4 * 256) == DIFFUSE_OK);
+  int quantised_equal = 1;
+  for (int i = 0; i < 4 * 256; ++i) {
+    double q = floor(values[i] * 127.5 + 128);
+    q = q < 0 ? 0 : q > 255 ? 255 : q;
+    if ((int)q != one[i]) quantised_equal = 0;
+  }
+  CHECK(quantised_equal);
+  diffuse_buffer pixels = {NULL, 0}, floats = {NULL, 0};
+  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
+                                 DIFFUSE_PIXELS_UINT8, &pixels) == DIFFUSE_OK);
+  CHECK(pixels.len == sizeof one && memcmp(pixels.data, one, sizeof one) == 0);
+  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
+                                 DIFFUSE_PIXELS_FLOAT32, &floats) == DIFFUSE_OK);
+  CHECK(floats.len == sizeof values && memcmp(floats.data, values, sizeof values) == 0);
+  diffuse_buffer_free(&pixels);
+  diffuse_buffer_free(&floats);
+  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
+                                 (diffuse_pixel_type)5, &pixels) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(pixels.data == NULL && strstr(diffuse_last_error(), "type 5") != NULL);
+  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 0,
+                                 DIFFUSE_PIXELS_UINT8, &pixels) == DIFFUSE_E_INVALID_ARGUMENT);
+
   snprintf(path, sizeof path, "%s/grid.png", trained_run);
   CHECK(diffuse_sample_png_grid(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
                                 0, path) == DIFFUSE_OK);
