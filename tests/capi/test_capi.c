@@ -548,6 +548,120 @@ static void test_metrics(void) {
   diffuse_model_free(b);
 }
 
+/* Every entry point taking a handle or an output pointer refuses NULL with INVALID_ARGUMENT and a
+ * message naming the function. */
+#define CHECK_NULL_ARG(call, name)                                       \
+  do {                                                                   \
+    CHECK((call) == DIFFUSE_E_INVALID_ARGUMENT);                         \
+    CHECK(strstr(diffuse_last_error(), name) != NULL);                   \
+  } while (0)
+
+static void test_every_function_rejects_null(void) {
+  diffuse_trainer *t = NULL;
+  diffuse_model *m = NULL;
+  diffuse_buffer b = {NULL, 0};
+  diffuse_train_status s = {sizeof s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const uint64_t seed = 1;
+  uint8_t pixel[1];
+  float value[1];
+  double d[DIFFUSE_VALIDATION_SIGMAS];
+  diffuse_images images = {pixel, NULL, 1, 1, 1, 1};
+  CHECK_NULL_ARG(diffuse_device_available("cpu", NULL), "diffuse_device_available");
+  CHECK_NULL_ARG(diffuse_trainer_create(NULL, "", 0, DIFFUSE_FORMAT_TEXT), "diffuse_trainer_create");
+  CHECK_NULL_ARG(diffuse_trainer_create_with_images(NULL, "", 0, DIFFUSE_FORMAT_TEXT, &images, NULL),
+                 "diffuse_trainer_create_with_images");
+  CHECK_NULL_ARG(diffuse_trainer_resume(NULL, "x"), "diffuse_trainer_resume");
+  CHECK_NULL_ARG(diffuse_trainer_resume(&t, NULL), "diffuse_trainer_resume");
+  CHECK_NULL_ARG(diffuse_trainer_resume_with_images(&t, "x", NULL, NULL), "diffuse_trainer_resume_with_images");
+  CHECK_NULL_ARG(diffuse_trainer_run(NULL, 1, NULL), "diffuse_trainer_run");
+  CHECK_NULL_ARG(diffuse_trainer_get_status(NULL, &s), "diffuse_trainer_get_status");
+  CHECK_NULL_ARG(diffuse_trainer_get_status_message(NULL, DIFFUSE_FORMAT_TEXT, &b), "diffuse_trainer_get_status_message");
+  CHECK_NULL_ARG(diffuse_trainer_request_stop(NULL), "diffuse_trainer_request_stop");
+  CHECK_NULL_ARG(diffuse_trainer_save_checkpoint(NULL), "diffuse_trainer_save_checkpoint");
+  CHECK_NULL_ARG(diffuse_model_open(NULL, "x", NULL, NULL, 0, DIFFUSE_FORMAT_TEXT), "diffuse_model_open");
+  CHECK_NULL_ARG(diffuse_model_open(&m, NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT), "diffuse_model_open");
+  CHECK_NULL_ARG(diffuse_model_save(NULL, "x", 0), "diffuse_model_save");
+  CHECK_NULL_ARG(diffuse_model_info(NULL, DIFFUSE_FORMAT_TEXT, &b, NULL), "diffuse_model_info");
+  CHECK_NULL_ARG(diffuse_model_shape(NULL, NULL, NULL, NULL), "diffuse_model_shape");
+  CHECK_NULL_ARG(diffuse_sample(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, pixel, 1), "diffuse_sample");
+  CHECK_NULL_ARG(diffuse_sample_float(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, value, 1),
+                 "diffuse_sample_float");
+  CHECK_NULL_ARG(diffuse_sample_to_buffer(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1,
+                                          DIFFUSE_PIXELS_UINT8, &b), "diffuse_sample_to_buffer");
+  CHECK_NULL_ARG(diffuse_sample_png_grid(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, 0, "x.png"),
+                 "diffuse_sample_png_grid");
+  CHECK_NULL_ARG(diffuse_phema_reconstruct(NULL, d, 1, -1, 0, 0, "x", 0, NULL), "diffuse_phema_reconstruct");
+  CHECK_NULL_ARG(diffuse_phema_reconstruct("x", NULL, 1, -1, 0, 0, "x", 0, NULL), "diffuse_phema_reconstruct");
+  CHECK_NULL_ARG(diffuse_phema_reconstruct("x", d, 1, -1, 0, 0, NULL, 0, NULL), "diffuse_phema_reconstruct");
+  CHECK_NULL_ARG(diffuse_validation_loss(NULL, &images, 0, NULL, d, NULL), "diffuse_validation_loss");
+  CHECK_NULL_ARG(diffuse_consistency(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, NULL, NULL),
+                 "diffuse_consistency");
+  CHECK(t == NULL && m == NULL && b.data == NULL);
+  /* Releasing NULL is always allowed. */
+  diffuse_trainer_free(NULL);
+  diffuse_model_free(NULL);
+  diffuse_buffer_free(NULL);
+}
+
+/* Malformed and inconsistent configs are refused in each wire format, naming the problem. */
+static void test_configs_in_every_format(void) {
+  const char *text = "data { train { format: IDX path: \"/x\" } } run { output_dir: \"/tmp/x\" duration_images: 4096 }";
+  diffuse_buffer binary = {NULL, 0}, out = {NULL, 0};
+  CHECK(diffuse_train_config_resolve(text, strlen(text), DIFFUSE_FORMAT_TEXT, DIFFUSE_FORMAT_BINARY, &binary) ==
+        DIFFUSE_OK);
+  if (!binary.data) return;
+  /* The binary form round-trips. */
+  CHECK(diffuse_train_config_resolve(binary.data, binary.len, DIFFUSE_FORMAT_BINARY, DIFFUSE_FORMAT_TEXT, &out) ==
+        DIFFUSE_OK);
+  CHECK(out.data && strstr((const char *)out.data, "duration_images: 4096") != NULL);
+  diffuse_buffer_free(&out);
+  /* Truncated: malformed. */
+  CHECK(diffuse_train_config_resolve(binary.data, binary.len - 3, DIFFUSE_FORMAT_BINARY, DIFFUSE_FORMAT_TEXT, &out) ==
+        DIFFUSE_E_INVALID_CONFIG);
+  CHECK(out.data == NULL);
+  /* Valid encoding, inconsistent value: appending run { batch_size: 0 } (field 7, then field 2) merges. */
+  unsigned char inconsistent[4096];
+  if (binary.len + 4 <= sizeof inconsistent) {
+    memcpy(inconsistent, binary.data, binary.len);
+    const unsigned char run_batch_zero[4] = {0x3A, 0x02, 0x10, 0x00};
+    memcpy(inconsistent + binary.len, run_batch_zero, 4);
+    CHECK(diffuse_train_config_resolve(inconsistent, binary.len + 4, DIFFUSE_FORMAT_BINARY, DIFFUSE_FORMAT_TEXT,
+                                       &out) == DIFFUSE_E_INVALID_CONFIG);
+    CHECK(strstr(diffuse_last_error(), "run.batch_size") != NULL);
+  }
+  diffuse_buffer_free(&binary);
+  const char *json_bad = "{\"run\": {\"outputDir\": ";
+  CHECK(diffuse_train_config_resolve(json_bad, strlen(json_bad), DIFFUSE_FORMAT_JSON, DIFFUSE_FORMAT_TEXT, &out) ==
+        DIFFUSE_E_INVALID_CONFIG);
+  const char *json_inconsistent = "{\"data\": {\"train\": {\"format\": \"IDX\", \"path\": \"/x\"}},"
+                                  " \"run\": {\"outputDir\": \"/tmp/x\", \"durationImages\": \"4096\","
+                                  " \"batchSize\": \"64\", \"batchPerStep\": \"48\"}}";
+  CHECK(diffuse_train_config_resolve(json_inconsistent, strlen(json_inconsistent), DIFFUSE_FORMAT_JSON,
+                                     DIFFUSE_FORMAT_TEXT, &out) == DIFFUSE_E_INVALID_CONFIG);
+  CHECK(strstr(diffuse_last_error(), "batch_per_step") != NULL);
+  const char *text_bad = "run { output_dir: ";
+  CHECK(diffuse_train_config_resolve(text_bad, strlen(text_bad), DIFFUSE_FORMAT_TEXT, DIFFUSE_FORMAT_TEXT, &out) ==
+        DIFFUSE_E_INVALID_CONFIG);
+  CHECK(diffuse_train_config_resolve(NULL, 5, DIFFUSE_FORMAT_TEXT, DIFFUSE_FORMAT_TEXT, &out) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_train_config_resolve(text, strlen(text), DIFFUSE_FORMAT_TEXT, (diffuse_format)3, &out) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  /* A model config override that does not fit the file's tensors names the tensor. */
+  if (trained_run[0]) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/checkpoint-0000001.safetensors", trained_run);
+    diffuse_model *m = NULL;
+    const char *wider = "{\"imgResolution\": 16, \"imgChannels\": 1, \"labelDim\": 10, \"modelChannels\": 32,"
+                        " \"channelMult\": [1, 2], \"numBlocks\": 1, \"attnResolutions\": [8]}";
+    CHECK(diffuse_model_open(&m, path, NULL, wider, strlen(wider), DIFFUSE_FORMAT_JSON) != DIFFUSE_OK);
+    CHECK(m == NULL && strstr(diffuse_last_error(), "shape") != NULL);
+    const char *model_bad = "img_resolution: -3";
+    CHECK(diffuse_model_open(&m, path, NULL, model_bad, strlen(model_bad), DIFFUSE_FORMAT_TEXT) ==
+          DIFFUSE_E_INVALID_CONFIG);
+    CHECK(strstr(diffuse_last_error(), "img_resolution") != NULL);
+  }
+}
+
 int main(void) {
   test_version_matches_header();
   test_status_strings();
@@ -558,6 +672,8 @@ int main(void) {
   test_models_open_sample_and_reconstruct();
   test_config_resolve();
   test_threads_devices_and_log_file();
+  test_every_function_rejects_null();
+  test_configs_in_every_format();
   test_log_callback();
   test_trainer_with_host_images();
   test_metrics();
