@@ -1,4 +1,8 @@
-// diffuse_validation_loss and diffuse_consistency: the measures a host compares models by.
+// diffuse_validation_loss, diffuse_consistency and diffuse_evaluate: the measures a host compares
+// models by.
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -9,6 +13,7 @@
 #include "format.h"
 #include "images.h"
 #include "metrics/consistency.h"
+#include "metrics/evaluate.h"
 #include "model_handle.h"
 #include "sample/sampler.h"
 #include "status.h"
@@ -81,6 +86,34 @@ diffuse_status diffuse_consistency(diffuse_model* a, diffuse_model* b, const voi
         a->net, b->net, std::vector<uint64_t>(seeds, seeds + count), label_list, options);
     if (relative_msd) *relative_msd = result.images.relative_msd;
     if (cosine) *cosine = result.images.cosine;
+    return DIFFUSE_OK;
+  });
+}
+
+diffuse_status diffuse_evaluate(diffuse_model* model, const void* config, size_t len, diffuse_format format,
+                                diffuse_eval_result* result) {
+  DIFFUSE_REQUIRE_ARG("diffuse_evaluate", model);
+  DIFFUSE_REQUIRE_ARG("diffuse_evaluate", result);
+  if (result->size < offsetof(diffuse_eval_result, num_images) + sizeof(int64_t)) {
+    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_evaluate: result->size is " + std::to_string(result->size) +
+                                                     "; set it to sizeof(diffuse_eval_result)");
+  }
+  return guarded([&] {
+    diffuse::v1::EvalConfig parsed;
+    diffuse::capi::parse(config, len, format, &parsed);
+    const diffuse::EvalResult r = diffuse::evaluate_model(model->net, model->config, parsed);
+    diffuse_eval_result full{};
+    full.size = sizeof full;
+    full.num_images = r.num_images;
+    full.fd_cls = r.fd_cls;
+    full.kid_cls = r.kid_cls;
+    full.precision = r.precision;
+    full.recall = r.recall;
+    full.swd = r.swd;
+    full.validation_loss = r.validation_loss;
+    const size_t n = std::min(result->size, sizeof full);
+    std::memcpy(reinterpret_cast<char*>(result) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
+                n - sizeof(size_t));
     return DIFFUSE_OK;
   });
 }

@@ -13,7 +13,7 @@ inline uint64_t mix_seed(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-enum class SeedPurpose : uint64_t { kInit = 1, kStep = 2, kData = 3, kValidation = 4 };
+enum class SeedPurpose : uint64_t { kInit = 1, kStep = 2, kData = 3, kValidation = 4, kMetrics = 5 };
 
 inline uint64_t derive_seed(uint64_t seed, SeedPurpose purpose, uint64_t value) {
   return mix_seed(mix_seed(mix_seed(seed) ^ static_cast<uint64_t>(purpose)) ^ value);

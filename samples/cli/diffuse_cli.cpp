@@ -5,6 +5,7 @@
 //   diffuse sample MODEL --seeds 0-63 --out grid.png [--class K | --class-rows] [--columns N]
 //                  [--steps N] [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
 //   diffuse phema RUN --sigma-rel 0.05,0.1 --out DIR [--nimg N] [--force] [--fp32]
+//   diffuse eval MODEL CONFIG [--device D]  FD_cls, KID_cls, precision/recall, SWD (an EvalConfig)
 //   diffuse info FILE                       a model file's config and parameter count
 //   diffuse validate-config CONFIG          check a TrainConfig and print it resolved
 //
@@ -42,6 +43,7 @@ int usage() {
       "       diffuse sample MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
       "                      [--steps N] [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]\n"
       "       diffuse phema RUN --sigma-rel S[,S...] --out DIR [--nimg N] [--force] [--fp32]\n"
+      "       diffuse eval MODEL EVAL_CONFIG [--device D]\n"
       "       diffuse info FILE\n"
       "       diffuse validate-config CONFIG\n",
       stderr);
@@ -314,6 +316,26 @@ int validate_config(int argc, char** argv) {
 
 }  // namespace
 
+int eval(int argc, char** argv) {
+  if (argc != 4 && !(argc == 6 && std::strcmp(argv[4], "--device") == 0)) return usage();
+  std::string config;
+  if (!read_file(argv[3], &config)) return 1;
+  diffuse_model* model = nullptr;
+  diffuse_status status = diffuse_model_open(&model, argv[2], argc == 6 ? argv[5] : "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
+  if (status != DIFFUSE_OK) return report(argv[2], status);
+  diffuse_eval_result r;
+  std::memset(&r, 0, sizeof r);
+  r.size = sizeof r;
+  status = diffuse_evaluate(model, config.data(), config.size(), format_of(argv[3]), &r);
+  diffuse_model_free(model);
+  if (status != DIFFUSE_OK) return report(argv[3], status);
+  std::printf("images           %lld\nFD_cls           %.4f\nKID_cls          %.6f\nprecision        %.4f\n"
+              "recall           %.4f\nSWD (x1e3)       %.3f\nvalidation loss  %.5f\n",
+              static_cast<long long>(r.num_images), r.fd_cls, r.kid_cls, r.precision, r.recall, r.swd,
+              r.validation_loss);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string command = argv[1];
@@ -321,6 +343,7 @@ int main(int argc, char** argv) {
   if (command == "sample") return sample(argc, argv);
   if (command == "phema") return phema(argc, argv);
   if (command == "info") return info(argc, argv);
+  if (command == "eval") return eval(argc, argv);
   if (command == "validate-config") return validate_config(argc, argv);
   if (command == "--version") {
     std::printf("diffuse %s\n", diffuse_version());

@@ -544,6 +544,30 @@ static void test_metrics(void) {
         DIFFUSE_E_INVALID_ARGUMENT);
   CHECK(diffuse_consistency(a, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd, &cosine) ==
         DIFFUSE_E_INVALID_ARGUMENT);
+
+  /* All sample-quality metrics at once against Fashion-MNIST test images, with the committed
+   * classifier; deterministic, and config errors are named. */
+  char eval[1024];
+  snprintf(eval, sizeof eval,
+           "reference { format: IDX path: \"/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\""
+           " labels_path: \"/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz\" } resize: RESIZE"
+           " classifier: \"%s/metrics/fashion-mnist-classifier.safetensors\" num_images: 40 sampler { num_steps: 4 }",
+           DIFFUSE_SOURCE_DIR);
+  diffuse_eval_result r1, r2;
+  memset(&r1, 0, sizeof r1);
+  r1.size = sizeof r1;
+  r2 = r1;
+  CHECK(diffuse_evaluate(a, eval, strlen(eval), DIFFUSE_FORMAT_TEXT, &r1) == DIFFUSE_OK);
+  if (r1.num_images == 0) fprintf(stderr, "%s\n", diffuse_last_error());
+  CHECK(r1.num_images == 40 && r1.fd_cls > 0 && isfinite(r1.kid_cls) && r1.swd > 0 && r1.validation_loss > 0);
+  CHECK(r1.precision >= 0 && r1.precision <= 1 && r1.recall >= 0 && r1.recall <= 1);
+  CHECK(diffuse_evaluate(a, eval, strlen(eval), DIFFUSE_FORMAT_TEXT, &r2) == DIFFUSE_OK);
+  CHECK(memcmp(&r1, &r2, sizeof r1) == 0);
+  const char *no_classifier = "reference { format: IDX path: \"/x\" } num_images: 40";
+  CHECK(diffuse_evaluate(a, no_classifier, strlen(no_classifier), DIFFUSE_FORMAT_TEXT, &r2) == DIFFUSE_E_INVALID_CONFIG);
+  CHECK(strstr(diffuse_last_error(), "EvalConfig.classifier") != NULL);
+  r2.size = 4;
+  CHECK(diffuse_evaluate(a, eval, strlen(eval), DIFFUSE_FORMAT_TEXT, &r2) == DIFFUSE_E_INVALID_ARGUMENT);
   diffuse_model_free(a);
   diffuse_model_free(b);
 }
