@@ -124,7 +124,7 @@ INSTANTIATE_TEST_SUITE_P(
                   c->mutable_loss()->set_weighting(v1::LossConfig::MIN_SNR);
                   c->mutable_loss()->set_uncertainty(true);
                 }},
-        Invalid{"UncertaintyWithConstant", "loss.weighting CONSTANT",
+        Invalid{"UncertaintyWithConstant", "loss.uncertainty",
                 [](v1::TrainConfig* c) {
                   c->mutable_loss()->set_weighting(v1::LossConfig::CONSTANT);
                   c->mutable_loss()->set_uncertainty(true);
@@ -155,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(
                   c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLTS);
                   c->mutable_noise()->mutable_clts()->set_variant(v1::CltsConfig::MIXTURE);
                 }},
-        Invalid{"MixtureOnContinuousBase", "noise.distribution DDPM_UNIFORM",
+        Invalid{"MixtureOnContinuousBase", "noise.clts.variant",
                 [](v1::TrainConfig* c) {
                   c->mutable_noise()->set_distribution(v1::NoiseConfig::LAPLACE);
                   c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLTS);
