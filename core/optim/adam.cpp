@@ -20,7 +20,8 @@ void Adam::step(double lr, double beta1) {
   ++step_count_;
   beta1_product_ *= beta1;
   beta2_product_ *= beta2;
-  const double bias_correction1 = 1 - beta1_product_;
+  const double bias_correction1 =
+      options_.exact_bias_correction ? 1 - beta1_product_ : 1 - std::pow(beta1, static_cast<double>(step_count_));
   const double bias_correction2_sqrt = std::sqrt(1 - beta2_product_);
   const double step_size = lr / bias_correction1;
   for (size_t i = 0; i < params_.size(); ++i) {

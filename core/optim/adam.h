@@ -1,6 +1,7 @@
 // Adam (not AdamW; spec edm2.md §6): no weight decay, learning rate and β1 given per step. Bias
 // correction uses running products of β1 and β2, so it stays exact when β1 changes between steps
-// (momentum decay, spec methods.md); with constant betas it equals 1 − β^t.
+// (momentum decay, spec methods.md §5.3); with constant betas it equals 1 − β^t. STOCK bias correction
+// is available for parity with LibTorch.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,9 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.99;
   double eps = 1e-8;
+  // true: m̂ = m/(1 − Π β1) (exact under a changing β1); false: m/(1 − β1^t) with the current β1, as
+  // LibTorch's Adam does (spec methods.md §5.3).
+  bool exact_bias_correction = true;
 };
 
 class Adam {

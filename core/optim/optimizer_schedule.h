@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "diffuse.pb.h"
+#include "optim/mdlrc.h"
 
 namespace diffuse {
 
@@ -19,10 +20,14 @@ class OptimizerSchedule {
  public:
   OptimizerSchedule(const v1::OptimizerConfig& config, int64_t batch_size);
   StepHyperparameters at(int64_t nimg, double progress) const;
+  // α(nimg) of the configured schedule (EDM2, CONSTANT or COSINE), before compensation.
+  double base_lr(int64_t nimg, double progress) const;
 
  private:
   v1::OptimizerConfig config_;
   int64_t batch_size_;
+  bool mdlrc_enabled_ = false;
+  MdlrcOptions mdlrc_;
 };
 
 }  // namespace diffuse

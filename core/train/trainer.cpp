@@ -99,6 +99,7 @@ struct Trainer::Impl {
 
   // Live status, not part of the checkpoint.
   StepHyperparameters last_hyper;
+  NoiseStatus last_noise;
   double last_loss = kNaN;
   double last_validation = kNaN;
   double images_per_second = 0, seconds_per_step = 0;
@@ -126,11 +127,14 @@ struct Trainer::Impl {
 
     std::vector<at::Tensor> params;
     for (const auto& p : net->parameters()) params.push_back(p);
-    adam = std::make_unique<Adam>(params, AdamOptions{config.optimizer().beta1(), config.optimizer().beta2(),
-                                                      config.optimizer().eps()});
+    const v1::OptimizerConfig& opt = config.optimizer();
+    // STOCK bias correction exists only as an MDLRC option; otherwise Adam's running products are exact.
+    const bool stock = opt.momentum_schedule() == v1::OptimizerConfig::MDLRC &&
+                       opt.mdlrc().bias_correction() == v1::MdlrcConfig::STOCK;
+    adam = std::make_unique<Adam>(params, AdamOptions{opt.beta1(), opt.beta2(), opt.eps(), !stock});
     ema = std::make_unique<PowerEma>(*net, std::vector<double>(config.ema().sigma_rels().begin(),
                                                                config.ema().sigma_rels().end()));
-    noise = make_noise_distribution(config.noise());
+    noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
     build_data(host);
@@ -160,6 +164,7 @@ struct Trainer::Impl {
     const v1::RunConfig& run = config.run();
     const int64_t batch = run.batch_size();
     const double progress = std::min(1.0, static_cast<double>(nimg) / static_cast<double>(run.duration_images()));
+    const TrainingProgress where{progress, step};
     const StepHyperparameters hyper = schedule->at(nimg, progress);
 
     // Every random draw of this step comes from streams seeded by (seed, nimg): resumable.
@@ -177,7 +182,7 @@ struct Trainer::Impl {
       const at::Tensor y = b.images.to(device);
       const at::Tensor labels = b.labels.defined() ? b.labels.to(device) : at::Tensor();
       const int64_t n = y.size(0);
-      const at::Tensor sigma = noise->sample_sigma(n, progress, generator, device);
+      const at::Tensor sigma = noise->sample_sigma(n, where, generator, device);
       const at::Tensor eps = at::randn(y.sizes(), generator, at::TensorOptions().dtype(at::kFloat)).to(device);
       const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
       const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);
@@ -200,8 +205,10 @@ struct Trainer::Impl {
     ema->update(*net, nimg, batch);
 
     last_hyper = hyper;
+    last_noise = noise->status(where);
     last_loss = loss_sum / static_cast<double>(elements);
     if (std::isfinite(last_loss)) {
+      noise->observe_loss(last_loss);  // loss-plateau pacing of the cluster curriculum
       nonfinite_steps = 0;
     } else if (++nonfinite_steps >= run.max_nonfinite_steps()) {
       fail(ErrorCode::kDiverged, "training diverged: the loss was not finite for {} consecutive steps (at {} images)",
@@ -234,6 +241,9 @@ struct Trainer::Impl {
       line["lr"] = last_hyper.lr;
       line["beta1"] = last_hyper.beta1;
       line["lr_compensation"] = last_hyper.compensation;
+      if (config.noise().curriculum() == v1::NoiseConfig::CLTS) line["clts_strength"] = last_noise.strength;
+      if (config.noise().curriculum() == v1::NoiseConfig::CLUSTERS) line["curriculum_stage"] = last_noise.stage;
+      line["samples_per_sigma_bin"] = interval_stats.count_per_bin();
       interval_stats.reset();
     }
     if (validate) {
@@ -312,6 +322,9 @@ struct Trainer::Impl {
     tensors.emplace_back("state.adam_beta1_product", scalar_f64(adam->beta1_product()));
     tensors.emplace_back("state.adam_beta2_product", scalar_f64(adam->beta2_product()));
     tensors.emplace_back("state.interval_stats", interval_stats.state());
+    if (const at::Tensor curriculum = noise->state(); curriculum.defined()) {
+      tensors.emplace_back("state.noise_curriculum", curriculum);
+    }
     write_safetensors(dir.file(RunDirectory::checkpoint_name(nimg)), tensors,
                       {{"format", kCheckpointFormat}, {"config", text_config(config)}});
     last_checkpoint_nimg = nimg;
@@ -349,6 +362,7 @@ struct Trainer::Impl {
     adam->restore_counters(get("state.adam_steps").item<int64_t>(), get("state.adam_beta1_product").item<double>(),
                            get("state.adam_beta2_product").item<double>());
     interval_stats.load_state(get("state.interval_stats"));
+    if (noise->state().defined()) noise->load_state(get("state.noise_curriculum"));
     start_loader(get("state.loader_position").item<int64_t>());
     last_checkpoint_nimg = nimg;
     last_stats_nimg = nimg;  // lines up to nimg are already in stats.jsonl

@@ -56,6 +56,8 @@ std::vector<double> TrainingStats::mean_loss_per_bin() const {
   return out;
 }
 
+std::vector<int64_t> TrainingStats::count_per_bin() const { return {bin_count_.begin(), bin_count_.end()}; }
+
 at::Tensor TrainingStats::state() const {
   at::Tensor t = at::empty({2 + 2 * kBins}, at::kDouble);
   double* p = t.data_ptr<double>();

@@ -27,6 +27,7 @@ class TrainingStats {
   int64_t count() const { return count_; }
   double mean_loss() const;                // NaN when empty
   std::vector<double> mean_loss_per_bin() const;  // NaN for empty bins
+  std::vector<int64_t> count_per_bin() const;     // images per σ bin: the sampled distribution
 
   // Exact state for checkpoints: [sum, count, bin sums..., bin counts...] as float64.
   at::Tensor state() const;

@@ -1,5 +1,9 @@
 // TrainConfig defaults and validation: every rejection names its field.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -98,8 +102,170 @@ INSTANTIATE_TEST_SUITE_P(
         Invalid{"ModelFieldsArePrefixed", "model: ModelConfig.num_blocks",
                 [](v1::TrainConfig* c) { c->mutable_model()->set_num_blocks(0); }},
         Invalid{"KeepNoCheckpoints", "run.keep_checkpoints",
-                [](v1::TrainConfig* c) { c->mutable_run()->set_keep_checkpoints(0); }}),
+                [](v1::TrainConfig* c) { c->mutable_run()->set_keep_checkpoints(0); }},
+        // Training-acceleration methods (spec methods.md §6, §11 tests 15, 24, 32).
+        Invalid{"NegativeLaplaceB", "noise.laplace_b",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::LAPLACE);
+                  c->mutable_noise()->set_laplace_b(-1);
+                }},
+        Invalid{"ParameterOfAnotherBase", "noise.cauchy_gamma",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::LAPLACE);
+                  c->mutable_noise()->set_cauchy_gamma(1);
+                }},
+        Invalid{"DdpmStepsTooFew", "noise.ddpm.steps",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::DDPM_UNIFORM);
+                  c->mutable_noise()->mutable_ddpm()->set_steps(1);
+                }},
+        Invalid{"UncertaintyWithMinSnr", "loss.uncertainty",
+                [](v1::TrainConfig* c) {
+                  c->mutable_loss()->set_weighting(v1::LossConfig::MIN_SNR);
+                  c->mutable_loss()->set_uncertainty(true);
+                }},
+        Invalid{"UncertaintyWithConstant", "loss.uncertainty",
+                [](v1::TrainConfig* c) {
+                  c->mutable_loss()->set_weighting(v1::LossConfig::CONSTANT);
+                  c->mutable_loss()->set_uncertainty(true);
+                }},
+        Invalid{"UncertaintyWithSoftMinSnr", "loss.uncertainty",
+                [](v1::TrainConfig* c) {
+                  c->mutable_loss()->set_weighting(v1::LossConfig::SOFT_MIN_SNR);
+                  c->mutable_loss()->set_uncertainty(true);
+                }},
+        Invalid{"GammaWithEdm", "loss.snr_gamma", [](v1::TrainConfig* c) { c->mutable_loss()->set_snr_gamma(5); }},
+        Invalid{"EpsilonTargetOnEdmNetwork", "loss.target",
+                [](v1::TrainConfig* c) { c->mutable_loss()->set_target(v1::LossConfig::EPSILON); }},
+        Invalid{"CltsAndClusters", "noise.clusters",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLTS);
+                  c->mutable_noise()->mutable_clusters()->set_num_clusters(10);
+                }},
+        Invalid{"MixtureWithClusters", "noise.clts",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::DDPM_UNIFORM);
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLUSTERS);
+                  c->mutable_noise()->mutable_clts()->set_variant(v1::CltsConfig::MIXTURE);
+                  c->mutable_noise()->mutable_clts()->set_sigma_frac(0.1);
+                }},
+        Invalid{"MixtureWithoutSigmaFrac", "noise.clts.sigma_frac",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::DDPM_UNIFORM);
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLTS);
+                  c->mutable_noise()->mutable_clts()->set_variant(v1::CltsConfig::MIXTURE);
+                }},
+        Invalid{"MixtureOnContinuousBase", "noise.clts.variant",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::LAPLACE);
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLTS);
+                  c->mutable_noise()->mutable_clts()->set_variant(v1::CltsConfig::MIXTURE);
+                  c->mutable_noise()->mutable_clts()->set_sigma_frac(0.1);
+                }},
+        Invalid{"CltsStrengthAboveOne", "noise.clts.s_max",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLTS);
+                  c->mutable_noise()->mutable_clts()->set_s_max(1.5);
+                }},
+        Invalid{"EqualLogWidthOnDiscreteBase", "noise.clusters.partition",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_distribution(v1::NoiseConfig::DDPM_UNIFORM);
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLUSTERS);
+                  c->mutable_noise()->mutable_clusters()->set_partition(v1::ClusterCurriculumConfig::EQUAL_LOG_WIDTH);
+                }},
+        Invalid{"PlateauWithFixedFraction", "noise.clusters.fixed_fraction",
+                [](v1::TrainConfig* c) {
+                  c->mutable_noise()->set_curriculum(v1::NoiseConfig::CLUSTERS);
+                  c->mutable_noise()->mutable_clusters()->set_fixed_fraction(0.2);
+                }},
+        Invalid{"MdlrcWithoutSchedule", "optimizer.mdlrc",
+                [](v1::TrainConfig* c) { c->mutable_optimizer()->mutable_mdlrc()->set_beta1_end(0.5); }},
+        Invalid{"MdlrcEndAboveStart", "optimizer.mdlrc.beta1_end",
+                [](v1::TrainConfig* c) {
+                  c->mutable_optimizer()->set_momentum_schedule(v1::OptimizerConfig::MDLRC);
+                  c->mutable_optimizer()->mutable_mdlrc()->set_beta1_end(0.95);
+                }},
+        Invalid{"MdlrcEmptyWindow", "optimizer.mdlrc.p_end",
+                [](v1::TrainConfig* c) {
+                  c->mutable_optimizer()->set_momentum_schedule(v1::OptimizerConfig::MDLRC);
+                  c->mutable_optimizer()->mutable_mdlrc()->set_p_start(0.5);
+                  c->mutable_optimizer()->mutable_mdlrc()->set_p_end(0.5);
+                }},
+        Invalid{"CosineFractionWithEdm2", "optimizer.cosine_final_fraction",
+                [](v1::TrainConfig* c) { c->mutable_optimizer()->set_cosine_final_fraction(0.1); }}),
     [](const auto& info) { return std::string(info.param.name); });
+
+std::vector<std::string> warnings_for(const std::string& text) {
+  v1::TrainConfig config = minimal(), extra;
+  parse_config(text.data(), text.size(), ConfigFormat::kText, &extra);
+  config.MergeFrom(extra);
+  std::vector<std::string> warnings;
+  resolve_train_config(config, &warnings);
+  return warnings;
+}
+
+TEST(TrainConfig, DubiousCombinationsWarnNamingTheFields) {
+  EXPECT_TRUE(warnings_for("").empty());
+  EXPECT_TRUE(warnings_for("noise { curriculum: CLTS } optimizer { momentum_schedule: MDLRC }").empty());
+  const auto laplace_clts = warnings_for("noise { distribution: LAPLACE curriculum: CLTS }");
+  ASSERT_EQ(laplace_clts.size(), 2u);  // the pair, and the sampler range beyond the training quantiles
+  EXPECT_THAT(laplace_clts[0], ::testing::HasSubstr("TrainConfig.noise.curriculum"));
+  EXPECT_THAT(laplace_clts[0], ::testing::HasSubstr("LAPLACE"));
+  EXPECT_THAT(laplace_clts[1], ::testing::HasSubstr("TrainConfig.noise.distribution"));
+  const auto sgd = warnings_for("optimizer { ref_lr: 0.01 momentum_schedule: MDLRC mdlrc { compensation: SGD_EQUIVALENT } }");
+  ASSERT_EQ(sgd.size(), 1u);
+  EXPECT_THAT(sgd[0], ::testing::HasSubstr("TrainConfig.optimizer.mdlrc.compensation"));
+  EXPECT_TRUE(warnings_for("optimizer { ref_lr: 0.001 momentum_schedule: MDLRC mdlrc { compensation: SGD_EQUIVALENT } }").empty());
+  // The cosine density covers the sampler range; Laplace(0, 0.5) does not.
+  EXPECT_TRUE(warnings_for("noise { distribution: COSINE }").empty());
+  ASSERT_EQ(warnings_for("noise { distribution: LAPLACE }").size(), 1u);
+}
+
+TEST(TrainConfig, MethodDefaultsFollowTheSpec) {
+  const v1::TrainConfig c = resolve_train_config([] {
+    v1::TrainConfig config = minimal(), extra;
+    const std::string text = R"(
+      noise { distribution: LAPLACE curriculum: CLTS }
+      loss { weighting: MIN_SNR }
+      optimizer { momentum_schedule: MDLRC })";
+    parse_config(text.data(), text.size(), ConfigFormat::kText, &extra);
+    config.MergeFrom(extra);
+    return config;
+  }());
+  EXPECT_EQ(c.noise().mu(), 0);
+  EXPECT_EQ(c.noise().laplace_b(), 0.5);
+  EXPECT_EQ(c.noise().snr_reference(), v1::NoiseConfig::RAW);
+  EXPECT_EQ(c.noise().clts().variant(), v1::CltsConfig::SUPPRESS);
+  EXPECT_EQ(c.noise().clts().s_max(), 0.5);
+  EXPECT_EQ(c.noise().clts().ramp(), 0.5);
+  EXPECT_EQ(c.noise().clts().sigma_data(), 0.5);
+  EXPECT_EQ(c.noise().clts().grid_bins(), 4096);
+  EXPECT_FALSE(c.loss().uncertainty());
+  EXPECT_EQ(c.loss().snr_gamma(), 5);
+  EXPECT_EQ(c.optimizer().mdlrc().beta1_start(), 0.9);
+  EXPECT_EQ(c.optimizer().mdlrc().beta1_end(), 0.5);
+  EXPECT_EQ(c.optimizer().mdlrc().p_end(), 0.5);
+  EXPECT_EQ(c.optimizer().mdlrc().compensation(), v1::MdlrcConfig::NOISE_EQUIVALENT);
+  EXPECT_EQ(c.optimizer().mdlrc().bias_correction(), v1::MdlrcConfig::EXACT);
+  EXPECT_FALSE(c.noise().has_clusters());
+  EXPECT_FALSE(c.noise().has_ddpm());
+}
+
+// Every example under samples/configs parses and validates.
+TEST(TrainConfig, SampleConfigsParseAndValidate) {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(DIFFUSE_SOURCE_DIR) + "/samples/configs")) {
+    if (entry.path().extension() != ".textproto") continue;
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    v1::TrainConfig config;
+    ASSERT_NO_THROW(parse_config(text.data(), text.size(), ConfigFormat::kText, &config)) << entry.path();
+    std::vector<std::string> warnings;
+    EXPECT_NO_THROW(resolve_train_config(config, &warnings)) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 10);
+}
 
 }  // namespace
 }  // namespace diffuse

@@ -28,10 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 
 // The shared tiny Fashion-MNIST model with snapshots every 2048 images and frequent statistics.
-v1::TrainConfig tiny_config(const std::string& dir, int64_t steps) {
+// `methods` selects training-acceleration methods (noise/loss/optimizer blocks) on top.
+v1::TrainConfig tiny_config(const std::string& dir, int64_t steps, const std::string& methods = "") {
   return test::fashion_mnist_tiny_config(dir, steps, R"(
     ema { sigma_rels: [0.05, 0.1] snapshot_images: 2048 snapshot_dtype: FP32 }
-    run { status_images: 256 checkpoint_images: 0 validation_interval_images: 1024 threads: 2 })");
+    run { status_images: 256 checkpoint_images: 0 validation_interval_images: 1024 threads: 2 })" + methods);
 }
 
 std::map<std::string, at::Tensor> read_tensors(const std::string& path) { return SafetensorsFile::open(path).read_all(); }
@@ -72,13 +73,21 @@ TEST(Trainer, ValidationLossFallsOnFashionMnist) {
   EXPECT_TRUE(std::isfinite(trainer->status().loss));
 }
 
-TEST(Trainer, ResumeInAnotherProcessIsBitwiseIdentical) {
+struct ResumeCase {
+  const char* name;
+  const char* methods;
+};
+
+class TrainerResume : public ::testing::TestWithParam<ResumeCase> {};
+
+TEST_P(TrainerResume, InAnotherProcessIsBitwiseIdentical) {
+  const std::string methods = GetParam().methods;
   const std::string straight = test::make_temp_dir("straight"), split = test::make_temp_dir("split");
   const int64_t steps = 96;  // 3072 images: crosses a snapshot (2048) and several status lines
-  Trainer::create(tiny_config(straight, steps))->run(steps);
+  Trainer::create(tiny_config(straight, steps, methods))->run(steps);
 
   {
-    auto first = Trainer::create(tiny_config(split, steps));
+    auto first = Trainer::create(tiny_config(split, steps, methods));
     first->run(37);  // mid status interval, mid validation interval
     first->save_checkpoint();
   }
@@ -100,6 +109,63 @@ TEST(Trainer, ResumeInAnotherProcessIsBitwiseIdentical) {
   }
   EXPECT_EQ(deterministic_stats(straight), deterministic_stats(split));
 }
+
+// The EDM2 recipe, and the stateful methods of spec methods.md mid-way at the split (step 37): a
+// plateau-paced cluster stage and a decaying β1 with its running product. (CLTS is a function of p
+// alone; its table rebuild from p is tested in test_curricula.cpp.)
+INSTANTIATE_TEST_SUITE_P(
+    Recipes, TrainerResume,
+    ::testing::Values(
+        ResumeCase{"Edm2", ""},
+        ResumeCase{"ClustersMinSnrMdlrc", R"(
+          noise { curriculum: CLUSTERS clusters { num_clusters: 6 patience: 4 smoothing: 0.5 } }
+          loss { weighting: MIN_SNR }
+          optimizer { momentum_schedule: MDLRC })"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// Each option of each axis trains a few steps to a finite loss and reports itself in stats.jsonl.
+class TrainerMethods : public ::testing::TestWithParam<ResumeCase> {};
+
+TEST_P(TrainerMethods, TrainAFewStepsWithFiniteLoss) {
+  const std::string dir = test::make_temp_dir("methods");
+  v1::TrainConfig config = tiny_config(dir, 6, GetParam().methods);
+  config.mutable_run()->set_status_images(64);
+  config.mutable_run()->set_validation_interval_images(0);
+  auto trainer = Trainer::create(config);
+  trainer->run(6);
+  ASSERT_TRUE(trainer->done());
+  EXPECT_TRUE(std::isfinite(trainer->status().loss));
+  const auto stats = deterministic_stats(dir);
+  ASSERT_FALSE(stats.empty());
+  const auto& last = stats.back();
+  for (const char* key : {"beta1", "lr", "lr_compensation", "samples_per_sigma_bin"}) EXPECT_TRUE(last.contains(key)) << key;
+  const v1::TrainConfig& resolved = trainer->config();
+  if (resolved.noise().curriculum() == v1::NoiseConfig::CLTS) {
+    EXPECT_TRUE(last.contains("clts_strength"));
+  }
+  if (resolved.noise().curriculum() == v1::NoiseConfig::CLUSTERS) {
+    EXPECT_TRUE(last.contains("curriculum_stage"));
+  }
+  if (resolved.optimizer().momentum_schedule() == v1::OptimizerConfig::MDLRC) {
+    EXPECT_LT(last["beta1"].get<double>(), 0.9);
+    EXPECT_NE(last["lr_compensation"].get<double>(), 1.0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Axes, TrainerMethods,
+    ::testing::Values(
+        ResumeCase{"CosineShifted", "noise { distribution: COSINE_SHIFTED mu: 1 }"},
+        ResumeCase{"CauchyDataNormalized", "noise { distribution: CAUCHY snr_reference: DATA_NORMALIZED }"},
+        ResumeCase{"FmOt", "noise { distribution: FM_OT }"},
+        ResumeCase{"LaplaceDiscreteCosineTable", "noise { distribution: LAPLACE discrete: true ddpm { schedule: COSINE } }"},
+        ResumeCase{"CltsMixture", "noise { distribution: DDPM_UNIFORM curriculum: CLTS clts { variant: MIXTURE sigma_frac: 0.2 ramp: 0 } }"},
+        ResumeCase{"CltsRejection", "noise { curriculum: CLTS clts { method: REJECTION ramp: 0 } }"},
+        ResumeCase{"ClustersFixed", "noise { distribution: COSINE_SCALED curriculum: CLUSTERS clusters { pacing: FIXED fixed_fraction: 0.5 } }"},
+        ResumeCase{"ConstantWeighting", "loss { weighting: CONSTANT uncertainty: false }"},
+        ResumeCase{"MinSnrDataNormalized", "loss { weighting: MIN_SNR snr_gamma: 5 snr_reference: DATA_NORMALIZED }"},
+        ResumeCase{"MdlrcSgdEquivalent", "optimizer { ref_lr: 0.002 momentum_schedule: MDLRC mdlrc { compensation: SGD_EQUIVALENT shape: COSINE } }"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Trainer, RunDirectoryHoldsConfigStatsLogCheckpointAndSnapshots) {
   const std::string dir = test::make_temp_dir("files");
