@@ -40,7 +40,7 @@ double sliced_wasserstein(const at::Tensor& a, const at::Tensor& b, const Sliced
   const int64_t p = options.patch_size;
   if (p < 1 || a.size(2) < p || a.size(3) < p) {
     fail(ErrorCode::kInvalidArgument, "sliced_wasserstein: images of {}x{} are smaller than {}x{} patches", a.size(2),
-         a.size(3), p);
+         a.size(3), p, p);
   }
   if (options.patches_per_image < 1 || options.projections < 1) {
     fail(ErrorCode::kInvalidArgument, "sliced_wasserstein: patches_per_image and projections must be >= 1");

@@ -81,20 +81,37 @@ TEST(FeatureDistances, KernelDistanceIsNearZeroWithinADistributionAndGrowsWithAS
   EXPECT_GT(shifted, 20 * std::abs(same));
 }
 
+TEST(FeatureDistances, PrecisionAndRecallOfAHandComputedCase) {
+  // k = 1, real {0, 1, 3}: radii 1, 1, 2; generated {0.5, 2.5, 10}: radii 2, 2, 7.5.
+  // 0.5 and 2.5 lie in real balls, 10 does not → precision 2/3; every real point lies in a generated
+  // ball → recall 1.
+  const at::Tensor real = at::tensor({0.0, 1.0, 3.0}, at::kDouble).reshape({3, 1});
+  const at::Tensor generated = at::tensor({0.5, 2.5, 10.0}, at::kDouble).reshape({3, 1});
+  const PrecisionRecall pr = precision_recall(real, generated, 1);
+  EXPECT_DOUBLE_EQ(pr.precision, 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(pr.recall, 1.0);
+  EXPECT_THROW(precision_recall(real, generated, 0), Error);
+  EXPECT_THROW(precision_recall(real, generated, 3), Error);
+}
+
 TEST(FeatureDistances, PrecisionAndRecallSeeMissingAndSpuriousModes) {
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(6);
-  // Real data: two tight clusters at ±10. Generated: only the +10 cluster (a dropped mode).
-  const at::Tensor left = at::randn({200, 4}, g, at::kDouble) - 10, right = at::randn({200, 4}, g, at::kDouble) + 10;
-  const at::Tensor real = at::cat({left, right});
-  const at::Tensor dropped = at::randn({400, 4}, g, at::kDouble) + 10;
-  const PrecisionRecall half = precision_recall(real, dropped, 3);
-  EXPECT_GT(half.precision, 0.95);
-  EXPECT_NEAR(half.recall, 0.5, 0.03);
+  // Real data: two tight clusters at ±10. Generated: the same distribution, then only the +10
+  // cluster (a dropped mode): recall halves, precision stays.
+  const auto two_clusters = [&](int64_t n) {
+    return at::cat({at::randn({n, 4}, g, at::kDouble) - 10, at::randn({n, 4}, g, at::kDouble) + 10});
+  };
+  const at::Tensor real = two_clusters(200);
+  const PrecisionRecall full = precision_recall(real, two_clusters(200), 3);
+  const PrecisionRecall half = precision_recall(real, at::randn({400, 4}, g, at::kDouble) + 10, 3);
+  EXPECT_GT(full.precision, 0.85);
+  EXPECT_GT(full.recall, 0.85);
+  EXPECT_GT(half.precision, 0.85);
+  EXPECT_NEAR(half.recall, full.recall / 2, 0.04);
   // Generated far from everything real: neither precise nor covering.
   const PrecisionRecall none = precision_recall(real, at::randn({400, 4}, g, at::kDouble) + 100, 3);
   EXPECT_EQ(none.precision, 0.0);
   EXPECT_EQ(none.recall, 0.0);
-  EXPECT_THROW(precision_recall(real, dropped, 0), Error);
 }
 
 TEST(SlicedWasserstein, IsSmallForOneDistributionAndGrowsWithNoise) {
@@ -117,8 +134,8 @@ struct RealData {
   FeatureClassifier net{nullptr};
 };
 
-const RealData& real_data() {
-  static const RealData data = [] {
+RealData& real_data() {
+  static RealData data = [] {
     RealData d;
     const auto dataset = open_idx_dataset("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
                                           "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
@@ -138,7 +155,7 @@ const RealData& real_data() {
 }
 
 TEST(FeatureClassifier, CommittedWeightsClassifyFashionMnist) {
-  const RealData& d = real_data();
+  RealData& d = real_data();
   const double accuracy = classifier_accuracy(d.net, d.images, d.labels);
   EXPECT_GT(accuracy, 0.85);
   EXPECT_EQ(d.net->classes(), 10);
@@ -149,7 +166,7 @@ TEST(FeatureClassifier, CommittedWeightsClassifyFashionMnist) {
 }
 
 TEST(FeatureClassifier, MetricsRankNoiseBlurAndDroppedClasses) {
-  const RealData& d = real_data();
+  RealData& d = real_data();
   at::Generator g = at::make_generator<at::CPUGeneratorImpl>(8);
   const at::Tensor x = d.images.to(at::kFloat).div(127.5).sub(1);
   const at::Tensor a = x.narrow(0, 0, 1000), b = x.narrow(0, 1000, 1000);
@@ -166,8 +183,11 @@ TEST(FeatureClassifier, MetricsRankNoiseBlurAndDroppedClasses) {
   const at::Tensor kept = at::nonzero(b_labels < 5).squeeze(1);
   const at::Tensor dropped = b.index_select(0, kept.repeat(1000 / kept.size(0) + 1).narrow(0, 0, 1000));
 
-  const double fd_real = fd(b), fd_noisy = fd(noisy), fd_noisier = fd(noisier), fd_blur = fd(blurred),
-               fd_dropped = fd(dropped);
+  const double fd_real = fd(b);
+  const double fd_noisy = fd(noisy);
+  const double fd_noisier = fd(noisier);
+  const double fd_blur = fd(blurred);
+  const double fd_dropped = fd(dropped);
   EXPECT_LT(fd_real, fd_noisy);
   EXPECT_LT(fd_noisy, fd_noisier);
   EXPECT_LT(fd_real * 3, fd_blur);
