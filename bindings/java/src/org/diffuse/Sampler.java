@@ -8,8 +8,6 @@ import java.nio.charset.StandardCharsets;
  * any number of threads may sample with one Sampler.
  */
 public final class Sampler {
-  private static final org.diffuse.swig.Model NO_GUIDE = new org.diffuse.swig.Model();
-
   private final byte[] config;
   private final Format format;
   private final Model guide;
@@ -45,14 +43,14 @@ public final class Sampler {
    */
   public byte[] sample(Model model, long[] seeds, long[] labels) {
     org.diffuse.swig.Model m = model.handle();
-    org.diffuse.swig.Model g = guide == null ? NO_GUIDE : guide.handle();
+    org.diffuse.swig.Model g = guide == null ? null : guide.handle();
     return Calls.call(status -> m.sample(g, config, format.value, seeds, labels, status));
   }
 
   /** Like {@link #sample}, then writes the images as one PNG grid ({@code columns} 0: square). */
   public void sampleGrid(Model model, long[] seeds, long[] labels, int columns, String path) {
     org.diffuse.swig.Model m = model.handle();
-    org.diffuse.swig.Model g = guide == null ? NO_GUIDE : guide.handle();
+    org.diffuse.swig.Model g = guide == null ? null : guide.handle();
     Calls.run(status -> m.sample_png_grid(g, config, format.value, seeds, labels, columns, path, status));
   }
 }
