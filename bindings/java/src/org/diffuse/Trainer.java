@@ -1,0 +1,92 @@
+package org.diffuse;
+
+import java.nio.charset.StandardCharsets;
+import org.diffuse.swig.diffuse_train_status;
+
+/**
+ * A training run. Created from a TrainConfig (text, JSON or binary protobuf) or resumed from a run
+ * directory; trains when asked, a batch of steps at a time, so the host decides when to show progress,
+ * stop or checkpoint. Close it to release the network, optimizer and loader (no checkpoint is written).
+ *
+ * <p>Threads: one call at a time; {@link #status()} and {@link #requestStop()} may come from any thread
+ * while {@link #run(long)} trains. A second concurrent {@code run} fails with status BUSY.
+ */
+public final class Trainer implements AutoCloseable {
+  private volatile org.diffuse.swig.Trainer handle;
+
+  private Trainer(org.diffuse.swig.Trainer handle) {
+    this.handle = handle;
+  }
+
+  /** Starts a new run from a text-format TrainConfig. */
+  public static Trainer create(String config) {
+    return create(config, Format.TEXT);
+  }
+
+  /** Starts a new run from a TrainConfig in text or JSON format. */
+  public static Trainer create(String config, Format format) {
+    return create(config.getBytes(StandardCharsets.UTF_8), format);
+  }
+
+  /** Starts a new run from a TrainConfig in any format. */
+  public static Trainer create(byte[] config, Format format) {
+    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
+    try {
+      Calls.run(status -> handle.create(config, format.value, status));
+    } catch (RuntimeException e) {
+      handle.delete();
+      throw e;
+    }
+    return new Trainer(handle);
+  }
+
+  /** Continues the run in {@code runDir} exactly where its newest checkpoint left it. */
+  public static Trainer resume(String runDir) {
+    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
+    try {
+      Calls.run(status -> handle.resume(runDir, status));
+    } catch (RuntimeException e) {
+      handle.delete();
+      throw e;
+    }
+    return new Trainer(handle);
+  }
+
+  /** Trains up to {@code maxSteps} optimizer steps; returns the number taken (fewer once done). */
+  public long run(long maxSteps) {
+    org.diffuse.swig.Trainer h = Calls.requireOpen(handle);
+    return Calls.call(status -> h.run(maxSteps, status));
+  }
+
+  /** Progress as of the last completed step. */
+  public TrainStatus status() {
+    org.diffuse.swig.Trainer h = Calls.requireOpen(handle);
+    diffuse_train_status s = Calls.call(status -> h.progress(status));
+    try {
+      return new TrainStatus(s);
+    } finally {
+      s.delete();
+    }
+  }
+
+  /** Makes the current (or next) {@link #run(long)} write a checkpoint and return after its step. */
+  public void requestStop() {
+    org.diffuse.swig.Trainer h = Calls.requireOpen(handle);
+    Calls.run(status -> h.request_stop(status));
+  }
+
+  /** Writes a checkpoint into the run directory now. */
+  public void saveCheckpoint() {
+    org.diffuse.swig.Trainer h = Calls.requireOpen(handle);
+    Calls.run(status -> h.save_checkpoint(status));
+  }
+
+  /** Releases the run; closing twice is allowed. */
+  @Override
+  public synchronized void close() {
+    if (handle != null) {
+      handle.delete();
+      handle = null;
+    }
+  }
+}
