@@ -36,6 +36,15 @@ pub const DIFFUSE_FORMAT_BINARY: diffuse_format = 0;
 pub const DIFFUSE_FORMAT_TEXT: diffuse_format = 1;
 pub const DIFFUSE_FORMAT_JSON: diffuse_format = 2;
 
+pub type diffuse_pixel_type = c_int;
+pub const DIFFUSE_PIXELS_UINT8: diffuse_pixel_type = 0;
+pub const DIFFUSE_PIXELS_FLOAT32: diffuse_pixel_type = 1;
+
+pub const DIFFUSE_VALIDATION_SIGMAS: c_int = 10;
+
+pub type diffuse_log_callback =
+    Option<unsafe extern "C" fn(user: *mut c_void, level: diffuse_log_level, message: *const c_char)>;
+
 #[repr(C)]
 pub struct diffuse_buffer {
     pub data: *mut c_void,
@@ -61,6 +70,30 @@ pub struct diffuse_train_status {
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
+pub struct diffuse_images {
+    pub pixels: *const u8,
+    pub labels: *const i64,
+    pub count: usize,
+    pub height: c_int,
+    pub width: c_int,
+    pub channels: c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct diffuse_eval_result {
+    pub size: usize,
+    pub num_images: i64,
+    pub fd_cls: c_double,
+    pub kid_cls: c_double,
+    pub precision: c_double,
+    pub recall: c_double,
+    pub swd: c_double,
+    pub validation_loss: c_double,
+}
+
+#[repr(C)]
 pub struct diffuse_trainer {
     _private: [u8; 0],
 }
@@ -78,6 +111,7 @@ extern "C" {
     pub fn diffuse_last_error() -> *const c_char;
     pub fn diffuse_log_set_level(level: diffuse_log_level) -> diffuse_status;
     pub fn diffuse_log_to_file(path: *const c_char) -> diffuse_status;
+    pub fn diffuse_log_set_callback(callback: diffuse_log_callback, user: *mut c_void) -> diffuse_status;
     pub fn diffuse_set_num_threads(n: c_int) -> diffuse_status;
     pub fn diffuse_device_available(device: *const c_char, available: *mut c_int) -> diffuse_status;
     pub fn diffuse_buffer_free(buffer: *mut diffuse_buffer);
@@ -94,9 +128,28 @@ extern "C" {
         len: usize,
         format: diffuse_format,
     ) -> diffuse_status;
+    pub fn diffuse_trainer_create_with_images(
+        out: *mut *mut diffuse_trainer,
+        config: *const c_void,
+        len: usize,
+        format: diffuse_format,
+        train: *const diffuse_images,
+        validation: *const diffuse_images,
+    ) -> diffuse_status;
     pub fn diffuse_trainer_resume(out: *mut *mut diffuse_trainer, run_dir: *const c_char) -> diffuse_status;
+    pub fn diffuse_trainer_resume_with_images(
+        out: *mut *mut diffuse_trainer,
+        run_dir: *const c_char,
+        train: *const diffuse_images,
+        validation: *const diffuse_images,
+    ) -> diffuse_status;
     pub fn diffuse_trainer_run(trainer: *mut diffuse_trainer, max_steps: i64, steps_taken: *mut i64) -> diffuse_status;
     pub fn diffuse_trainer_get_status(trainer: *mut diffuse_trainer, out: *mut diffuse_train_status) -> diffuse_status;
+    pub fn diffuse_trainer_get_status_message(
+        trainer: *mut diffuse_trainer,
+        format: diffuse_format,
+        out: *mut diffuse_buffer,
+    ) -> diffuse_status;
     pub fn diffuse_trainer_request_stop(trainer: *mut diffuse_trainer) -> diffuse_status;
     pub fn diffuse_trainer_save_checkpoint(trainer: *mut diffuse_trainer) -> diffuse_status;
     pub fn diffuse_trainer_free(trainer: *mut diffuse_trainer);
@@ -134,6 +187,30 @@ extern "C" {
         images: *mut u8,
         capacity: usize,
     ) -> diffuse_status;
+    pub fn diffuse_sample_float(
+        model: *mut diffuse_model,
+        guide: *mut diffuse_model,
+        sampler_config: *const c_void,
+        len: usize,
+        format: diffuse_format,
+        seeds: *const u64,
+        labels: *const i64,
+        count: usize,
+        images: *mut f32,
+        capacity: usize,
+    ) -> diffuse_status;
+    pub fn diffuse_sample_to_buffer(
+        model: *mut diffuse_model,
+        guide: *mut diffuse_model,
+        sampler_config: *const c_void,
+        len: usize,
+        format: diffuse_format,
+        seeds: *const u64,
+        labels: *const i64,
+        count: usize,
+        r#type: diffuse_pixel_type,
+        out: *mut diffuse_buffer,
+    ) -> diffuse_status;
     pub fn diffuse_sample_png_grid(
         model: *mut diffuse_model,
         guide: *mut diffuse_model,
@@ -156,5 +233,32 @@ extern "C" {
         out_dir: *const c_char,
         fp16: c_int,
         residuals: *mut c_double,
+    ) -> diffuse_status;
+    pub fn diffuse_validation_loss(
+        model: *mut diffuse_model,
+        images: *const diffuse_images,
+        seed: u64,
+        sigmas: *mut c_double,
+        losses: *mut c_double,
+        mean: *mut c_double,
+    ) -> diffuse_status;
+    pub fn diffuse_consistency(
+        a: *mut diffuse_model,
+        b: *mut diffuse_model,
+        sampler_config: *const c_void,
+        len: usize,
+        format: diffuse_format,
+        seeds: *const u64,
+        labels: *const i64,
+        count: usize,
+        relative_msd: *mut c_double,
+        cosine: *mut c_double,
+    ) -> diffuse_status;
+    pub fn diffuse_evaluate(
+        model: *mut diffuse_model,
+        config: *const c_void,
+        len: usize,
+        format: diffuse_format,
+        result: *mut diffuse_eval_result,
     ) -> diffuse_status;
 }

@@ -63,6 +63,7 @@ fn canonical_rust(ty: &str) -> String {
         "c_char" => "char",
         "c_int" | "i32" => "int",
         "c_double" | "f64" => "double",
+        "c_float" | "f32" => "float",
         "i64" => "int64_t",
         "u64" => "uint64_t",
         "u8" => "uint8_t",
