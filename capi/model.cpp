@@ -18,6 +18,7 @@
 #include "nn/model_plan.h"
 #include "sample/sampler.h"
 #include "status.h"
+#include "util/cuda_math.h"
 
 struct diffuse_model {
   diffuse::v1::ModelConfig config;
@@ -42,6 +43,7 @@ at::Device parse_device(const char* name) {
     diffuse::fail(diffuse::ErrorCode::kDeviceUnavailable, "device \"{}\" is not available", device);
   }
   if (!d.is_cpu() && !d.is_cuda()) diffuse::fail(diffuse::ErrorCode::kInvalidArgument, "device \"{}\" is not supported", device);
+  if (d.is_cuda()) diffuse::use_reference_cuda_math();
   return d;
 }
 
