@@ -19,6 +19,7 @@
 #include "nn/model_plan.h"
 #include "sample/sampler.h"
 #include "status.h"
+#include "util/cuda_math.h"
 
 
 namespace {
@@ -39,6 +40,7 @@ at::Device parse_device(const char* name) {
     diffuse::fail(diffuse::ErrorCode::kDeviceUnavailable, "device \"{}\" is not available", device);
   }
   if (!d.is_cpu() && !d.is_cuda()) diffuse::fail(diffuse::ErrorCode::kInvalidArgument, "device \"{}\" is not supported", device);
+  if (d.is_cuda()) diffuse::use_reference_cuda_math();
   return d;
 }
 

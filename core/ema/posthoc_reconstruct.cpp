@@ -78,7 +78,7 @@ struct ModelLayout {
 };
 
 ModelLayout model_layout(const SafetensorsFile& file) {
-  const std::string& json = metadata_field(file, "model_config");
+  const std::string json = metadata_field(file, "model_config");
   v1::ModelConfig config;
   try {
     parse_config(json.data(), json.size(), ConfigFormat::kJson, &config);

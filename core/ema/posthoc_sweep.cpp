@@ -15,6 +15,7 @@
 #include "config/train_config.h"
 #include "io/atomic_file.h"
 #include "nn/state_dict.h"
+#include "util/cuda_math.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -47,6 +48,7 @@ at::Device resolve_device(const std::string& name) {
       fail(ErrorCode::kDeviceUnavailable, "post-hoc sweep: device \"{}\" requested but {} CUDA device(s) are available",
            name, torch::cuda::device_count());
     }
+    use_reference_cuda_math();
   }
   return *device;
 }

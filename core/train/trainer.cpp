@@ -36,6 +36,7 @@
 #include "train/training_data.h"
 #include "train/training_stats.h"
 #include "train/validation.h"
+#include "util/cuda_math.h"
 #include "util/error.h"
 #include "util/seed.h"
 
@@ -58,6 +59,7 @@ at::Device resolve_device(const std::string& name) {
       fail(ErrorCode::kDeviceUnavailable, "TrainConfig.run.device: \"{}\" but only {} CUDA device(s)", name,
            torch::cuda::device_count());
     }
+    use_reference_cuda_math();
   }
   return device;
 }
@@ -349,7 +351,7 @@ struct Trainer::Impl {
     at::NoGradGuard no_grad;
     for (size_t i = 0; i < params.size(); ++i) {
       for (auto [prefix, target] : {std::pair{"adam.exp_avg.", &adam->exp_avg()[i]}, {"adam.exp_avg_sq.", &adam->exp_avg_sq()[i]}}) {
-        const at::Tensor& src = get(prefix + params[i].key());
+        const at::Tensor src = get(prefix + params[i].key());
         if (src.sizes() != target->sizes()) fail(ErrorCode::kCorruptFile, "{}: '{}{}' has the wrong shape", path, prefix, params[i].key());
         target->copy_(src);
       }

@@ -1,0 +1,219 @@
+// Training throughput of the diffuse trainer on a CUDA device (bench/gpu/README.md).
+//
+//   train_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 256] [--micro 128]
+//               [--steps 20] [--warmup 5] [--phases]
+//
+// Default: Trainer::run over random uint8 images (MEMORY data, 1000 classes), images/s over `steps`
+// optimizer steps after `warmup` steps. --phases instead runs the same step from the trainer's parts
+// with a device synchronisation after each phase, and prints per phase the host time to queue the
+// work and the time until the device has finished it.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+
+#include "config/model_config.h"
+#include "config/proto_format.h"
+#include "config/train_config.h"
+#include "data/data_loader.h"
+#include "data/dataset.h"
+#include "ema/power_ema.h"
+#include "loss/edm2_loss.h"
+#include "loss/loss_weighting.h"
+#include "nn/initialize.h"
+#include "nn/precond.h"
+#include "noise/noise_distribution.h"
+#include "optim/adam.h"
+#include "train/trainer.h"
+#include "util/cuda_math.h"
+#include "util/error.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string preset = "edm2-img64-xs";
+  std::string precision = "fp16";
+  int64_t batch = 256, micro = 128, steps = 20, warmup = 5;
+  bool phases = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "train_bench: %s needs a value\n", k.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--preset") a.preset = value();
+    else if (k == "--precision") a.precision = value();
+    else if (k == "--batch") a.batch = std::atoll(value().c_str());
+    else if (k == "--micro") a.micro = std::atoll(value().c_str());
+    else if (k == "--steps") a.steps = std::atoll(value().c_str());
+    else if (k == "--warmup") a.warmup = std::atoll(value().c_str());
+    else if (k == "--phases") a.phases = true;
+    else {
+      std::fprintf(stderr, "train_bench: unknown argument %s\n", k.c_str());
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+diffuse::v1::TrainConfig make_config(const Args& a, const std::string& dir) {
+  const char* precision = a.precision == "fp32" ? "PRECISION_FP32" : a.precision == "bf16" ? "PRECISION_BF16" : "PRECISION_FP16";
+  const int64_t forever = a.batch * (int64_t{1} << 30);
+  const std::string text = "model { preset: \"" + a.preset + "\" precision: " + precision + " }\n" +
+                           "data { train { format: MEMORY } num_workers: 4 prefetch_batches: 4 }\n" +
+                           "run { output_dir: \"" + dir + "\" device: \"cuda\" batch_size: " + std::to_string(a.batch) +
+                           " batch_per_step: " + std::to_string(a.micro) + " duration_images: " + std::to_string(forever) +
+                           " status_images: " + std::to_string(forever) + " checkpoint_images: 0" +
+                           " validation_interval_images: 0 validation_images: 256 }\n" +
+                           "ema { snapshot_images: " + std::to_string(forever) + " }\n";
+  diffuse::v1::TrainConfig config;
+  diffuse::parse_config(text.data(), text.size(), diffuse::ConfigFormat::kText, &config);
+  return config;
+}
+
+// Random images and labels: throughput does not depend on the pixels.
+std::shared_ptr<diffuse::Dataset> random_dataset(int64_t count, int64_t resolution, int64_t channels, int64_t classes) {
+  std::mt19937_64 rng(1);
+  std::vector<uint8_t> pixels(static_cast<size_t>(count * resolution * resolution * channels));
+  for (auto& p : pixels) p = static_cast<uint8_t>(rng());
+  std::vector<int64_t> labels(static_cast<size_t>(count));
+  for (auto& l : labels) l = static_cast<int64_t>(rng() % static_cast<uint64_t>(classes));
+  return diffuse::make_memory_dataset(pixels.data(), count, resolution, resolution, channels, labels.data());
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void run_trainer(const Args& a, const diffuse::v1::TrainConfig& config, const diffuse::HostData& data) {
+  auto trainer = diffuse::Trainer::create(config, data);
+  trainer->run(a.warmup);
+  torch::cuda::synchronize();
+  const auto t0 = Clock::now();
+  trainer->run(a.steps);
+  torch::cuda::synchronize();
+  const double s = seconds_since(t0);
+  std::printf("RESULT impl=diffuse-trainer precision=%s batch=%lld micro=%lld images_per_s=%.1f ms_per_step=%.2f loss=%.4f\n",
+              a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.micro),
+              static_cast<double>(a.batch * a.steps) / s, 1000 * s / static_cast<double>(a.steps),
+              trainer->status().loss);
+}
+
+// The trainer's step (train/trainer.cpp) from its parts, one timed phase at a time.
+void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const diffuse::HostData& data) {
+  using namespace diffuse;
+  const v1::TrainConfig config = resolve_train_config(unresolved);
+  use_reference_cuda_math();
+  const at::Device device(at::kCUDA);
+  const ModelOptions options = to_model_options(config.model());
+  Precond net(options);
+  initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(1));
+  net->to(device);
+  net->train();
+  Adam adam(net->parameters(), AdamOptions{});
+  PowerEma ema(*net, {0.05, 0.10});
+  const auto noise = make_noise_distribution(config.noise());
+  const auto weighting = make_loss_weighting(config.loss(), options.sigma_data);
+  LoaderOptions lo;
+  lo.batch_size = a.micro;
+  lo.label_dim = options.label_dim;
+  lo.num_workers = 4;
+  DataLoader loader(data.train, lo);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(2);
+
+  const char* names[] = {"data", "forward", "backward", "optimizer", "ema"};
+  std::map<std::string, double> queue_ms, done_ms;
+  int64_t nimg = 0;
+  for (int64_t step = 0; step < a.warmup + a.steps; ++step) {
+    const bool timed = step >= a.warmup;
+    auto phase = [&](int index, auto&& body) {
+      torch::cuda::synchronize();
+      const auto t0 = Clock::now();
+      body();
+      const double queued = seconds_since(t0);
+      torch::cuda::synchronize();
+      if (timed) {
+        queue_ms[names[index]] += 1000 * queued;
+        done_ms[names[index]] += 1000 * seconds_since(t0);
+      }
+    };
+    adam.zero_grad();
+    for (int64_t round = 0; round < a.batch / a.micro; ++round) {
+      at::Tensor y, labels, sigma, noisy;
+      phase(0, [&] {
+        const Batch b = loader.next();
+        y = b.images.to(device);
+        labels = b.labels.to(device);
+        sigma = noise->sample_sigma(y.size(0), 0.0, gen, device);
+        noisy = y + at::randn(y.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(device) * sigma.reshape({-1, 1, 1, 1});
+      });
+      at::Tensor total;
+      phase(1, [&] {
+        const PrecondOutput out = net->forward(noisy, sigma, labels, true);
+        const at::Tensor loss = uncertainty_weighted_loss(out.denoised, y, weighting->weight(sigma.reshape({-1, 1, 1, 1})), out.logvar);
+        total = loss.sum() * (1.0 / static_cast<double>(a.batch));
+      });
+      phase(2, [&] { total.backward(); });
+    }
+    phase(3, [&] {
+      for (auto& p : net->parameters()) p.mutable_grad().nan_to_num_(0.0, 0.0, 0.0);
+      adam.step(1e-4, 0.9);
+    });
+    nimg += a.batch;
+    phase(4, [&] { ema.update(*net, nimg, a.batch); });
+  }
+  double total = 0;
+  for (const char* n : names) {
+    const double q = queue_ms[n] / static_cast<double>(a.steps), d = done_ms[n] / static_cast<double>(a.steps);
+    total += d;
+    std::printf("PHASE precision=%s micro=%lld %-9s queue_ms=%8.2f done_ms=%8.2f\n", a.precision.c_str(),
+                static_cast<long long>(a.micro), n, q, d);
+  }
+  std::printf("PHASE precision=%s micro=%lld total     done_ms=%8.2f images_per_s=%.1f (synchronised phases)\n",
+              a.precision.c_str(), static_cast<long long>(a.micro), total, static_cast<double>(a.batch) * 1000 / total);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = parse(argc, argv);
+  if (!torch::cuda::is_available()) {
+    std::fprintf(stderr, "train_bench: no CUDA device\n");
+    return 77;
+  }
+  try {
+    const std::string dir = (std::filesystem::temp_directory_path() / ("train_bench_" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(dir);
+    const auto config = make_config(a, dir);
+    const auto model = diffuse::to_model_options(diffuse::resolve_model_config(config.model()));
+    const diffuse::HostData data{random_dataset(4096, model.img_resolution, model.img_channels, model.label_dim), nullptr};
+    if (a.phases) {
+      run_phases(a, config, data);
+    } else {
+      run_trainer(a, config, data);
+    }
+    std::filesystem::remove_all(dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
