@@ -2,7 +2,7 @@
 """The convergence benchmark: every training-acceleration method against the EDM2 recipe on
 Fashion-MNIST, several seeds each, with the same model, data, batch, image budget and sampler.
 
-    python3 bench/convergence/run.py --scale quick     # ~35 min on 2 CPU cores
+    python3 bench/convergence/run.py --scale quick     # ~40 min on 2 CPU cores
     python3 bench/convergence/run.py --scale full      # ~5 h on 2 CPU cores
 
 Per method and seed it trains with the `diffuse` CLI, reconstructs the post-hoc EMA at a fixed
@@ -37,7 +37,7 @@ SCALES = {
     "quick": dict(
         model="img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2] "
               "num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16",
-        resize="RESIZE", batch=32, images=8192, eval_every=2048, eval_images=400, steps=16,
+        resize="RESIZE", batch=32, images=8192, eval_every=2048, eval_images=250, steps=16,
         ref_batches=128, rampup=1024, patience=40),
     "full": dict(
         model="img_resolution: 32 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2, 2] "
