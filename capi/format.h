@@ -11,21 +11,22 @@
 
 #include "config/proto_format.h"
 #include "diffuse.h"
+#include "status.h"
 #include "util/error.h"
 
 namespace diffuse::capi {
 
-inline ConfigFormat to_format(diffuse_format format) {
-  switch (format) {
+inline ConfigFormat to_format(const diffuse_format& format) {  // by reference: see enum_value
+  switch (enum_value(format)) {
     case DIFFUSE_FORMAT_BINARY: return ConfigFormat::kBinary;
     case DIFFUSE_FORMAT_TEXT: return ConfigFormat::kText;
     case DIFFUSE_FORMAT_JSON: return ConfigFormat::kJson;
   }
-  fail(ErrorCode::kInvalidArgument, "diffuse_format {} is not BINARY (0), TEXT (1) or JSON (2)", static_cast<int>(format));
+  fail(ErrorCode::kInvalidArgument, "diffuse_format {} is not BINARY (0), TEXT (1) or JSON (2)", enum_value(format));
 }
 
 // Parses `len` bytes at `data` (NULL with len 0 = an empty message).
-inline void parse(const void* data, size_t len, diffuse_format format, google::protobuf::Message* out) {
+inline void parse(const void* data, size_t len, const diffuse_format& format, google::protobuf::Message* out) {
   if (data == nullptr && len > 0) fail(ErrorCode::kInvalidArgument, "config is NULL but len is {}", len);
   parse_config(data == nullptr ? "" : data, len, to_format(format), out);
 }

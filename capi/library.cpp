@@ -49,7 +49,7 @@ int diffuse_version_number(void) { return DIFFUSE_VERSION_NUMBER; }
 int diffuse_abi_version(void) { return DIFFUSE_ABI_VERSION; }
 
 const char* diffuse_status_string(diffuse_status status) {
-  switch (status) {
+  switch (diffuse::capi::enum_value(status)) {
     case DIFFUSE_OK: return "ok";
     case DIFFUSE_E_INVALID_ARGUMENT: return "invalid argument";
     case DIFFUSE_E_INVALID_CONFIG: return "invalid config";
@@ -70,7 +70,7 @@ const char* diffuse_last_error(void) { return diffuse::capi::last_error.c_str();
 
 diffuse_status diffuse_log_set_level(diffuse_log_level level) {
   return diffuse::capi::guarded([&] {
-    const int value = static_cast<int>(level);
+    const int value = diffuse::capi::enum_value(level);
     if (value < DIFFUSE_LOG_TRACE || value > DIFFUSE_LOG_OFF) {
       return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_log_set_level: level " + std::to_string(value) +
                                                        " is not a diffuse_log_level (0..5)");

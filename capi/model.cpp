@@ -46,7 +46,7 @@ at::Device parse_device(const char* name) {
 
 // Samples float [count, C, R, R] (CPU, contiguous) after validating the arguments shared by the entry points.
 at::Tensor sample_float(diffuse_model* model, diffuse_model* guide, const void* config, size_t len,
-                        diffuse_format format, const uint64_t* seeds, const int64_t* labels, size_t count) {
+                        const diffuse_format& format, const uint64_t* seeds, const int64_t* labels, size_t count) {
   diffuse::v1::SamplerConfig parsed;
   diffuse::capi::parse(config, len, format, &parsed);
   const diffuse::SamplerOptions options = diffuse::resolve_sampler_config(parsed);
@@ -68,7 +68,7 @@ at::Tensor sample_float(diffuse_model* model, diffuse_model* guide, const void* 
 }
 
 at::Tensor sample_uint8(diffuse_model* model, diffuse_model* guide, const void* config, size_t len,
-                        diffuse_format format, const uint64_t* seeds, const int64_t* labels, size_t count) {
+                        const diffuse_format& format, const uint64_t* seeds, const int64_t* labels, size_t count) {
   return diffuse::images_to_uint8(sample_float(model, guide, config, len, format, seeds, labels, count)).contiguous();
 }
 
@@ -190,13 +190,14 @@ diffuse_status diffuse_sample_to_buffer(diffuse_model* model, diffuse_model* gui
   DIFFUSE_REQUIRE_ARG("diffuse_sample_to_buffer", model);
   DIFFUSE_REQUIRE_ARG("diffuse_sample_to_buffer", seeds);
   DIFFUSE_REQUIRE_ARG("diffuse_sample_to_buffer", out);
-  if (type != DIFFUSE_PIXELS_UINT8 && type != DIFFUSE_PIXELS_FLOAT32) {
-    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample_to_buffer: type " + std::to_string(static_cast<int>(type)) +
+  const int type_value = diffuse::capi::enum_value(type);
+  if (type_value != DIFFUSE_PIXELS_UINT8 && type_value != DIFFUSE_PIXELS_FLOAT32) {
+    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample_to_buffer: type " + std::to_string(type_value) +
                                                      " is not DIFFUSE_PIXELS_UINT8 (0) or DIFFUSE_PIXELS_FLOAT32 (1)");
   }
   if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sample_to_buffer: count is 0");
   return guarded([&] {
-    const at::Tensor images = type == DIFFUSE_PIXELS_UINT8
+    const at::Tensor images = type_value == DIFFUSE_PIXELS_UINT8
                                   ? sample_uint8(model, guide, sampler_config, len, format, seeds, labels, count)
                                   : sample_float(model, guide, sampler_config, len, format, seeds, labels, count);
     const size_t bytes = images.numel() * images.element_size();

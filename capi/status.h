@@ -1,6 +1,7 @@
 // Internal to the C API: turning exceptions into a diffuse_status and a thread-local message.
 #pragma once
 
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -9,6 +10,16 @@
 #include "util/error.h"
 
 namespace diffuse::capi {
+
+// The integer a C caller passed for an enum parameter. C allows any int there, but loading an
+// out-of-range value as the C++ enum type is undefined behaviour, so the bytes are read as an int.
+template <typename Enum>
+int enum_value(const Enum& value) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized on the supported ABIs");
+  int out;
+  std::memcpy(&out, &value, sizeof out);
+  return out;
+}
 
 // Records `message` as the calling thread's diffuse_last_error() and returns `status`.
 diffuse_status set_error(diffuse_status status, const std::string& message);

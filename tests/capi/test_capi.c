@@ -462,6 +462,7 @@ static void test_trainer_with_host_images(void) {
   CHECK(text.data && strstr((const char *)text.data, "images_seen: 48") != NULL);
   CHECK(text.data && strstr((const char *)text.data, dir) != NULL);
   CHECK(text.data && strstr((const char *)text.data, "images_total: 640") != NULL);
+  diffuse_buffer_free(&text);
   CHECK(diffuse_trainer_get_status_message(t, DIFFUSE_FORMAT_JSON, &json) == DIFFUSE_OK);
   CHECK(json.data && strstr((const char *)json.data, "\"images_seen\":\"48\"") != NULL);
   CHECK(diffuse_trainer_get_status_message(t, DIFFUSE_FORMAT_BINARY, &binary) == DIFFUSE_OK);
