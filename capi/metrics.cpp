@@ -111,9 +111,7 @@ diffuse_status diffuse_evaluate(diffuse_model* model, const void* config, size_t
     full.recall = r.recall;
     full.swd = r.swd;
     full.validation_loss = r.validation_loss;
-    const size_t n = std::min(result->size, sizeof full);
-    std::memcpy(reinterpret_cast<char*>(result) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
-                n - sizeof(size_t));
+    diffuse::capi::copy_versioned(full, result);
     return DIFFUSE_OK;
   });
 }

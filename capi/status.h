@@ -21,6 +21,15 @@ int enum_value(const Enum& value) {
   return out;
 }
 
+// Copies a size-prefixed struct (first member `size_t size`, set by the caller) to a caller compiled
+// against an older or newer header: only the fields that fit in out->size are written.
+template <typename Versioned>
+void copy_versioned(const Versioned& full, Versioned* out) {
+  const size_t n = out->size < sizeof full ? out->size : sizeof full;
+  std::memcpy(reinterpret_cast<char*>(out) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
+              n - sizeof(size_t));
+}
+
 // Records `message` as the calling thread's diffuse_last_error() and returns `status`.
 diffuse_status set_error(diffuse_status status, const std::string& message);
 

@@ -187,9 +187,7 @@ diffuse_status diffuse_trainer_get_status(diffuse_trainer* trainer, diffuse_trai
   full.eta_seconds = s.eta_seconds;
   full.validation_loss = s.validation_loss;
   full.done = s.done ? 1 : 0;
-  const size_t n = out->size < sizeof(full) ? out->size : sizeof(full);
-  std::memcpy(reinterpret_cast<char*>(out) + sizeof(size_t), reinterpret_cast<const char*>(&full) + sizeof(size_t),
-              n - sizeof(size_t));
+  diffuse::capi::copy_versioned(full, out);
   return DIFFUSE_OK;
 }
 
