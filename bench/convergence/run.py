@@ -253,7 +253,7 @@ def main():
         for kind, ylabel, log in (("fd", "FD_cls", True), ("val", "validation loss", False)):
             plots = ", ".join(f"'{name}.{kind}.dat' with linespoints title '{name}'" for name in results)
             script = (f"set terminal pngcairo size 900,600\nset output '{kind}.png'\nset xlabel 'training images'\n"
-                      f"set ylabel '{ylabel}'\n{'set logscale y' if log else ''}\nset key outside right\nplot {plots}\n")
+                      f"set ylabel '{ylabel}' noenhanced\n{'set logscale y' if log else ''}\nset key outside right\nplot {plots}\n")
             subprocess.run(["gnuplot"], input=script, text=True, cwd=out_dir, check=True)
     print("\n".join(lines))
     print(f"\nwrote {out_dir}/results.md ({time.time() - started:.0f} s)")
