@@ -50,6 +50,14 @@ class BusyGuard {
   bool acquired_;
 };
 
+// Copies of the host's images as the trainer's datasets (validation may be NULL).
+diffuse::HostData to_host_data(const diffuse_images* train, const diffuse_images* validation) {
+  diffuse::HostData host;
+  host.train = diffuse::capi::to_dataset(*train, "train");
+  if (validation) host.validation = diffuse::capi::to_dataset(*validation, "validation");
+  return host;
+}
+
 // Host images for the sources of `config` that read MEMORY; images for a source that does not are a
 // mistake worth naming rather than silently ignoring.
 diffuse::HostData host_data(const diffuse::v1::TrainConfig& config, const diffuse_images* train,
@@ -62,10 +70,7 @@ diffuse::HostData host_data(const diffuse::v1::TrainConfig& config, const diffus
     diffuse::fail(diffuse::ErrorCode::kInvalidArgument,
                   "validation images were handed in, but data.validation.format is not MEMORY in the config");
   }
-  diffuse::HostData host;
-  host.train = diffuse::capi::to_dataset(*train, "train");
-  if (validation) host.validation = diffuse::capi::to_dataset(*validation, "validation");
-  return host;
+  return to_host_data(train, validation);
 }
 
 diffuse_status busy(const char* function) {
@@ -137,11 +142,8 @@ diffuse_status diffuse_trainer_resume_with_images(diffuse_trainer** out, const c
   DIFFUSE_REQUIRE_ARG("diffuse_trainer_resume_with_images", run_dir);
   DIFFUSE_REQUIRE_ARG("diffuse_trainer_resume_with_images", train);
   return guarded([&] {
-    diffuse::HostData host;
-    host.train = diffuse::capi::to_dataset(*train, "train");
-    if (validation) host.validation = diffuse::capi::to_dataset(*validation, "validation");
     auto handle = std::make_unique<diffuse_trainer>();
-    handle->attach(diffuse::Trainer::resume(run_dir, host));
+    handle->attach(diffuse::Trainer::resume(run_dir, to_host_data(train, validation)));
     *out = handle.release();
     return DIFFUSE_OK;
   });
