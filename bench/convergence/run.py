@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """The convergence benchmark: every training-acceleration method against the EDM2 recipe on
-Fashion-MNIST, several seeds each, with the same model, data, batch, image budget and sampler.
+Fashion-MNIST (CPU) or CIFAR-10 (GPU), several seeds each, with the same model, data, batch, image
+budget and sampler.
 
-    python3 bench/convergence/run.py --scale quick     # ~40 min on 2 CPU cores
-    python3 bench/convergence/run.py --scale full      # ~5 h on 2 CPU cores
+    python3 bench/convergence/run.py --scale quick                 # ~40 min on 2 CPU cores
+    python3 bench/convergence/run.py --scale medium --jobs 2       # ~2 h on 2 CPU cores (9 methods: ~2.5 h)
+    python3 bench/convergence/run.py --scale full                  # ~5 h on 2 CPU cores
+    python3 bench/convergence/run.py --scale cifar10-gpu           # CIFAR-10 on one CUDA GPU
 
 Per method and seed it trains with the `diffuse` CLI, reconstructs the post-hoc EMA at a fixed
 sigma_rel at each evaluation point (`diffuse phema --nimg`), measures FD_cls / KID_cls / precision /
 recall / SWD (`diffuse eval`), reads the validation loss from stats.jsonl, and measures the
 consistency between seeds of one method (`diffuse consistency`). It writes results.md (mean +- std over
 seeds, images needed to reach 1.1 x the baseline's final FD_cls), curves as .dat files and, when
-gnuplot is installed, PNG plots. Needs python3 (standard library only) and a built tree.
+gnuplot is installed, PNG plots. Needs python3 (standard library only) and a built tree; the CIFAR-10
+scales also need Pillow (Debian python3-pil) once, to turn the JPEG archive into PNG folders, and train
+their feature classifier once with build/bin/train_feature_classifier.
 """
 import argparse
 import concurrent.futures
@@ -26,6 +31,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FASHION = "/usr/share/datasets/fashion-mnist"
+CIFAR10_ARCHIVE = os.path.join(os.path.dirname(ROOT), "shared", "data", "cifar10", "cifar10_jpg.tar.xz")
+CIFAR10_MODEL = ("img_resolution: 32 img_channels: 3 label_dim: 10 model_channels: %d channel_mult: [1, 2, 2] "
+                 "num_blocks: %d attn_resolutions: [16, 8] %s")
 
 # Model, data and schedule of each scale. quick: 16x16, 0.2 M parameters; full: the demo's 32x32 model.
 SCALES = {
@@ -52,6 +60,17 @@ SCALES = {
               "num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 32",
         resize="PAD", batch=64, images=65536, eval_every=16384, eval_images=1000, steps=32,
         ref_batches=1000, rampup=8192, patience=200),
+    # The GPU variant: CIFAR-10 with the 16 M-parameter model of samples/configs/cifar10-img32-gpu
+    # (fp16), 10 k steps of batch 512 per run.
+    "cifar10-gpu": dict(
+        dataset="cifar10", device="cuda", model=CIFAR10_MODEL % (128, 2, "precision: PRECISION_FP16"),
+        resize="PAD", batch=512, images=5120000, eval_every=1024000, eval_images=5000, steps=32,
+        ref_batches=10000, rampup=1000000, patience=2000, validation_images=1024, workers=8),
+    # A CPU check of the CIFAR-10 pipeline (data preparation, classifier, RGB model), not a measurement.
+    "cifar10-smoke": dict(
+        dataset="cifar10", model=CIFAR10_MODEL % (16, 1, "channels_per_head: 32 logvar_channels: 16"),
+        resize="PAD", batch=32, images=2048, eval_every=1024, eval_images=40, steps=4,
+        ref_batches=16, rampup=256, patience=5, classifier_epochs=1),
 }
 
 # Each method: the noise, loss and momentum sections it changes (the rest is the EDM2 recipe).
@@ -72,6 +91,8 @@ def methods(scale, matrix):
             ("clts-0.5", clts(0.5, 0.5), "", ""),
             ("clts-0.75", clts(0.75, 0.5), "", ""),
             ("clts-0.5-ramp0", clts(0.5, 0), "", ""),
+            # Control: SGD_EQUIVALENT ends at 5x the learning rate; is its gain the momentum decay or the step?
+            ("edm2-lr5x", "", "", "ref_lr: 0.05"),
         ]
     return [
         ("edm2", "", "", ""),
@@ -82,35 +103,99 @@ def methods(scale, matrix):
         ("mdlrc-none", "", "", mdlrc("NONE")),
         ("mdlrc-sgd", "", "", mdlrc("SGD_EQUIVALENT")),
         ("mdlrc-noise", "", "", mdlrc("NOISE_EQUIVALENT")),
-        ("combined", clusters, "weighting: MIN_SNR snr_gamma: 5 uncertainty: false", mdlrc("NOISE_EQUIVALENT")),
+        # Each method at its default: MDLRC's compensation is SGD_EQUIVALENT since the medium-scale run.
+        ("combined", clusters, "weighting: MIN_SNR snr_gamma: 5 uncertainty: false", mdlrc("SGD_EQUIVALENT")),
     ]
 
 
-def train_config(scale, noise, loss, momentum, out_dir, seed, threads):
+def data_sources(scale, data_dir):
+    """(train, held-out) DataSource text of a scale's dataset."""
+    if SCALES[scale].get("dataset") == "cifar10":
+        return (f'format: PNG_FOLDER path: "{data_dir}/train"', f'format: PNG_FOLDER path: "{data_dir}/test"')
+    idx = lambda split: (f'format: IDX path: "{FASHION}/{split}-images-idx3-ubyte.gz" '
+                         f'labels_path: "{FASHION}/{split}-labels-idx1-ubyte.gz"')
+    return idx("train"), idx("t10k")
+
+
+def prepare_cifar10(data_dir, archive, cli_dir, epochs):
+    """Unpacks the CIFAR-10 JPEG archive into PNG folders (once) and trains its feature classifier (once).
+
+    train/<class>/NNNN.png keeps one sub-folder per class (the loader shuffles). The test set is written
+    flat in a fixed random order with its labels in dataset.json, because `diffuse eval` compares against
+    the first num_images reference images and a class-sorted folder would give it only the first classes.
+    Returns the classifier's path."""
+    classifier = os.path.join(data_dir, f"cifar10-classifier-{epochs}epochs.safetensors")
+    if not os.path.isdir(os.path.join(data_dir, "test")):
+        import random
+        import tarfile
+        try:
+            from PIL import Image
+        except ImportError:
+            sys.exit("the CIFAR-10 scales need Pillow once to convert the JPEG archive: apt-get install python3-pil")
+        if not os.path.exists(archive):
+            sys.exit(f"{archive}: CIFAR-10 archive not found (--cifar10-archive)")
+        staging = data_dir + ".partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        test = []
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                if not member.isfile() or not member.name.endswith(".jpg"):
+                    continue
+                split, label, name = member.name.split("/")[-3:]
+                image = Image.open(tar.extractfile(member)).convert("RGB")
+                if split == "train":
+                    os.makedirs(os.path.join(staging, "train", label), exist_ok=True)
+                    image.save(os.path.join(staging, "train", label, name[:-4] + ".png"))
+                else:
+                    test.append((label, name, image))
+        classes = sorted({label for label, _, _ in test})
+        test.sort(key=lambda t: (t[0], t[1]))
+        random.Random(0).shuffle(test)
+        os.makedirs(os.path.join(staging, "test"))
+        labels = []
+        for i, (label, _, image) in enumerate(test):
+            image.save(os.path.join(staging, "test", f"{i:05d}.png"))
+            labels.append([f"{i:05d}.png", classes.index(label)])
+        with open(os.path.join(staging, "test", "dataset.json"), "w") as f:
+            json.dump({"labels": labels}, f)
+        os.rename(staging, data_dir)
+        print(f"wrote {data_dir}/train and {data_dir}/test ({len(test)} test images)", flush=True)
+    if not os.path.exists(classifier):
+        print("training the CIFAR-10 feature classifier (once)", flush=True)
+        print(run([os.path.join(cli_dir, "train_feature_classifier"), "--threads", str(os.cpu_count() or 1),
+                   "--epochs", str(epochs), "--png",
+                   os.path.join(data_dir, "train"), os.path.join(data_dir, "test"), classifier]), flush=True)
+    return classifier
+
+
+def train_config(scale, noise, loss, momentum, out_dir, seed, threads, data_dir):
     s = SCALES[scale]
+    train, validation = data_sources(scale, data_dir)
     return f"""model {{ {s['model']} }}
 data {{
-  train {{ format: IDX path: "{FASHION}/train-images-idx3-ubyte.gz" labels_path: "{FASHION}/train-labels-idx1-ubyte.gz" }}
-  validation {{ format: IDX path: "{FASHION}/t10k-images-idx3-ubyte.gz" labels_path: "{FASHION}/t10k-labels-idx1-ubyte.gz" }}
-  resize: {s['resize']}
+  train {{ {train} }}
+  validation {{ {validation} }}
+  resize: {s['resize']} num_workers: {s.get('workers', 2)} xflip: {'true' if s.get('dataset') == 'cifar10' else 'false'}
 }}
 noise {{ {noise} }}
 loss {{ {loss} }}
-optimizer {{ ref_lr: 0.01 ref_batches: {s['ref_batches']} rampup_images: {s['rampup']} {momentum} }}
+optimizer {{ {'' if 'ref_lr:' in momentum else 'ref_lr: 0.01'} ref_batches: {s['ref_batches']} rampup_images: {s['rampup']} {momentum} }}
 ema {{ sigma_rels: [0.05, 0.10] snapshot_images: {s['eval_every']} snapshot_dtype: FP32 }}
 run {{
   output_dir: "{out_dir}" seed: {seed} batch_size: {s['batch']} duration_images: {s['images']}
-  status_images: {s['eval_every'] // 4} validation_interval_images: {s['eval_every'] // 2} validation_images: 256
-  checkpoint_images: 0 threads: {threads}
+  status_images: {s['eval_every'] // 4} validation_interval_images: {s['eval_every'] // 2}
+  validation_images: {s.get('validation_images', 256)} checkpoint_images: 0 threads: {threads}
+  device: "{s.get('device', 'cpu')}"
 }}
 """
 
 
-def eval_config(scale, path):
+def eval_config(scale, data_dir, classifier):
     s = SCALES[scale]
-    return f"""reference {{ format: IDX path: "{FASHION}/t10k-images-idx3-ubyte.gz" labels_path: "{FASHION}/t10k-labels-idx1-ubyte.gz" }}
+    return f"""reference {{ {data_sources(scale, data_dir)[1]} }}
 resize: {s['resize']}
-classifier: "{ROOT}/metrics/fashion-mnist-classifier.safetensors"
+classifier: "{classifier}"
 num_images: {s['eval_images']}
 sampler {{ num_steps: {s['steps']} }}
 seed: 1000000
@@ -170,10 +255,17 @@ def main():
     parser.add_argument("--cli", default=os.path.join(ROOT, "build", "bin", "diffuse"))
     parser.add_argument("--work", default=os.path.join(ROOT, "runs", "bench-convergence"))
     parser.add_argument("--out", default="")
+    parser.add_argument("--data", default=os.path.join(ROOT, "runs", "bench-convergence", "cifar10-data"),
+                        help="where the CIFAR-10 scales keep the converted dataset and its classifier")
+    parser.add_argument("--cifar10-archive", default=CIFAR10_ARCHIVE)
     parser.add_argument("--report", metavar="DIR", help="only rewrite the table and plots from DIR/results.json")
+    parser.add_argument("--merge", nargs="+", metavar="DIR",
+                        help="join the runs of several results.json of one scale into --out, then report")
     args = parser.parse_args()
     if args.report:
         return report(args.report)
+    if args.merge:
+        return merge(args.merge, args.out)
     scale = SCALES[args.scale]
     suffix = args.scale if args.matrix == "methods" else f"{args.scale}-{args.matrix}"
     out_dir = args.out or os.path.join(ROOT, "bench", "results", f"convergence-{suffix}")
@@ -183,16 +275,21 @@ def main():
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", DIFFUSE_LOG_LEVEL="warn")
     chosen = [m for m in methods(args.scale, args.matrix) if not args.methods or m[0] in args.methods.split(",")]
     eval_points = list(range(scale["eval_every"], scale["images"] + 1, scale["eval_every"]))
+    classifier = os.path.join(ROOT, "metrics", "fashion-mnist-classifier.safetensors")
+    if scale.get("dataset") == "cifar10":
+        classifier = prepare_cifar10(args.data, args.cifar10_archive, os.path.dirname(args.cli),
+                                     scale.get("classifier_epochs", 6))
     eval_path = os.path.join(args.work, "eval.textproto")
     with open(eval_path, "w") as f:
-        f.write(eval_config(args.scale, eval_path))
+        f.write(eval_config(args.scale, args.data, classifier))
+    device = ["--device", scale["device"]] if "device" in scale else []
 
     def train_and_evaluate(name, noise, loss, momentum, seed):
         run_dir = os.path.join(args.work, f"{name}-seed{seed}")
         shutil.rmtree(run_dir, ignore_errors=True)
         config = os.path.join(args.work, f"{name}-seed{seed}.textproto")
         with open(config, "w") as f:
-            f.write(train_config(args.scale, noise, loss, momentum, run_dir, seed, threads))
+            f.write(train_config(args.scale, noise, loss, momentum, run_dir, seed, threads, args.data))
         t0 = time.time()
         run([args.cli, "train", config], env=env)
         train_seconds = time.time() - t0
@@ -202,7 +299,7 @@ def main():
             run([args.cli, "phema", run_dir, "--sigma-rel", "0.075", "--nimg", str(nimg), "--out", phema_dir,
                  "--fp32", "--force"], env=env)
             model = os.path.join(phema_dir, f"phema-0.075-{nimg // 1000:07d}.safetensors")
-            metrics = parse_metrics(run([args.cli, "eval", model, eval_path], env=env))
+            metrics = parse_metrics(run([args.cli, "eval", model, eval_path] + device, env=env))
             curve.append((nimg, metrics))
         validation = []
         with open(os.path.join(run_dir, "stats.jsonl")) as f:
@@ -250,6 +347,34 @@ def main():
     report(out_dir)
 
 
+def merge(dirs, out_dir):
+    """One results.json from several of the same scale (e.g. a second run that added methods); a method
+    present in several keeps its first occurrence, so the baseline's seeds are never mixed."""
+    if not out_dir:
+        sys.exit("--merge needs --out")
+    records = []
+    for d in dirs:
+        with open(os.path.join(d, "results.json")) as f:
+            records.append(json.load(f))
+    if len({r["scale"] for r in records}) != 1 or len({r["seeds"] for r in records}) != 1:
+        sys.exit("--merge: the results differ in scale or seed count")
+    merged = dict(records[0], matrix="+".join(dict.fromkeys(r["matrix"] for r in records)),
+                  command="; ".join(r["command"] for r in records),
+                  commit=", ".join(dict.fromkeys(r["commit"] for r in records)),
+                  date=max(r["date"] for r in records), wall_seconds=sum(r["wall_seconds"] for r in records),
+                  runs={}, consistency={})
+    for r in records:
+        for name, runs in r["runs"].items():
+            if name not in merged["runs"]:
+                merged["runs"][name] = runs
+                if name in r["consistency"]:
+                    merged["consistency"][name] = r["consistency"][name]
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(merged, f, indent=1)
+    report(out_dir)
+
+
 def welch_t(values, baseline):
     """(mean(values) - mean(baseline)) / its standard error; None with fewer than two of either."""
     if len(values) < 2 or len(baseline) < 2:
@@ -290,6 +415,8 @@ def report(out_dir):
     final_val = lambda runs: [r["validation"][-1][1] for r in runs]
 
     def fmt_t(values, base):
+        if base is values or base == values:
+            return "—"
         t = welch_t(values, base) if base else None
         return f"{t:+.1f}" if t is not None else "n/a"
 
