@@ -103,8 +103,8 @@ def methods(scale, matrix):
         ("mdlrc-none", "", "", mdlrc("NONE")),
         ("mdlrc-sgd", "", "", mdlrc("SGD_EQUIVALENT")),
         ("mdlrc-noise", "", "", mdlrc("NOISE_EQUIVALENT")),
-        # Each method at its default: MDLRC's compensation is SGD_EQUIVALENT since the medium-scale run.
-        ("combined", clusters, "weighting: MIN_SNR snr_gamma: 5 uncertainty: false", mdlrc("SGD_EQUIVALENT")),
+        # Each method at its default (MDLRC's compensation: NONE since the medium-scale defaults run).
+        ("combined", clusters, "weighting: MIN_SNR snr_gamma: 5 uncertainty: false", mdlrc("NONE")),
     ]
 
 

@@ -319,7 +319,9 @@ void resolve_mdlrc(const v1::OptimizerConfig& o, v1::MdlrcConfig* m, Warnings* w
   if (!m->has_shape() || m->shape() == v1::MdlrcConfig::SHAPE_UNSPECIFIED) m->set_shape(v1::MdlrcConfig::LINEAR);
   if (!v1::MdlrcConfig::Shape_IsValid(m->shape())) reject("optimizer.mdlrc.shape", "unknown value");
   if (!m->has_compensation() || m->compensation() == v1::MdlrcConfig::COMPENSATION_UNSPECIFIED) {
-    m->set_compensation(v1::MdlrcConfig::NOISE_EQUIVALENT);
+    // The convergence benchmark's choice (bench/README.md): the modes differ only through the learning
+    // rate they end at, and that is the user's to set (optimizer.ref_lr), not a side effect of MDLRC.
+    m->set_compensation(v1::MdlrcConfig::NONE);
   }
   if (!v1::MdlrcConfig::Compensation_IsValid(m->compensation())) reject("optimizer.mdlrc.compensation", "unknown value");
   if (!m->has_bias_correction() || m->bias_correction() == v1::MdlrcConfig::BIAS_CORRECTION_UNSPECIFIED) {

@@ -10,7 +10,7 @@ struct MdlrcOptions {
   double beta1_start = 0.9, beta1_end = 0.5;
   double p_start = 0, p_end = 0.5;
   bool cosine = false;
-  MomentumCompensation compensation = MomentumCompensation::kNoiseEquivalent;
+  MomentumCompensation compensation = MomentumCompensation::kNone;
 };
 
 // β1(p) = beta1_start + (beta1_end − beta1_start)·g(clamp((p − p_start)/(p_end − p_start), 0, 1)).

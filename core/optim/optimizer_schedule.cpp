@@ -10,9 +10,9 @@ namespace {
 
 MomentumCompensation compensation_mode(v1::MdlrcConfig::Compensation c) {
   switch (c) {
-    case v1::MdlrcConfig::NONE: return MomentumCompensation::kNone;
     case v1::MdlrcConfig::SGD_EQUIVALENT: return MomentumCompensation::kSgdEquivalent;
-    default: return MomentumCompensation::kNoiseEquivalent;
+    case v1::MdlrcConfig::NOISE_EQUIVALENT: return MomentumCompensation::kNoiseEquivalent;
+    default: return MomentumCompensation::kNone;
   }
 }
 

@@ -245,7 +245,7 @@ TEST(TrainConfig, MethodDefaultsFollowTheSpec) {
   EXPECT_EQ(c.optimizer().mdlrc().beta1_start(), 0.9);
   EXPECT_EQ(c.optimizer().mdlrc().beta1_end(), 0.5);
   EXPECT_EQ(c.optimizer().mdlrc().p_end(), 0.5);
-  EXPECT_EQ(c.optimizer().mdlrc().compensation(), v1::MdlrcConfig::NOISE_EQUIVALENT);
+  EXPECT_EQ(c.optimizer().mdlrc().compensation(), v1::MdlrcConfig::NONE);  // bench/README.md
   EXPECT_EQ(c.optimizer().mdlrc().bias_correction(), v1::MdlrcConfig::EXACT);
   EXPECT_FALSE(c.noise().has_clusters());
   EXPECT_FALSE(c.noise().has_ddpm());
