@@ -335,7 +335,8 @@ def main():
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     command = f"python3 bench/convergence/run.py --scale {args.scale} --matrix {args.matrix} --seeds {args.seeds}" + \
-        (f" --jobs {args.jobs}" if args.jobs > 1 else "")
+        (f" --methods {args.methods}" if args.methods else "") + (f" --jobs {args.jobs}" if args.jobs > 1 else "") + \
+        (f" --out {args.out}" if args.out else "")
     record = dict(
         scale=args.scale, matrix=args.matrix, seeds=args.seeds, command=command, commit=commit,
         date=time.strftime("%Y-%m-%d"), machine=f"{platform.machine()} with {os.cpu_count()} cores",
@@ -359,7 +360,8 @@ def merge(dirs, out_dir):
     if len({r["scale"] for r in records}) != 1 or len({r["seeds"] for r in records}) != 1:
         sys.exit("--merge: the results differ in scale or seed count")
     merged = dict(records[0], matrix="+".join(dict.fromkeys(r["matrix"] for r in records)),
-                  command="; ".join(r["command"] for r in records),
+                  command="; ".join([r["command"] for r in records] +
+                                    [f"python3 bench/convergence/run.py --merge {' '.join(dirs)} --out {out_dir}"]),
                   commit=", ".join(dict.fromkeys(r["commit"] for r in records)),
                   date=max(r["date"] for r in records), wall_seconds=sum(r["wall_seconds"] for r in records),
                   runs={}, consistency={})
