@@ -35,8 +35,6 @@ std::pair<at::Tensor, at::Tensor> load(const std::shared_ptr<diffuse::Dataset>& 
   return {at::stack(xs), at::tensor(ys, at::kLong)};
 }
 
-}  // namespace
-
 int usage() {
   std::fprintf(stderr,
                "usage: train_feature_classifier [--threads N] [--epochs N] IDX_DIR OUT.safetensors\n"
@@ -46,6 +44,8 @@ int usage() {
                "  --epochs: passes over the training set (default 6).\n");
   return 2;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
