@@ -393,20 +393,18 @@ def report(out_dir):
     scale = SCALES[record["scale"]]
     eval_points = [nimg for nimg, _ in next(iter(results.values()))[0]["curve"]]
 
-    # Curves (mean over seeds) for plotting.
-    for name, runs in results.items():
-        with open(os.path.join(out_dir, f"{name}.fd.dat"), "w") as f:
-            for i, nimg in enumerate(eval_points):
-                f.write(f"{nimg} {statistics.mean(r['curve'][i][1]['fd_cls'] for r in runs):.6g}\n")
-        with open(os.path.join(out_dir, f"{name}.val.dat"), "w") as f:
-            for i, (nimg, _) in enumerate(runs[0]["validation"]):
-                f.write(f"{nimg} {statistics.mean(r['validation'][i][1] for r in runs):.6g}\n")
-
     def mean_curve(runs, key):
+        """[(nimg, mean over seeds)] of FD_cls ("fd") or of the validation loss ("val")."""
         if key == "val":
             return [(nimg, statistics.mean(r["validation"][i][1] for r in runs))
                     for i, (nimg, _) in enumerate(runs[0]["validation"])]
         return [(nimg, statistics.mean(r["curve"][i][1]["fd_cls"] for r in runs)) for i, nimg in enumerate(eval_points)]
+
+    # The mean curves, for plotting.
+    for name, runs in results.items():
+        for key in ("fd", "val"):
+            with open(os.path.join(out_dir, f"{name}.{key}.dat"), "w") as f:
+                f.writelines(f"{nimg} {value:.6g}\n" for nimg, value in mean_curve(runs, key))
 
     baseline = results.get("edm2")
     fd_target = 1.1 * mean_curve(baseline, "fd")[-1][1] if baseline else None
@@ -416,8 +414,8 @@ def report(out_dir):
     final_fd = lambda runs: [r["curve"][-1][1]["fd_cls"] for r in runs]
     final_val = lambda runs: [r["validation"][-1][1] for r in runs]
 
-    def fmt_t(values, base):
-        if base is values or base == values:
+    def fmt_t(name, values, base):
+        if name == "edm2":
             return "—"
         t = welch_t(values, base) if base else None
         return f"{t:+.1f}" if t is not None else "n/a"
@@ -448,10 +446,10 @@ def report(out_dir):
         fd_reach = images_to_reach(mean_curve(runs, "fd"), fd_target) if fd_target else None
         val_reach = images_to_reach(mean_curve(runs, "val"), val_target) if val_target else None
         lines.append("| " + " | ".join([
-            name, mean_std(final_fd(runs)), fmt_t(final_fd(runs), baseline and final_fd(baseline)),
+            name, mean_std(final_fd(runs)), fmt_t(name, final_fd(runs), baseline and final_fd(baseline)),
             mean_std([m["kid_cls"] for m in final]), mean_std([m["precision"] for m in final]),
             mean_std([m["recall"] for m in final]), mean_std([m["swd"] for m in final]),
-            mean_std(final_val(runs)), fmt_t(final_val(runs), baseline and final_val(baseline)),
+            mean_std(final_val(runs)), fmt_t(name, final_val(runs), baseline and final_val(baseline)),
             fmt_reach(fd_reach, base_fd_reach), fmt_reach(val_reach, base_val_reach),
             mean_std([r["train_seconds"] for r in runs]),
             f"{consistency[name]['relative_msd']:.3f}" if name in consistency else "n/a"]) + " |")
