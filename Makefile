@@ -1,18 +1,23 @@
 # Entry points; CMake does the real work.
 #   make demo    install, build, train on Fashion-MNIST (CPU) and write a grid of samples
-#   make test    install the Debian packages (with the binding toolchains), configure, build, run every test
-#   make build   the same without running the tests
+#   make test    install what the build needs, then build and run every test against both LibTorch lines:
+#                Debian's 1.13 (CPU; in build/) and the PyTorch 2.11 wheel's, CUDA compiled in and run on
+#                the CPU here (in build-torch-wheel/)
+#   make test-debian, make test-wheel   one line only
+#   make build   the Debian line without running the tests (make build-wheel: the wheel's)
 #   make sanitize  the C API tests under AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
 BUILD_DIR ?= build
+WHEEL_BUILD_DIR ?= build-torch-wheel
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_FLAGS ?=
 
 # The tests also cover the Java, C#, Go and Rust bindings: install their toolchains too.
-test: DEPS_FLAGS = --bindings
+test test-debian test-wheel: DEPS_FLAGS = --bindings
 
-.PHONY: all deps configure build test demo install sanitize clean
+.PHONY: all deps configure build test test-debian demo install sanitize clean
+.PHONY: configure-wheel build-wheel test-wheel
 
 all: build
 
@@ -25,8 +30,21 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: build
+test: test-debian test-wheel
+
+test-debian: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+# The PyTorch wheel's LibTorch in a venv (scripts/setup-torch-wheel prints its CMake prefix path).
+configure-wheel: deps
+	cmake -S . -B $(WHEEL_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON \
+	  -DCMAKE_PREFIX_PATH="$$(scripts/setup-torch-wheel)" $(CMAKE_FLAGS)
+
+build-wheel: configure-wheel
+	cmake --build $(WHEEL_BUILD_DIR) -j $(JOBS)
+
+test-wheel: build-wheel
+	ctest --test-dir $(WHEEL_BUILD_DIR) --output-on-failure
 
 demo: build
 	scripts/demo
@@ -42,4 +60,4 @@ install: build
 	cmake --install $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(WHEEL_BUILD_DIR)
