@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <sys/resource.h>
 #include <thread>
 
 #include <ATen/ATen.h>
@@ -37,6 +36,7 @@
 #include "train/training_stats.h"
 #include "train/validation.h"
 #include "util/cuda_math.h"
+#include "util/device_memory.h"
 #include "util/error.h"
 #include "util/seed.h"
 
@@ -65,12 +65,6 @@ at::Device resolve_device(const std::string& name) {
 }
 
 std::string text_config(const v1::TrainConfig& config) { return print_config(config, ConfigFormat::kText); }
-
-int64_t peak_rss_bytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
 
 at::Tensor scalar_i64(int64_t v) { return at::scalar_tensor(v, at::kLong); }
 at::Tensor scalar_f64(double v) { return at::scalar_tensor(v, at::kDouble); }
@@ -257,7 +251,8 @@ struct Trainer::Impl {
     line["images_per_second"] = images_per_second;
     line["seconds_per_step"] = seconds_per_step;
     line["elapsed_seconds"] = elapsed_seconds;
-    line["peak_memory_bytes"] = peak_rss_bytes();
+    line["peak_memory_bytes"] = peak_host_memory_bytes();
+    if (device.is_cuda()) line["peak_device_memory_bytes"] = peak_device_memory_bytes(device);
     dir.append_stats(line.dump());
     last_stats_nimg = nimg;
     std::string message = fmt::format("{:.1f} kimg", static_cast<double>(nimg) / 1000.0);
