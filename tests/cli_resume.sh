@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The CLI stops a run on SIGTERM with a checkpoint, and `diffuse train --resume` continues it exactly:
 # every checkpoint and EMA snapshot of the resumed run holds the same tensors, bit for bit, as the one
-# of a run that was never stopped (all but the wall-clock training time).
+# of a run that was never stopped (all but the wall-clock training time). On $DIFFUSE_TEST_DEVICE
+# (default cpu).
 set -euo pipefail
 cli=$1 equal=$2
-data=/usr/share/datasets/fashion-mnist
+data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
@@ -17,7 +18,7 @@ data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz"
 optimizer { rampup_images: 320 }
 ema { snapshot_images: 1024 }
 run { output_dir: "$work/run" batch_size: 32 duration_images: 2048 status_images: 128
-      checkpoint_images: 0 validation_images: 32 threads: 2 }
+      checkpoint_images: 0 validation_images: 32 threads: 2 device: "${DIFFUSE_TEST_DEVICE:-cpu}" }
 CONFIG
 
 # The reference: one uninterrupted run, then moved aside so that the second run has the same path.
@@ -44,8 +45,11 @@ grep -q "done: 2.0 kimg" "$work/resumed.log" || { echo "FAIL: the resumed run di
 compared=0
 for reference in "$work"/reference/*.safetensors; do
   name=$(basename "$reference")
-  "$equal" "$reference" "$work/run/$name" --ignore state.elapsed_seconds ||
-    { echo "FAIL: $name differs after stop and resume"; exit 1; }
+  if ! "$equal" "$reference" "$work/run/$name" --ignore state.elapsed_seconds >/dev/null; then
+    echo "FAIL: $name differs after stop and resume:"
+    "$equal" "$reference" "$work/run/$name" --ignore state.elapsed_seconds --all | tail -3
+    exit 1
+  fi
   compared=$((compared + 1))
 done
 [ "$compared" -ge 3 ] || { echo "FAIL: only $compared files to compare"; exit 1; }

@@ -17,7 +17,7 @@ for sample in version train_and_sample; do
      -o "$prefix/$sample"
 done
 "$prefix/version"
-OMP_WAIT_POLICY=passive DIFFUSE_LOG_LEVEL=warn "$prefix/train_and_sample" /usr/share/datasets/fashion-mnist "$prefix/run" |
+OMP_WAIT_POLICY=passive DIFFUSE_LOG_LEVEL=warn "$prefix/train_and_sample" "${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" "$prefix/run" |
   tee "$prefix/train_and_sample.log"
 grep -q "images_seen: 256" "$prefix/train_and_sample.log"
 test -s "$prefix/run/samples.png"

@@ -12,6 +12,19 @@
 
 static int passed = 0, failed = 0;
 
+/* The device of every trainer and model that these tests train or sample with: $DIFFUSE_TEST_DEVICE
+ * (e.g. "cuda"), else "cpu". */
+static const char *test_device(void) {
+  const char *device = getenv("DIFFUSE_TEST_DEVICE");
+  return device && *device ? device : "cpu";
+}
+
+/* Fashion-MNIST in IDX format: $DIFFUSE_FASHION_MNIST, else Debian's dataset-fashion-mnist package. */
+static const char *fashion_mnist_dir(void) {
+  const char *dir = getenv("DIFFUSE_FASHION_MNIST");
+  return dir && *dir ? dir : "/usr/share/datasets/fashion-mnist";
+}
+
 #define CHECK(cond)                                                  \
   do {                                                               \
     if (cond) {                                                      \
@@ -45,19 +58,19 @@ static void test_log_level_rejects_out_of_range(void) {
   CHECK(diffuse_log_set_level(DIFFUSE_LOG_INFO) == DIFFUSE_OK);
 }
 
-/* A tiny class-conditional model on Fashion-MNIST at 16x16 (Debian package dataset-fashion-mnist). */
+/* A tiny class-conditional model on Fashion-MNIST at 16x16. */
 static int tiny_config(char *out, size_t cap, const char *dir, long steps) {
-  const char *data = "/usr/share/datasets/fashion-mnist/";
+  const char *data = fashion_mnist_dir();
   return snprintf(out, cap,
                   "model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]"
                   " num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }"
-                  " data { train { format: IDX path: \"%strain-images-idx3-ubyte.gz\""
-                  " labels_path: \"%strain-labels-idx1-ubyte.gz\" } resize: RESIZE }"
+                  " data { train { format: IDX path: \"%s/train-images-idx3-ubyte.gz\""
+                  " labels_path: \"%s/train-labels-idx1-ubyte.gz\" } resize: RESIZE }"
                   " optimizer { rampup_images: 320 }"
                   " ema { snapshot_images: 1024 }"
                   " run { output_dir: \"%s\" batch_size: 32 duration_images: %ld status_images: 320"
-                  " checkpoint_images: 0 validation_images: 32 threads: 2 }",
-                  data, data, dir, steps * 32);
+                  " checkpoint_images: 0 validation_images: 32 threads: 2 device: \"%s\" }",
+                  data, data, dir, steps * 32, test_device());
 }
 
 static void make_run_dir(char *dir, size_t cap, const char *tag) {
@@ -199,7 +212,7 @@ static void test_models_open_sample_and_reconstruct(void) {
   remove(path);
   snprintf(path, sizeof path, "%s/checkpoint-0000001.safetensors", trained_run);
   CHECK(diffuse_model_open(&m, path, "tpu", NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_INVALID_ARGUMENT);
-  CHECK(diffuse_model_open(&m, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  CHECK(diffuse_model_open(&m, path, test_device(), NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
   if (!m) return;
 
   diffuse_buffer config = {NULL, 0};
@@ -302,7 +315,7 @@ static void test_models_open_sample_and_reconstruct(void) {
   CHECK(diffuse_phema_reconstruct(NULL, tracked, 1, -1, 0, 0, out_dir, 0, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
   snprintf(path, sizeof path, "%s/phema-0.100-0000001.safetensors", out_dir);
   m = NULL;
-  CHECK(diffuse_model_open(&m, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  CHECK(diffuse_model_open(&m, path, test_device(), NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
   diffuse_model_free(m);
   diffuse_model_free(NULL);
 }
@@ -404,8 +417,8 @@ static int memory_config(char *out, size_t cap, const char *dir, const char *val
                   " data { train { format: MEMORY } %s }"
                   " optimizer { rampup_images: 320 }"
                   " run { output_dir: \"%s\" batch_size: 16 duration_images: 640 status_images: 32"
-                  " checkpoint_images: 0 validation_images: 16 threads: 2 }",
-                  validation, dir);
+                  " checkpoint_images: 0 validation_images: 16 threads: 2 device: \"%s\" }",
+                  validation, dir, test_device());
 }
 
 static void test_trainer_with_host_images(void) {
@@ -494,9 +507,9 @@ static void test_metrics(void) {
   char path[512];
   diffuse_model *a = NULL, *b = NULL;
   snprintf(path, sizeof path, "%s/checkpoint-0000001.safetensors", trained_run);
-  CHECK(diffuse_model_open(&a, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  CHECK(diffuse_model_open(&a, path, test_device(), NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
   snprintf(path, sizeof path, "%s/ema-0.050-0000001.safetensors", trained_run);
-  CHECK(diffuse_model_open(&b, path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  CHECK(diffuse_model_open(&b, path, test_device(), NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
   if (!a || !b) return;
   diffuse_images images = host_images();
   images.count = 20;
@@ -550,10 +563,10 @@ static void test_metrics(void) {
    * classifier; deterministic, and config errors are named. */
   char eval[1024];
   snprintf(eval, sizeof eval,
-           "reference { format: IDX path: \"/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\""
-           " labels_path: \"/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz\" } resize: RESIZE"
+           "reference { format: IDX path: \"%s/t10k-images-idx3-ubyte.gz\""
+           " labels_path: \"%s/t10k-labels-idx1-ubyte.gz\" } resize: RESIZE"
            " classifier: \"%s/metrics/fashion-mnist-classifier.safetensors\" num_images: 40 sampler { num_steps: 4 }",
-           DIFFUSE_SOURCE_DIR);
+           fashion_mnist_dir(), fashion_mnist_dir(), DIFFUSE_SOURCE_DIR);
   diffuse_eval_result r1, r2;
   memset(&r1, 0, sizeof r1);
   r1.size = sizeof r1;

@@ -92,11 +92,12 @@ inline ModelOptions golden_model_options(const SafetensorsFile& file) {
   return o;
 }
 
-// A small class-conditional model on Fashion-MNIST (Debian package dataset-fashion-mnist) reduced to
+// A small class-conditional model on Fashion-MNIST (test::fashion_mnist_dir()) reduced to
 // 16×16, batch 32 in micro-batches of 16, `steps` optimizer steps, in `dir`; `overrides` (text format,
-// e.g. the test's ema and run cadences) are merged on top.
+// e.g. the test's ema and run cadences) are merged on top; the device is test::test_device() unless they
+// name one.
 inline v1::TrainConfig fashion_mnist_tiny_config(const std::string& dir, int64_t steps, const std::string& overrides) {
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
+  const std::string data = test::fashion_mnist_dir();
   const std::string base = R"(
     model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
             num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
@@ -116,6 +117,7 @@ inline v1::TrainConfig fashion_mnist_tiny_config(const std::string& dir, int64_t
   config.MergeFrom(extra);
   config.mutable_run()->set_output_dir(dir);
   config.mutable_run()->set_duration_images(steps * 32);
+  if (!config.run().has_device()) config.mutable_run()->set_device(test::test_device());
   return config;
 }
 

@@ -242,7 +242,7 @@ TEST_F(IdxDatasetTest, MissingFileIsAnIoError) {
 }
 
 TEST(FashionMnist, TrainSplitHas60000LabelledImagesOf28x28) {
-  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  const std::string dir = test::fashion_mnist_dir();
   ASSERT_TRUE(fs::exists(dir + "train-images-idx3-ubyte.gz")) << "dataset-fashion-mnist is not installed (scripts/setup-deps installs it)";
   auto dataset = open_idx_dataset(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz");
   ASSERT_EQ(dataset->size(), 60000);

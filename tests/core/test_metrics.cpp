@@ -137,8 +137,8 @@ struct RealData {
 RealData& real_data() {
   static RealData data = [] {
     RealData d;
-    const auto dataset = open_idx_dataset("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-                                          "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz");
+    const std::string dir = test::fashion_mnist_dir();
+    const auto dataset = open_idx_dataset(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
     std::vector<at::Tensor> xs;
     std::vector<int64_t> ys;
     for (int64_t i = 0; i < 2000; ++i) {

@@ -16,6 +16,19 @@ inline std::string shared_dir() {
 
 inline std::string golden_path(const std::string& name) { return shared_dir() + "/golden/" + name; }
 
+// Fashion-MNIST in IDX format, with a trailing slash: $DIFFUSE_FASHION_MNIST, else Debian's
+// dataset-fashion-mnist package.
+inline std::string fashion_mnist_dir() {
+  const char* env = std::getenv("DIFFUSE_FASHION_MNIST");
+  return std::string(env && *env ? env : "/usr/share/datasets/fashion-mnist") + "/";
+}
+
+// The device of the trainers built from the test fixtures: $DIFFUSE_TEST_DEVICE (e.g. "cuda"), else "cpu".
+inline std::string test_device() {
+  const char* env = std::getenv("DIFFUSE_TEST_DEVICE");
+  return env && *env ? env : "cpu";
+}
+
 // A fresh, empty directory under the system temp dir, removed by the caller's TearDown if wanted.
 std::string make_temp_dir(const std::string& tag);
 
