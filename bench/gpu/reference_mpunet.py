@@ -7,6 +7,9 @@ Adam step and power EMA update in plain PyTorch, written from shared/spec/edm2.m
       normalisation, gradients, one Adam step) and prints the worst relative L2 error per group.
   reference_mpunet.py bench [--precision fp16|bf16|fp32] [--compile] [--batch 256] [--micro 128]
       times training steps of the edm2-img64-xs network on random data and prints one RESULT line.
+  reference_mpunet.py sample [--precision fp16|bf16|fp32] [--batch 64] [--steps 32]
+      times deterministic Heun sampling (EDM ρ-schedule, spec §9) of the same network and prints one
+      RESULT line.
 """
 import argparse
 import json
@@ -355,7 +358,7 @@ def bench(args):
     impl = "python-compiled" if args.compile else "python-eager"
     print(f"RESULT impl={impl} precision={args.precision} batch={args.batch} micro={args.micro} "
           f"images_per_s={args.batch * args.steps / s:.1f} ms_per_step={1000 * s / args.steps:.2f} "
-          f"warmup_s={warm:.1f} peak_gib={torch.cuda.max_memory_allocated() / 2**30:.1f} "
+          f"warmup_s={warm:.1f} peak_bytes={torch.cuda.max_memory_allocated()} "
           f"loss={loss.mean().item():.4f}", flush=True)
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
@@ -364,6 +367,52 @@ def bench(args):
                 step(i)
             torch.cuda.synchronize()
         print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25))
+
+
+def sigma_steps(n, sigma_min=0.002, sigma_max=80.0, rho=7.0):
+    """σ_0..σ_{N-1} of the ρ-schedule, then σ_N = 0 (spec §9)."""
+    a, b = sigma_max ** (1 / rho), sigma_min ** (1 / rho)
+    return [(a + (i / (n - 1) if n > 1 else 0.0) * (b - a)) ** rho for i in range(n)] + [0.0]
+
+
+@torch.no_grad()
+def heun_sample(net, noise, labels, steps):
+    """Deterministic Heun sampling from x_0 = σ_0·noise, fp32 throughout (spec §9)."""
+    sigmas = sigma_steps(steps)
+    x = noise * sigmas[0]
+    for i in range(steps):
+        s, s_next = sigmas[i], sigmas[i + 1]
+        d = (x - net(x, torch.full((x.shape[0],), s, device=x.device), labels)) / s
+        x_next = x + (s_next - s) * d
+        if i < steps - 1:
+            d_prime = (x_next - net(x_next, torch.full((x.shape[0],), s_next, device=x.device), labels)) / s_next
+            x_next = x + (s_next - s) * (0.5 * d + 0.5 * d_prime)
+        x = x_next
+    return x
+
+
+def sample_bench(args):
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    body = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[args.precision]
+    net = Precond(64, 3, 1000, body_dtype=body, model_channels=128, logvar_channels=128).to(device).eval()
+    noise = torch.randn(args.batch, 3, 64, 64, device=device)
+    labels = F.one_hot(torch.arange(args.batch, device=device) % 1000, 1000).to(torch.float32)
+    for _ in range(args.warmup):
+        images = heun_sample(net, noise, labels, args.steps)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(args.repeats):
+        images = heun_sample(net, noise, labels, args.steps)
+    torch.cuda.synchronize()
+    s = time.perf_counter() - t0
+    print(f"RESULT impl=python-sampler precision={args.precision} batch={args.batch} steps={args.steps} "
+          f"images_per_s={args.batch * args.repeats / s:.1f} ms_per_batch={1000 * s / args.repeats:.2f} "
+          f"peak_bytes={torch.cuda.max_memory_allocated()} mean={images.mean().item():.4f}", flush=True)
 
 
 def main():
@@ -380,10 +429,19 @@ def main():
     b.add_argument("--steps", type=int, default=20)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--profile", action="store_true")
+    s = sub.add_parser("sample")
+    s.add_argument("--precision", default="fp16", choices=["fp16", "bf16", "fp32"])
+    s.add_argument("--batch", type=int, default=64)
+    s.add_argument("--steps", type=int, default=32)
+    s.add_argument("--repeats", type=int, default=5)
+    s.add_argument("--warmup", type=int, default=2)
     args = p.parse_args()
     if args.command == "check":
         sys.exit(0 if check(args.golden, args.device) else 1)
-    bench(args)
+    if args.command == "sample":
+        sample_bench(args)
+    else:
+        bench(args)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,84 @@
 #!/usr/bin/env python3
-"""Reads RESULT lines (train_bench, reference_mpunet.py) from the given logs and prints the results
-table of bench/gpu/README.md: speed-up = images/s over python-compiled's at the same precision."""
+"""Reads the RESULT lines of train_bench, sample_bench and reference_mpunet.py from the given logs, prints
+the results tables of bench/gpu/README.md and, with --json, writes one record per row.
+
+  table.py LOG... [--json FILE --card NAME --driver VERSION --torch VERSION --commit SHA]
+
+Training speed-ups are images/s over python-compiled's (and python-eager's) at the same precision;
+sampling speed-ups over python-sampler's at the same precision and batch."""
+import argparse
+import json
 import sys
 
-rows = []
-for path in sys.argv[1:]:
-    for line in open(path):
-        if line.startswith("RESULT "):
-            rows.append(dict(kv.split("=", 1) for kv in line.split()[1:]))
-compiled = {r["precision"]: float(r["images_per_s"]) for r in rows if r["impl"] == "python-compiled"}
-print("| implementation | precision | batch (micro) | images/s | ms/step | speed-up vs compiled Python |")
-print("|---|---|---|---|---|---|")
-for r in rows:
-    ref = compiled.get(r["precision"])
-    speedup = f"{float(r['images_per_s']) / ref:.2f}x" if ref else "n/a"
-    print(f"| {r['impl']} | {r['precision']} | {r['batch']} ({r['micro']}) | {float(r['images_per_s']):.0f} | "
-          f"{float(r['ms_per_step']):.1f} | {speedup} |")
+
+def read_rows(paths):
+    rows = []
+    for path in paths:
+        for line in open(path):
+            if line.startswith("RESULT "):
+                rows.append(dict(kv.split("=", 1) for kv in line.split()[1:]))
+    return rows
+
+
+def ratio(value, reference):
+    return f"{value / reference:.2f}x" if reference else "n/a"
+
+
+def gib(row):
+    return f"{int(row['peak_bytes']) / 2**30:.1f}" if "peak_bytes" in row else "n/a"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("logs", nargs="+")
+    p.add_argument("--json")
+    for key in ("card", "driver", "torch", "commit", "date"):
+        p.add_argument("--" + key, default="")
+    args = p.parse_args()
+    rows = read_rows(args.logs)
+    train = [r for r in rows if "micro" in r]
+    sample = [r for r in rows if "steps" in r]
+
+    def reference(impl, precision, batch=None):
+        for r in rows:
+            if r["impl"] == impl and r["precision"] == precision and (batch is None or r["batch"] == batch):
+                return float(r["images_per_s"])
+        return None
+
+    if train:
+        print("| implementation | precision | batch (micro) | images/s | ms/step | peak GiB | vs compiled Python | vs eager Python |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in train:
+            v = float(r["images_per_s"])
+            print(f"| {r['impl']} | {r['precision']} | {r['batch']} ({r['micro']}) | {v:.0f} | {float(r['ms_per_step']):.1f} | "
+                  f"{gib(r)} | {ratio(v, reference('python-compiled', r['precision']))} | "
+                  f"{ratio(v, reference('python-eager', r['precision']))} |")
+    if sample:
+        print()
+        print("| implementation | precision | batch | Heun steps | images/s | ms/batch | peak GiB | vs Python sampler |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in sample:
+            v = float(r["images_per_s"])
+            print(f"| {r['impl']} | {r['precision']} | {r['batch']} | {r['steps']} | {v:.1f} | {float(r['ms_per_batch']):.1f} | "
+                  f"{gib(r)} | {ratio(v, reference('python-sampler', r['precision'], r['batch']))} |")
+    if args.json:
+        records = []
+        for r in rows:
+            records.append({
+                "implementation": r["impl"],
+                "task": "train" if "micro" in r else "sample",
+                "precision": r["precision"],
+                "batch": int(r["batch"]),
+                **({"micro_batch": int(r["micro"])} if "micro" in r else {"heun_steps": int(r["steps"])}),
+                "images_per_second": float(r["images_per_s"]),
+                "peak_memory_bytes": int(r["peak_bytes"]) if "peak_bytes" in r else None,
+                "card": args.card, "driver": args.driver, "torch": args.torch, "commit": args.commit, "date": args.date,
+            })
+        with open(args.json, "w") as f:
+            json.dump(records, f, indent=1)
+            f.write("\n")
+    return 0 if rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

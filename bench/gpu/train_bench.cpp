@@ -37,6 +37,7 @@
 #include "optim/adam.h"
 #include "train/trainer.h"
 #include "util/cuda_math.h"
+#include "util/device_memory.h"
 #include "util/error.h"
 
 namespace {
@@ -111,10 +112,11 @@ void run_trainer(const Args& a, const diffuse::v1::TrainConfig& config, const di
   trainer->run(a.steps);
   torch::cuda::synchronize();
   const double s = seconds_since(t0);
-  std::printf("RESULT impl=diffuse-trainer precision=%s batch=%lld micro=%lld images_per_s=%.1f ms_per_step=%.2f loss=%.4f\n",
+  std::printf("RESULT impl=diffuse-trainer precision=%s batch=%lld micro=%lld images_per_s=%.1f ms_per_step=%.2f "
+              "peak_bytes=%lld loss=%.4f\n",
               a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.micro),
               static_cast<double>(a.batch * a.steps) / s, 1000 * s / static_cast<double>(a.steps),
-              trainer->status().loss);
+              static_cast<long long>(diffuse::peak_device_memory_bytes(at::Device(at::kCUDA))), trainer->status().loss);
 }
 
 // The trainer's step (train/trainer.cpp) from its parts, one timed phase at a time.

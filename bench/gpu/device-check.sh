@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# The whole GPU job in one run, for a machine with a CUDA card, the PyTorch wheel and no network
+# (bench/gpu/README.md): build against the wheel's LibTorch, run the core suite (parity tests on CUDA
+# too) and the C API tests on CUDA, train, resume and sample on CUDA, compare a CUDA loss curve with
+# the CPU's, benchmark training and sampling beside the Python reference, print the tables. On the
+# first crash of a test binary it prints a backtrace (gdb, else cuda-gdb) of the crashing test, so one
+# run always tells what went wrong.
+#
+#   bench/gpu/device-check.sh OUT_DIR
+#
+# Everything it writes goes under OUT_DIR: summary.txt (one line per stage, with its time and exit
+# status), a log per stage, table.md and results.json (bench/gpu/results/ format), the CUDA sample grid
+# and stats. Stages run in order of importance and are skipped, with a note, when the time budget
+# cannot fit them; DIFFUSE_DEVICE_STAGES (comma-separated names) runs only those.
+#
+# Environment:
+#   PYTHON                 a Python whose torch is a CUDA build (default /opt/torch/.venv/bin/python)
+#   DIFFUSE_DEVICE_BUDGET  seconds for the whole run (default 570: under a 10-minute command limit)
+#   DIFFUSE_CARRY          inputs from outside the checkout (default .device-carry, made by
+#                          bench/gpu/prepare-carry.sh: golden tensors, Fashion-MNIST, the commit)
+set -uo pipefail
+
+out=${1:?usage: bench/gpu/device-check.sh OUT_DIR}
+mkdir -p "$out" && out=$(cd "$out" && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+start=$(date +%s)
+budget=${DIFFUSE_DEVICE_BUDGET:-570}
+stages=${DIFFUSE_DEVICE_STAGES:-}
+carry=$(cd "${DIFFUSE_CARRY:-.device-carry}" 2>/dev/null && pwd) || carry=
+py=${PYTHON:-/opt/torch/.venv/bin/python}
+[[ -x $py ]] || py=$(command -v python3)
+build=$root/build-gpu
+jobs=$(nproc)
+export PATH="$(dirname "$py"):$PATH"   # the venv's cmake and ninja
+export OMP_WAIT_POLICY=PASSIVE
+if [[ -n $carry ]]; then
+  export DIFFUSE_SHARED_DIR=$carry/shared DIFFUSE_FASHION_MNIST=$carry/fashion-mnist
+fi
+
+elapsed() { echo $(($(date +%s) - start)); }
+note() { echo "[$(printf '%4d' "$(elapsed)")s] $*" | tee -a "$out/summary.txt"; }
+debugger=$(command -v gdb || command -v cuda-gdb || true)
+
+# backtrace LOG BINARY ARGS...: reruns the test that crashed (the last one a gtest log started, else
+# the whole command) under the debugger and appends the backtrace of every thread to LOG.bt.
+backtrace() {
+  local log=$1
+  shift
+  [[ -n $debugger ]] || { note "  no gdb or cuda-gdb for a backtrace"; return; }
+  local args=("$@") test
+  test=$(grep -o '^\[ RUN      \] .*' "$log" | tail -1 | cut -c 14-)
+  [[ -n $test ]] && args+=("--gtest_filter=$test")
+  note "  backtrace of ${test:-$1} with $(basename "$debugger") -> $(basename "$log").bt"
+  timeout 180 "$debugger" -batch -ex run -ex bt -ex 'thread apply all bt 12' -ex 'info sharedlibrary' \
+    --args "${args[@]}" >"$log.bt" 2>&1
+  grep -E '^#[0-9]+ ' "$log.bt" | head -25 | tee -a "$out/summary.txt"
+}
+
+# stage NAME SECONDS_NEEDED COMMAND...: runs COMMAND with its output in NAME.log, within what is left of
+# the budget; skips it when fewer than SECONDS_NEEDED are left or DIFFUSE_DEVICE_STAGES leaves it out.
+failed=0
+stage() {
+  local name=$1 need=$2
+  shift 2
+  if [[ -n $stages && ",$stages," != *",$name,"* ]]; then return 0; fi
+  local left=$((budget - $(elapsed)))
+  if ((left < need)); then
+    note "SKIP $name: ${left}s left, needs ~${need}s"
+    return 0
+  fi
+  local t0=$(date +%s) rc
+  timeout --kill-after=10 "$left" "$@" >"$out/$name.log" 2>&1
+  rc=$?
+  local took=$(($(date +%s) - t0))
+  if ((rc == 0)); then
+    note "ok   $name (${took}s)"
+  else
+    failed=$((failed + 1))
+    note "FAIL $name (${took}s, exit $rc): $(grep -v '^\s*$' "$out/$name.log" | tail -1 | cut -c 1-200)"
+    if ((rc > 128 && rc != 137)); then backtrace "$out/$name.log" "$@"; fi
+  fi
+  return 0
+}
+
+# --- the machine -----------------------------------------------------------------------------------
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1
+  "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "gpus", torch.cuda.device_count())' 2>&1 | tail -1
+  echo "cores $jobs; $(g++ --version | head -1); $(cmake --version | head -1)"
+  echo "commit $(cat "$carry/commit" 2>/dev/null || git rev-parse HEAD 2>/dev/null || echo unknown)"
+  echo "debugger ${debugger:-none}; carry ${carry:-none}"
+} >"$out/machine.txt"
+cat "$out/machine.txt" | tee -a "$out/summary.txt"
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
+torch_version=$("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null)
+commit=$(cat "$carry/commit" 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $carry ]] || note "WARN no $root/.device-carry: golden tensors and Fashion-MNIST are missing (bench/gpu/prepare-carry.sh)"
+
+# --- build: core, CLI, the C++ and C API tests, the benchmarks; no bindings --------------------------
+configure() {
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
+    -DDIFFUSE_BINDINGS=OFF -DDIFFUSE_WERROR=OFF \
+    -DCMAKE_PREFIX_PATH="$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+}
+compile() {
+  cmake --build "$build" -j "$jobs" --target diffuse_core_tests train_child diffuse_capi_tests diffuse_cli \
+    safetensors_equal train_bench sample_bench
+}
+stage configure 30 configure
+stage build 60 compile
+[[ -x $build/tests/diffuse_core_tests ]] || { note "no test binary: stopping"; exit 1; }
+
+# --- correctness on CUDA ----------------------------------------------------------------------------
+golden=${DIFFUSE_SHARED_DIR:-$root/../shared}/golden
+stage reference_check 20 "$py" bench/gpu/reference_mpunet.py check "$golden/mpunet_tiny.safetensors" --device cuda
+# The whole core suite; the parity tests run on every available device and the CUDA precision tests
+# must not skip.
+core_suite() {
+  "$build/tests/diffuse_core_tests" --gtest_output="json:$out/core.json" || return
+  if grep -q '"result": "SKIPPED"' "$out/core.json"; then
+    echo "skipped tests:"; grep -B6 '"result": "SKIPPED"' "$out/core.json" | grep '"name"'
+    return 1
+  fi
+}
+stage core_suite 150 core_suite
+# The trainer's tests (resume in another process bitwise, validation loss falls, ...) with CUDA trainers.
+stage core_trainer_cuda 90 env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_core_tests" \
+  --gtest_filter='Trainer*:TrainerResume*:TrainerMethods*'
+stage capi_cuda 60 env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_capi_tests"
+
+# --- benchmarks (bench/gpu/README.md) ---------------------------------------------------------------
+bench=("--steps" 12 "--warmup" 3)
+for precision in fp16 bf16; do
+  stage "train_diffuse_$precision" 45 "$build/bench/gpu/train_bench" --precision "$precision" "${bench[@]}"
+  stage "train_python_eager_$precision" 45 "$py" bench/gpu/reference_mpunet.py bench --precision "$precision" "${bench[@]}"
+done
+for batch in 64 1; do
+  stage "sample_diffuse_b$batch" 30 "$build/bench/gpu/sample_bench" --precision fp16 --batch "$batch"
+  stage "sample_python_b$batch" 30 "$py" bench/gpu/reference_mpunet.py sample --precision fp16 --batch "$batch"
+done
+
+# --- training on CUDA: it learns, it samples, it resumes, it matches the CPU ---------------------------
+cli=$build/bin/diffuse
+data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+# fashion_config DIR DEVICE IMAGES PRECISION: the demo's model and recipe, shorter.
+fashion_config() {
+  cat <<CONFIG
+model { img_resolution: 32 img_channels: 1 label_dim: 10 model_channels: 32 channel_mult: [1, 2, 2]
+        num_blocks: 2 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 32 precision: $4 }
+data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz" labels_path: "$data/train-labels-idx1-ubyte.gz" }
+       resize: PAD num_workers: 4 }
+optimizer { ref_lr: 0.01 rampup_images: 8192 }
+ema { snapshot_images: 16384 }
+run { output_dir: "$1" device: "$2" batch_size: 256 duration_images: $3 status_images: 4096
+      checkpoint_images: 16384 validation_interval_images: 0 threads: 8 }
+CONFIG
+}
+cuda_learns() {
+  fashion_config "$out/cuda-run" cuda 65536 PRECISION_FP16 >"$out/cuda-run.textproto"
+  rm -rf "$out/cuda-run"
+  "$cli" train "$out/cuda-run.textproto" || return
+  "$py" - "$out/cuda-run/stats.jsonl" <<'PY' || return
+import json, sys
+losses = [json.loads(l)["loss"] for l in open(sys.argv[1]) if '"loss"' in l]
+print(f"loss first {losses[0]:.4f} last {losses[-1]:.4f} over {len(losses)} status lines")
+sys.exit(0 if losses[-1] < 0.8 * losses[0] else 1)
+PY
+  local ema
+  ema=$(ls "$out"/cuda-run/ema-*.safetensors | tail -1)
+  "$cli" sample "$ema" --device cuda --seeds 0-99 --class-rows --out "$out/cuda-samples.png"
+}
+stage cuda_learns 90 cuda_learns
+stage cuda_cli_resume 60 env DIFFUSE_TEST_DEVICE=cuda tests/cli_resume.sh "$cli" "$build/tests/safetensors_equal"
+# The same fp32 run on both devices: loss per status line, relative difference.
+cpu_vs_cuda() {
+  for device in cpu cuda; do
+    fashion_config "$out/curve-$device" "$device" 16384 PRECISION_FP32 >"$out/curve-$device.textproto"
+    rm -rf "$out/curve-$device"
+    "$cli" train "$out/curve-$device.textproto" >/dev/null || return
+  done
+  "$py" - "$out/curve-cpu/stats.jsonl" "$out/curve-cuda/stats.jsonl" <<'PY'
+import json, sys
+cpu, cuda = ([json.loads(l)["loss"] for l in open(p) if '"loss"' in l] for p in sys.argv[1:])
+worst = max(abs(a - b) / abs(a) for a, b in zip(cpu, cuda))
+for a, b in zip(cpu, cuda):
+    print(f"cpu {a:.6f} cuda {b:.6f}")
+print(f"{len(cpu)} status lines; worst relative difference of the loss {worst:.3g}")
+PY
+}
+stage cpu_vs_cuda 90 cpu_vs_cuda
+
+# --- the compiled reference, slowest to start (a fresh Inductor compile) ---------------------------------
+for precision in fp16 bf16; do
+  stage "train_python_compiled_$precision" 150 "$py" bench/gpu/reference_mpunet.py bench --precision "$precision" \
+    --compile "${bench[@]}"
+done
+
+# --- tables --------------------------------------------------------------------------------------------
+logs=("$out"/train_*.log "$out"/sample_*.log)
+"$py" bench/gpu/table.py "${logs[@]}" --json "$out/results.json" --card "$card" --driver "$driver" \
+  --torch "$torch_version" --commit "$commit" --date "$(date -u +%F)" >"$out/table.md" 2>&1 || true
+cat "$out/table.md"
+note "done: $failed stage(s) failed; $(elapsed)s of ${budget}s"
+exit $((failed > 0))

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Copies what bench/gpu/device-check.sh needs from outside the checkout into .device-carry/ (git-ignored),
+# because a device run sends the checkout only: the golden tensors of ../shared, Fashion-MNIST and the
+# commit the run measures. Name .device-carry in the device tool's `carry` (about 50 MB).
+#   bench/gpu/prepare-carry.sh [SHARED_DIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+shared=${1:-${DIFFUSE_SHARED_DIR:-$root/../shared}}
+data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+dest=$root/.device-carry
+rm -rf "$dest/shared" "$dest/fashion-mnist"
+mkdir -p "$dest/shared/golden" "$dest/fashion-mnist"
+cp "$shared"/golden/*.safetensors "$shared"/golden/*.json "$dest/shared/golden/"
+cp "$data"/*-ubyte.gz "$dest/fashion-mnist/"
+commit=$(git -C "$root" rev-parse --short HEAD)
+[[ -z $(git -C "$root" status --porcelain --untracked-files=no) ]] || commit="$commit+changes"
+echo "$commit" >"$dest/commit"
+du -sh "$dest"
