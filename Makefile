@@ -35,9 +35,10 @@ test: test-debian test-wheel
 test-debian: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
 
-# The PyTorch wheel's LibTorch in a venv (scripts/setup-torch-wheel prints its CMake prefix path).
+# The PyTorch wheel's LibTorch in a venv (scripts/setup-torch-wheel prints its CMake prefix path); the GPU
+# benchmarks are built too, so that bench/gpu/device-check.sh never meets code that no longer compiles.
 configure-wheel: deps
-	cmake -S . -B $(WHEEL_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON \
+	cmake -S . -B $(WHEEL_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/setup-torch-wheel)" $(CMAKE_FLAGS)
 
 build-wheel: configure-wheel

@@ -172,11 +172,13 @@ typedef struct diffuse_train_status {
   int done;                 /* 1 once images_seen >= images_total */
 } diffuse_train_status;
 
-/* Images handed in by the host (data source format MEMORY in the TrainConfig). `pixels` holds count
- * images of height x width x channels uint8 values, each image in row-major HWC order (channels
- * innermost, as PNG decoders produce). `labels` holds `count` class indices (NULL = unlabeled).
- * Functions taking a diffuse_images copy what they need before they return. */
+/* Images handed in by the host (data source format MEMORY in the TrainConfig; validation loss). Set
+ * `size` to sizeof(diffuse_images). `pixels` holds count images of height x width x channels uint8
+ * values, each image in row-major HWC order (channels innermost, as PNG decoders produce). `labels`
+ * holds `count` class indices (NULL = unlabeled). Functions taking a diffuse_images copy what they need
+ * before they return. */
 typedef struct diffuse_images {
+  size_t size;
   const uint8_t *pixels;
   const int64_t *labels;
   size_t count;
@@ -252,7 +254,8 @@ DIFFUSE_API void diffuse_trainer_free(diffuse_trainer *trainer);
 /* ---------------------------------------------------------------------------------------------- */
 
 /* A network ready for sampling (eval mode) on one device. Opaque. Several threads may sample from one
- * model at the same time; diffuse_model_save and diffuse_model_free need exclusive use. */
+ * model at the same time (through diffuse_sampler); diffuse_model_save and diffuse_model_free need
+ * exclusive use, and every sampler of the model must be freed first. */
 typedef struct diffuse_model diffuse_model;
 
 /* Opens a network from `path`: a checkpoint-*.safetensors of a run, an ema-* snapshot, a phema-*
@@ -288,48 +291,54 @@ DIFFUSE_API void diffuse_model_free(diffuse_model *model);
 /* Sampling                                                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Generates `count` images with the EDM sampler configured by `sampler_config` (a SamplerConfig,
- * `len` bytes in `format`; NULL/0 = defaults: 32 Heun steps, sigma 0.002..80, rho 7).
- * Image i depends only on seeds[i] and labels[i], never on `count` or the order. labels may be NULL
- * (unconditional, or an all-zero label row for a conditional model); labels[i] = -1 means the same.
- * `guide` (may be NULL) is the second network of guidance: D = D_guide + w (D_model - D_guide) with
- * w = SamplerConfig.guidance; it must have the same image shape; it is not evaluated when w = 1.
- * `images` receives count x channels x resolution x resolution bytes (per image C, H, W order;
- * pixels = clip(x * 127.5 + 128, 0, 255)); `capacity` is its size in bytes.
- * Blocks. Any thread; concurrent calls on the same models are allowed.
- * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, capacity too small, label out of range, guide shape),
+/* A sampler: a SamplerConfig parsed and checked once against a model and an optional guide, then run
+ * many times (as a prepared statement). Opaque. It refers to its models without owning them: they must
+ * outlive it. It never changes after creation, so several threads may run one sampler (and samplers of
+ * the same models) at the same time. */
+typedef struct diffuse_sampler diffuse_sampler;
+
+/* Prepares sampling from `model` with the EDM sampler configured by `config` (a SamplerConfig, `len`
+ * bytes in `format`; NULL/0 = defaults: 32 Heun steps, sigma 0.002..80, rho 7). `guide` (may be NULL)
+ * is the second network of guidance: D = D_guide + w (D_model - D_guide) with w =
+ * SamplerConfig.guidance; it must have the model's image shape, is required when w != 1 and is never
+ * evaluated when w = 1. On success *out owns the sampler (free it with diffuse_sampler_free); on
+ * failure *out is NULL. Any thread.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, guide shape, guidance without a guide),
  * DIFFUSE_E_INVALID_CONFIG (a SamplerConfig field, named). */
-DIFFUSE_API diffuse_status diffuse_sample(diffuse_model *model, diffuse_model *guide, const void *sampler_config,
-                                          size_t len, diffuse_format format, const uint64_t *seeds,
-                                          const int64_t *labels, size_t count, uint8_t *images, size_t capacity);
+DIFFUSE_API diffuse_status diffuse_sampler_create(diffuse_sampler **out, diffuse_model *model, diffuse_model *guide,
+                                                  const void *config, size_t len, diffuse_format format);
 
-/* Like diffuse_sample, but the sampler's float output itself: count x channels x resolution x
- * resolution values, about [-1, 1] (before quantisation), into `images` of `capacity` floats. */
-DIFFUSE_API diffuse_status diffuse_sample_float(diffuse_model *model, diffuse_model *guide, const void *sampler_config,
-                                                size_t len, diffuse_format format, const uint64_t *seeds,
-                                                const int64_t *labels, size_t count, float *images, size_t capacity);
-
-/* Pixel type of diffuse_sample_to_buffer. */
+/* Pixel type of sampled images. */
 typedef enum diffuse_pixel_type {
-  DIFFUSE_PIXELS_UINT8 = 0,  /* as diffuse_sample writes them */
-  DIFFUSE_PIXELS_FLOAT32 = 1 /* as diffuse_sample_float writes them */
+  DIFFUSE_PIXELS_UINT8 = 0,  /* clip(x * 127.5 + 128, 0, 255), truncated */
+  DIFFUSE_PIXELS_FLOAT32 = 1 /* the sampler's output x itself, about [-1, 1] */
 } diffuse_pixel_type;
 
-/* Like diffuse_sample / diffuse_sample_float, into a buffer the library allocates: *out receives
- * count x channels x resolution x resolution values of `type` (library-owned: diffuse_buffer_free it).
- * Returns DIFFUSE_E_INVALID_ARGUMENT also for count 0 or a type outside diffuse_pixel_type. */
-DIFFUSE_API diffuse_status diffuse_sample_to_buffer(diffuse_model *model, diffuse_model *guide,
-                                                    const void *sampler_config, size_t len, diffuse_format format,
-                                                    const uint64_t *seeds, const int64_t *labels, size_t count,
-                                                    diffuse_pixel_type type, diffuse_buffer *out);
+/* Generates `count` images, one per seed: image i depends only on seeds[i] and labels[i], never on
+ * `count` or the order. labels may be NULL (unconditional, or an all-zero label row for a conditional
+ * model); labels[i] = -1 means the same. `images` receives count x channels x resolution x resolution
+ * values of `type` (per image C, H, W order); `capacity` is its size in bytes. count 0 does nothing.
+ * Blocks. Any thread, also concurrently on one sampler.
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, capacity too small, label out of range, type outside
+ * diffuse_pixel_type). */
+DIFFUSE_API diffuse_status diffuse_sampler_run(diffuse_sampler *sampler, const uint64_t *seeds, const int64_t *labels,
+                                               size_t count, diffuse_pixel_type type, void *images, size_t capacity);
 
-/* Like diffuse_sample, then writes the images as one PNG grid to `path` (atomically); `columns` 0 =
- * ceil(sqrt(count)). Blocks. Any thread. Returns the statuses of diffuse_sample (count 0 or columns < 0:
- * DIFFUSE_E_INVALID_ARGUMENT) and DIFFUSE_E_IO. */
-DIFFUSE_API diffuse_status diffuse_sample_png_grid(diffuse_model *model, diffuse_model *guide,
-                                                   const void *sampler_config, size_t len, diffuse_format format,
-                                                   const uint64_t *seeds, const int64_t *labels, size_t count,
-                                                   int columns, const char *path);
+/* Like diffuse_sampler_run, into a buffer the library allocates: *out receives the values
+ * (library-owned: diffuse_buffer_free it). Returns DIFFUSE_E_INVALID_ARGUMENT also for count 0. */
+DIFFUSE_API diffuse_status diffuse_sampler_run_to_buffer(diffuse_sampler *sampler, const uint64_t *seeds,
+                                                         const int64_t *labels, size_t count, diffuse_pixel_type type,
+                                                         diffuse_buffer *out);
+
+/* Like diffuse_sampler_run, then writes the uint8 images as one PNG grid to `path` (atomically);
+ * `columns` 0 = ceil(sqrt(count)). Blocks. Any thread. Returns the statuses of diffuse_sampler_run
+ * (count 0 or columns < 0: DIFFUSE_E_INVALID_ARGUMENT) and DIFFUSE_E_IO. */
+DIFFUSE_API diffuse_status diffuse_sampler_write_png_grid(diffuse_sampler *sampler, const uint64_t *seeds,
+                                                          const int64_t *labels, size_t count, int columns,
+                                                          const char *path);
+
+/* Releases the sampler (NULL is allowed); its models stay open. No other thread may be using it. */
+DIFFUSE_API void diffuse_sampler_free(diffuse_sampler *sampler);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Post-hoc EMA                                                                                    */
@@ -365,15 +374,15 @@ DIFFUSE_API diffuse_status diffuse_phema_reconstruct(const char *run_dir, const 
 DIFFUSE_API diffuse_status diffuse_validation_loss(diffuse_model *model, const diffuse_images *images, uint64_t seed,
                                                    double *sigmas, double *losses, double *mean);
 
-/* The consistency measure between two models: both sample the given seeds (and labels, as in
- * diffuse_sample) from the same noise with the SamplerConfig (guidance must be 1), and their final
- * images are compared pairwise. *relative_msd (may be NULL) receives mean((a - b)^2) / var(a and b
+/* The consistency measure between two models: the sampler's model and `other` sample the given seeds
+ * (and labels, as in diffuse_sampler_run) from the same noise with the sampler's config, and their
+ * final images are compared pairwise. The sampler must have no guide (guidance 1); `other` must have
+ * its model's image shape. *relative_msd (may be NULL) receives mean((a - b)^2) / var(a and b
  * together) (0 = identical, about 2 for independent sets); *cosine (may be NULL) the mean cosine
  * similarity of the image pairs. Blocks. Any thread.
- * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, count 0, models of different image shape, guidance != 1),
- * DIFFUSE_E_INVALID_CONFIG (a SamplerConfig field, named). */
-DIFFUSE_API diffuse_status diffuse_consistency(diffuse_model *a, diffuse_model *b, const void *sampler_config,
-                                               size_t len, diffuse_format format, const uint64_t *seeds,
+ * Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, count 0, models of different image shape, a guided
+ * sampler). */
+DIFFUSE_API diffuse_status diffuse_consistency(diffuse_sampler *sampler, diffuse_model *other, const uint64_t *seeds,
                                                const int64_t *labels, size_t count, double *relative_msd,
                                                double *cosine);
 

@@ -9,6 +9,10 @@
 namespace diffuse::capi {
 
 void check_images(const diffuse_images& images, const char* name) {
+  if (images.size < sizeof(diffuse_images)) {
+    fail(ErrorCode::kInvalidArgument, "{} images: size is {}; set it to sizeof(diffuse_images) ({})", name, images.size,
+         sizeof(diffuse_images));
+  }
   if (images.count == 0) fail(ErrorCode::kInvalidArgument, "{} images: count is 0", name);
   if (images.pixels == nullptr) fail(ErrorCode::kInvalidArgument, "{} images: pixels is NULL", name);
   if (images.height <= 0 || images.width <= 0) {

@@ -3,12 +3,11 @@
 #include <string>
 
 #include <ATen/Parallel.h>
-#include <c10/core/Device.h>
-#include <torch/cuda.h>
 
 #include "diffuse.h"
 #include "log/log.h"
 #include "status.h"
+#include "util/device.h"
 
 namespace diffuse::capi {
 
@@ -19,22 +18,21 @@ diffuse_status set_error(diffuse_status status, const std::string& message) {
   return status;
 }
 
-diffuse_status to_status(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument: return DIFFUSE_E_INVALID_ARGUMENT;
-    case ErrorCode::kInvalidConfig: return DIFFUSE_E_INVALID_CONFIG;
-    case ErrorCode::kIo: return DIFFUSE_E_IO;
-    case ErrorCode::kCorruptFile: return DIFFUSE_E_CORRUPT_FILE;
-    case ErrorCode::kOutOfMemory: return DIFFUSE_E_OUT_OF_MEMORY;
-    case ErrorCode::kDeviceUnavailable: return DIFFUSE_E_DEVICE_UNAVAILABLE;
-    case ErrorCode::kCancelled: return DIFFUSE_E_CANCELLED;
-    case ErrorCode::kBusy: return DIFFUSE_E_BUSY;
-    case ErrorCode::kNotFound: return DIFFUSE_E_NOT_FOUND;
-    case ErrorCode::kInternal: return DIFFUSE_E_INTERNAL;
-    case ErrorCode::kDiverged: return DIFFUSE_E_DIVERGED;
-  }
-  return DIFFUSE_E_INTERNAL;
-}
+// ErrorCode carries diffuse_status's values (util/error.h); these pin that.
+static_assert(static_cast<int>(ErrorCode::kInvalidArgument) == DIFFUSE_E_INVALID_ARGUMENT);
+static_assert(static_cast<int>(ErrorCode::kInvalidConfig) == DIFFUSE_E_INVALID_CONFIG);
+static_assert(static_cast<int>(ErrorCode::kIo) == DIFFUSE_E_IO);
+static_assert(static_cast<int>(ErrorCode::kCorruptFile) == DIFFUSE_E_CORRUPT_FILE);
+static_assert(static_cast<int>(ErrorCode::kOutOfMemory) == DIFFUSE_E_OUT_OF_MEMORY);
+static_assert(static_cast<int>(ErrorCode::kDeviceUnavailable) == DIFFUSE_E_DEVICE_UNAVAILABLE);
+static_assert(static_cast<int>(ErrorCode::kCancelled) == DIFFUSE_E_CANCELLED);
+static_assert(static_cast<int>(ErrorCode::kBusy) == DIFFUSE_E_BUSY);
+static_assert(static_cast<int>(ErrorCode::kNotFound) == DIFFUSE_E_NOT_FOUND);
+static_assert(static_cast<int>(ErrorCode::kInternal) == DIFFUSE_E_INTERNAL);
+static_assert(static_cast<int>(ErrorCode::kDiverged) == DIFFUSE_E_DIVERGED);
+static_assert(kLastErrorCode == DIFFUSE_E_DIVERGED);
+
+diffuse_status to_status(ErrorCode code) { return static_cast<diffuse_status>(code); }
 
 }  // namespace diffuse::capi
 
@@ -49,21 +47,10 @@ int diffuse_version_number(void) { return DIFFUSE_VERSION_NUMBER; }
 int diffuse_abi_version(void) { return DIFFUSE_ABI_VERSION; }
 
 const char* diffuse_status_string(diffuse_status status) {
-  switch (diffuse::capi::enum_value(status)) {
-    case DIFFUSE_OK: return "ok";
-    case DIFFUSE_E_INVALID_ARGUMENT: return "invalid argument";
-    case DIFFUSE_E_INVALID_CONFIG: return "invalid config";
-    case DIFFUSE_E_IO: return "I/O error";
-    case DIFFUSE_E_CORRUPT_FILE: return "corrupt file";
-    case DIFFUSE_E_OUT_OF_MEMORY: return "out of memory";
-    case DIFFUSE_E_DEVICE_UNAVAILABLE: return "device unavailable";
-    case DIFFUSE_E_CANCELLED: return "cancelled";
-    case DIFFUSE_E_BUSY: return "busy";
-    case DIFFUSE_E_NOT_FOUND: return "not found";
-    case DIFFUSE_E_INTERNAL: return "internal error";
-    case DIFFUSE_E_DIVERGED: return "training diverged";
-  }
-  return "unknown status";
+  const int value = diffuse::capi::enum_value(status);
+  if (value == DIFFUSE_OK) return "ok";
+  if (value < 1 || value > diffuse::kLastErrorCode) return "unknown status";
+  return diffuse::error_code_name(static_cast<diffuse::ErrorCode>(value));
 }
 
 const char* diffuse_last_error(void) { return diffuse::capi::last_error.c_str(); }
@@ -126,19 +113,7 @@ diffuse_status diffuse_device_available(const char* device, int* available) {
   DIFFUSE_REQUIRE_ARG("diffuse_device_available", available);
   *available = 0;
   return diffuse::capi::guarded([&] {
-    c10::Device d(c10::kCPU);
-    try {
-      d = c10::Device(device);
-    } catch (const std::exception&) {
-      return set_error(DIFFUSE_E_INVALID_ARGUMENT,
-                       std::string("diffuse_device_available: \"") + device + "\" is not cpu, cuda or cuda:N");
-    }
-    if (d.is_cpu()) {
-      *available = 1;
-    } else if (d.is_cuda()) {
-      const int64_t count = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
-      *available = (d.has_index() ? d.index() : 0) < count ? 1 : 0;
-    }
+    *available = diffuse::device_available(diffuse::parse_device(device, "diffuse_device_available")) ? 1 : 0;
     return DIFFUSE_OK;
   });
 }

@@ -8,16 +8,16 @@
 
 #include <ATen/ATen.h>
 
-#include "config/sampler_config.h"
 #include "diffuse.h"
 #include "format.h"
 #include "images.h"
 #include "metrics/consistency.h"
 #include "metrics/evaluate.h"
 #include "model_handle.h"
+#include "sampler_handle.h"
 #include "sample/sampler.h"
 #include "status.h"
-#include "train/validation.h"
+#include "metrics/validation_loss.h"
 
 static_assert(DIFFUSE_VALIDATION_SIGMAS == 10, "diffuse.h and Validator::sigmas() disagree");
 
@@ -66,24 +66,20 @@ diffuse_status diffuse_validation_loss(diffuse_model* model, const diffuse_image
   });
 }
 
-diffuse_status diffuse_consistency(diffuse_model* a, diffuse_model* b, const void* sampler_config, size_t len,
-                                   diffuse_format format, const uint64_t* seeds, const int64_t* labels, size_t count,
-                                   double* relative_msd, double* cosine) {
-  DIFFUSE_REQUIRE_ARG("diffuse_consistency", a);
-  DIFFUSE_REQUIRE_ARG("diffuse_consistency", b);
+diffuse_status diffuse_consistency(diffuse_sampler* sampler, diffuse_model* other, const uint64_t* seeds,
+                                   const int64_t* labels, size_t count, double* relative_msd, double* cosine) {
+  DIFFUSE_REQUIRE_ARG("diffuse_consistency", sampler);
+  DIFFUSE_REQUIRE_ARG("diffuse_consistency", other);
   DIFFUSE_REQUIRE_ARG("diffuse_consistency", seeds);
   if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: count is 0");
   return guarded([&] {
-    diffuse::v1::SamplerConfig parsed;
-    diffuse::capi::parse(sampler_config, len, format, &parsed);
-    const diffuse::SamplerOptions options = diffuse::resolve_sampler_config(parsed);
-    if (options.guidance != 1) {
+    if (sampler->options.guidance != 1) {
       return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: SamplerConfig.guidance must be 1 (no guide)");
     }
     std::vector<int64_t> label_list(count, -1);
     if (labels) label_list.assign(labels, labels + count);
     const diffuse::ConsistencyResult result = diffuse::measure_consistency(
-        a->net, b->net, std::vector<uint64_t>(seeds, seeds + count), label_list, options);
+        sampler->model->net, other->net, std::vector<uint64_t>(seeds, seeds + count), label_list, sampler->options);
     if (relative_msd) *relative_msd = result.images.relative_msd;
     if (cosine) *cosine = result.images.cosine;
     return DIFFUSE_OK;

@@ -19,12 +19,12 @@ struct diffuse_trainer {
   std::unique_ptr<diffuse::Trainer> trainer;
   std::atomic<bool> busy{false};
   std::mutex status_mutex;
-  diffuse::TrainerStatus status;  // as of the last completed step
+  diffuse::v1::TrainStatus status;  // as of the last completed step
 
   void attach(std::unique_ptr<diffuse::Trainer> t) {
     trainer = std::move(t);
     status = trainer->status();
-    trainer->set_step_callback([this](const diffuse::TrainerStatus& s) {
+    trainer->set_step_callback([this](const diffuse::v1::TrainStatus& s) {
       std::lock_guard<std::mutex> lock(status_mutex);
       status = s;
     });
@@ -71,6 +71,25 @@ diffuse::HostData host_data(const diffuse::v1::TrainConfig& config, const diffus
                   "validation images were handed in, but data.validation.format is not MEMORY in the config");
   }
   return to_host_data(train, validation);
+}
+
+// The C struct's fields from the TrainStatus message: the one mapping between the two.
+diffuse_train_status to_c_status(const diffuse::v1::TrainStatus& s) {
+  diffuse_train_status c{};
+  c.size = sizeof(diffuse_train_status);
+  c.images_seen = s.images_seen();
+  c.images_total = s.images_total();
+  c.steps = s.steps();
+  c.loss = s.loss();
+  c.learning_rate = s.learning_rate();
+  c.beta1 = s.beta1();
+  c.images_per_second = s.images_per_second();
+  c.seconds_per_step = s.seconds_per_step();
+  c.elapsed_seconds = s.elapsed_seconds();
+  c.eta_seconds = s.eta_seconds();
+  c.validation_loss = s.validation_loss();
+  c.done = s.done() ? 1 : 0;
+  return c;
 }
 
 diffuse_status busy(const char* function) {
@@ -170,25 +189,11 @@ diffuse_status diffuse_trainer_get_status(diffuse_trainer* trainer, diffuse_trai
                      "diffuse_trainer_get_status: out->size is " + std::to_string(out->size) +
                          "; set it to sizeof(diffuse_train_status)");
   }
-  diffuse::TrainerStatus s;
+  diffuse_train_status full{};
   {
     std::lock_guard<std::mutex> lock(trainer->status_mutex);
-    s = trainer->status;
+    full = to_c_status(trainer->status);
   }
-  diffuse_train_status full{};
-  full.size = sizeof(diffuse_train_status);
-  full.images_seen = s.nimg;
-  full.images_total = s.total_nimg;
-  full.steps = s.step;
-  full.loss = s.loss;
-  full.learning_rate = s.lr;
-  full.beta1 = s.beta1;
-  full.images_per_second = s.images_per_second;
-  full.seconds_per_step = s.seconds_per_step;
-  full.elapsed_seconds = s.elapsed_seconds;
-  full.eta_seconds = s.eta_seconds;
-  full.validation_loss = s.validation_loss;
-  full.done = s.done ? 1 : 0;
   diffuse::capi::copy_versioned(full, out);
   return DIFFUSE_OK;
 }
@@ -199,25 +204,11 @@ diffuse_status diffuse_trainer_get_status_message(diffuse_trainer* trainer, diff
   DIFFUSE_REQUIRE_ARG("diffuse_trainer_get_status_message", trainer);
   DIFFUSE_REQUIRE_ARG("diffuse_trainer_get_status_message", out);
   return guarded([&] {
-    diffuse::TrainerStatus s;
+    diffuse::v1::TrainStatus message;
     {
       std::lock_guard<std::mutex> lock(trainer->status_mutex);
-      s = trainer->status;
+      message = trainer->status;
     }
-    diffuse::v1::TrainStatus message;
-    message.set_run_dir(trainer->trainer->run_dir());
-    message.set_images_seen(s.nimg);
-    message.set_images_total(s.total_nimg);
-    message.set_steps(s.step);
-    message.set_loss(s.loss);
-    message.set_learning_rate(s.lr);
-    message.set_beta1(s.beta1);
-    message.set_images_per_second(s.images_per_second);
-    message.set_seconds_per_step(s.seconds_per_step);
-    message.set_elapsed_seconds(s.elapsed_seconds);
-    message.set_eta_seconds(s.eta_seconds);
-    message.set_validation_loss(s.validation_loss);
-    message.set_done(s.done);
     diffuse::capi::copy_to_buffer(diffuse::print_config(message, diffuse::capi::to_format(format)), out);
     return DIFFUSE_OK;
   });

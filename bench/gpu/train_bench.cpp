@@ -116,7 +116,7 @@ void run_trainer(const Args& a, const diffuse::v1::TrainConfig& config, const di
               "peak_bytes=%lld loss=%.4f\n",
               a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.micro),
               static_cast<double>(a.batch * a.steps) / s, 1000 * s / static_cast<double>(a.steps),
-              static_cast<long long>(diffuse::peak_device_memory_bytes(at::Device(at::kCUDA))), trainer->status().loss);
+              static_cast<long long>(diffuse::peak_device_memory_bytes(at::Device(at::kCUDA))), trainer->status().loss());
 }
 
 // The trainer's step (train/trainer.cpp) from its parts, one timed phase at a time.
@@ -132,7 +132,7 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
   net->train();
   Adam adam(net->parameters(), AdamOptions{});
   PowerEma ema(*net, {0.05, 0.10});
-  const auto noise = make_noise_distribution(config.noise());
+  const auto noise = make_noise_distribution(config.noise(), options.sigma_data);
   const auto weighting = make_loss_weighting(config.loss(), options.sigma_data);
   LoaderOptions lo;
   lo.batch_size = a.micro;

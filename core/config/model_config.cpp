@@ -14,6 +14,26 @@
 namespace diffuse {
 namespace {
 
+v1::Precision to_proto_precision(Precision precision) {
+  switch (precision) {
+    case Precision::kFp32: return v1::PRECISION_FP32;
+    case Precision::kBf16: return v1::PRECISION_BF16;
+    case Precision::kFp16: break;
+  }
+  return v1::PRECISION_FP16;
+}
+
+Precision from_proto_precision(v1::Precision precision) {
+  switch (precision) {
+    case v1::PRECISION_FP32: return Precision::kFp32;
+    case v1::PRECISION_BF16: return Precision::kBf16;
+    case v1::PRECISION_UNSPECIFIED:
+    case v1::PRECISION_FP16: return Precision::kFp16;
+    default: break;
+  }
+  fail(ErrorCode::kInvalidConfig, "ModelConfig.precision: {} is not a Precision value", static_cast<int>(precision));
+}
+
 // What a preset changes from the reference defaults (spec edm2.md §6.1); everything else is shared.
 struct Preset {
   const char* name;
@@ -32,28 +52,30 @@ constexpr Preset kPresets[] = {
 constexpr int kPresetImgResolution = 64;  // img64 pixels and img512 latents are both 64x64
 constexpr int kPresetLabelDim = 1000;     // ImageNet classes
 
-// The reference defaults (spec edm2.md §3, §4), with every field set.
+// The reference defaults (spec edm2.md §3, §4), with every field set: ModelOptions' initializers are
+// the one table of them (the schema's comments state the same values; a test holds them equal).
 v1::ModelConfig default_config() {
+  const ModelOptions d;
   v1::ModelConfig config;
   config.set_preset("");
-  config.set_img_resolution(64);
-  config.set_img_channels(3);
-  config.set_label_dim(0);
-  config.set_model_channels(192);
-  for (int mult : {1, 2, 3, 4}) config.add_channel_mult(mult);
-  config.set_num_blocks(3);
-  for (int resolution : {16, 8}) config.add_attn_resolutions(resolution);
+  config.set_img_resolution(d.img_resolution);
+  config.set_img_channels(d.img_channels);
+  config.set_label_dim(d.label_dim);
+  config.set_model_channels(d.model_channels);
+  for (int mult : d.channel_mult) config.add_channel_mult(mult);
+  config.set_num_blocks(d.num_blocks);
+  for (int resolution : d.attn_resolutions) config.add_attn_resolutions(resolution);
   config.set_no_attn_resolutions(false);
-  config.set_channels_per_head(64);
-  config.set_dropout(0.0);
-  config.set_res_balance(0.3);
-  config.set_attn_balance(0.3);
-  config.set_label_balance(0.5);
-  config.set_concat_balance(0.5);
-  config.set_clip_act(256.0);
-  config.set_logvar_channels(128);
-  config.set_sigma_data(0.5);
-  config.set_precision(v1::PRECISION_FP16);
+  config.set_channels_per_head(d.channels_per_head);
+  config.set_dropout(d.dropout);
+  config.set_res_balance(d.res_balance);
+  config.set_attn_balance(d.attn_balance);
+  config.set_label_balance(d.label_balance);
+  config.set_concat_balance(d.concat_balance);
+  config.set_clip_act(d.clip_act);
+  config.set_logvar_channels(d.logvar_channels);
+  config.set_sigma_data(d.sigma_data);
+  config.set_precision(to_proto_precision(d.precision));
   return config;
 }
 
@@ -241,15 +263,7 @@ ModelOptions to_model_options(const v1::ModelConfig& resolved) {
   options.clip_act = resolved.clip_act();
   options.logvar_channels = resolved.logvar_channels();
   options.sigma_data = resolved.sigma_data();
-  switch (resolved.precision()) {
-    case v1::PRECISION_FP32: options.precision = Precision::kFp32; break;
-    case v1::PRECISION_BF16: options.precision = Precision::kBf16; break;
-    case v1::PRECISION_UNSPECIFIED:
-    case v1::PRECISION_FP16: options.precision = Precision::kFp16; break;
-    default:
-      fail(ErrorCode::kInvalidConfig, "ModelConfig.precision: {} is not a Precision value",
-           static_cast<int>(resolved.precision()));
-  }
+  options.precision = from_proto_precision(resolved.precision());
   return options;
 }
 

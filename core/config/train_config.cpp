@@ -9,6 +9,7 @@
 #include "config/model_config.h"
 #include "log/log.h"
 #include "noise/noise_distribution.h"
+#include "util/device.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -400,10 +401,11 @@ void resolve_run(v1::RunConfig* r) {
   if (r->duration_images() <= 0) reject("run.duration_images", "required, > 0");
   if (!r->has_seed()) r->set_seed(0);
   if (!r->has_device()) r->set_device("cpu");
-  const std::string& dev = r->device();
-  const bool cuda_index = dev.rfind("cuda:", 0) == 0 && dev.size() > 5 &&
-                          dev.find_first_not_of("0123456789", 5) == std::string::npos;
-  if (dev != "cpu" && dev != "cuda" && !cuda_index) reject("run.device", fmt::format("\"{}\" is not cpu, cuda or cuda:N", dev));
+  try {
+    parse_device(r->device(), "TrainConfig.run.device");
+  } catch (const Error& e) {
+    fail(ErrorCode::kInvalidConfig, "{}", e.what());
+  }
   if (!r->has_threads()) r->set_threads(0);
   if (r->threads() < 0 || r->threads() > 1024) reject("run.threads", fmt::format("{} is outside 0..1024", r->threads()));
   const int64_t batch = r->batch_size();

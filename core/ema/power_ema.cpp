@@ -131,8 +131,4 @@ void PowerEma::load_checkpoint_state(const std::map<std::string, at::Tensor>& te
   }
 }
 
-std::string ema_snapshot_name(double sigma_rel, int64_t nimg) {
-  return fmt::format("ema-{:.3f}-{:07d}.safetensors", sigma_rel, nimg / 1000);
-}
-
 }  // namespace diffuse

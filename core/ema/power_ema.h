@@ -47,7 +47,4 @@ class PowerEma {
   std::vector<std::vector<at::Tensor>> averages_;  // [profile][parameter]
 };
 
-// File name of an EMA snapshot: "ema-<σ_rel, 3 decimals>-<kimg, 7 digits>.safetensors" with kimg = nimg/1000.
-std::string ema_snapshot_name(double sigma_rel, int64_t nimg);
-
 }  // namespace diffuse

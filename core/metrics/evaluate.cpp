@@ -5,14 +5,14 @@
 
 #include <ATen/ATen.h>
 
-#include "config/sampler_config.h"
+#include "sample/sampler_config.h"
 #include "data/dataset.h"
 #include "data/image_transform.h"
 #include "metrics/feature_classifier.h"
 #include "metrics/feature_distances.h"
 #include "metrics/sliced_wasserstein.h"
 #include "sample/sampler.h"
-#include "train/validation.h"
+#include "metrics/validation_loss.h"
 #include "util/error.h"
 
 namespace diffuse {

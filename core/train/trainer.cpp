@@ -12,18 +12,14 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
-#include <google/protobuf/text_format.h>
-#include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 
 #include "config/model_config.h"
-#include "config/proto_format.h"
 #include "config/train_config.h"
 #include "data/data_loader.h"
 #include "ema/power_ema.h"
-#include "io/atomic_file.h"
-#include "io/safetensors.h"
 #include "log/log.h"
+#include "metrics/validation_loss.h"
 #include "loss/edm2_loss.h"
 #include "loss/loss_weighting.h"
 #include "nn/initialize.h"
@@ -31,11 +27,13 @@
 #include "noise/noise_distribution.h"
 #include "optim/adam.h"
 #include "optim/optimizer_schedule.h"
-#include "train/run_directory.h"
+#include "store/checkpoint.h"
+#include "store/ema_snapshot.h"
+#include "store/run_directory.h"
+#include "store/stats_line.h"
 #include "train/training_data.h"
 #include "train/training_stats.h"
-#include "train/validation.h"
-#include "util/cuda_math.h"
+#include "util/device.h"
 #include "util/device_memory.h"
 #include "util/error.h"
 #include "util/seed.h"
@@ -45,29 +43,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr char kCheckpointFormat[] = "diffuse-checkpoint-1";
-constexpr char kEmaFormat[] = "diffuse-ema-1";
-
-at::Device resolve_device(const std::string& name) {
-  const at::Device device(name);
-  if (device.is_cuda()) {
-    if (!torch::cuda::is_available()) {
-      fail(ErrorCode::kDeviceUnavailable, "TrainConfig.run.device: \"{}\" requested but no CUDA device is available", name);
-    }
-    const int64_t index = device.has_index() ? device.index() : 0;
-    if (index >= static_cast<int64_t>(torch::cuda::device_count())) {
-      fail(ErrorCode::kDeviceUnavailable, "TrainConfig.run.device: \"{}\" but only {} CUDA device(s)", name,
-           torch::cuda::device_count());
-    }
-    use_reference_cuda_math();
-  }
-  return device;
-}
-
-std::string text_config(const v1::TrainConfig& config) { return print_config(config, ConfigFormat::kText); }
-
-at::Tensor scalar_i64(int64_t v) { return at::scalar_tensor(v, at::kLong); }
-at::Tensor scalar_f64(double v) { return at::scalar_tensor(v, at::kDouble); }
 
 }  // namespace
 
@@ -101,18 +76,18 @@ struct Trainer::Impl {
   double images_per_second = 0, seconds_per_step = 0;
   int64_t last_snapshot_nimg = -1, last_checkpoint_nimg = -1, last_stats_nimg = -1;
   std::atomic<bool> stop_requested{false};
-  std::function<void(const TrainerStatus&)> step_callback;
+  std::function<void(const v1::TrainStatus&)> step_callback;
 
   explicit Impl(const v1::TrainConfig& resolved) : config(resolved), dir(resolved.run().output_dir()) {}
 
-  ~Impl() { remove_log_file(dir.file("log.txt")); }
+  ~Impl() { remove_log_file(dir.log_file()); }
 
   void build(const HostData& host) {
-    add_log_file(dir.file("log.txt"));
+    add_log_file(dir.log_file());
     const v1::RunConfig& run = config.run();
     at::set_num_threads(run.threads() > 0 ? run.threads()
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-    device = resolve_device(run.device());
+    device = open_device(run.device(), "TrainConfig.run.device");
 
     const ModelOptions options = to_model_options(config.model());
     net = Precond(options);
@@ -226,37 +201,36 @@ struct Trainer::Impl {
   }
 
   void write_stats(bool status, bool validate) {
-    nlohmann::json line;
-    line["nimg"] = nimg;
-    line["kimg"] = static_cast<double>(nimg) / 1000.0;
-    line["step"] = step;
-    line["progress"] = std::min(1.0, static_cast<double>(nimg) / static_cast<double>(config.run().duration_images()));
+    StatsLine line;
+    line.nimg = nimg;
+    line.step = step;
+    line.progress = std::min(1.0, static_cast<double>(nimg) / static_cast<double>(config.run().duration_images()));
     if (status) {
-      line["loss"] = interval_stats.mean_loss();
-      line["loss_per_sigma_bin"] = interval_stats.mean_loss_per_bin();
-      line["lr"] = last_hyper.lr;
-      line["beta1"] = last_hyper.beta1;
-      line["lr_compensation"] = last_hyper.compensation;
-      if (config.noise().curriculum() == v1::NoiseConfig::CLTS) line["clts_strength"] = last_noise.strength;
-      if (config.noise().curriculum() == v1::NoiseConfig::CLUSTERS) line["curriculum_stage"] = last_noise.stage;
-      line["samples_per_sigma_bin"] = interval_stats.count_per_bin();
+      StatsLine::Status& st = line.status.emplace();
+      st.loss = interval_stats.mean_loss();
+      st.loss_per_sigma_bin = interval_stats.mean_loss_per_bin();
+      st.samples_per_sigma_bin = interval_stats.count_per_bin();
+      st.lr = last_hyper.lr;
+      st.beta1 = last_hyper.beta1;
+      st.lr_compensation = last_hyper.compensation;
+      if (config.noise().curriculum() == v1::NoiseConfig::CLTS) st.clts_strength = last_noise.strength;
+      if (config.noise().curriculum() == v1::NoiseConfig::CLUSTERS) st.curriculum_stage = last_noise.stage;
       interval_stats.reset();
     }
     if (validate) {
       const ValidationResult v = validator->evaluate(net, config.run().batch_per_step());
-      line["validation_loss"] = v.mean;
-      line["validation_loss_per_sigma"] = v.losses;
+      line.validation = StatsLine::Validation{v.mean, v.losses};
       last_validation = v.mean;
     }
-    line["images_per_second"] = images_per_second;
-    line["seconds_per_step"] = seconds_per_step;
-    line["elapsed_seconds"] = elapsed_seconds;
-    line["peak_memory_bytes"] = peak_host_memory_bytes();
-    if (device.is_cuda()) line["peak_device_memory_bytes"] = peak_device_memory_bytes(device);
-    dir.append_stats(line.dump());
+    line.images_per_second = images_per_second;
+    line.seconds_per_step = seconds_per_step;
+    line.elapsed_seconds = elapsed_seconds;
+    line.peak_memory_bytes = peak_host_memory_bytes();
+    if (device.is_cuda()) line.peak_device_memory_bytes = peak_device_memory_bytes(device);
+    dir.append_stats(format_stats_line(line));
     last_stats_nimg = nimg;
     std::string message = fmt::format("{:.1f} kimg", static_cast<double>(nimg) / 1000.0);
-    if (status) message += fmt::format("  loss {:.4f}  lr {:.3g}  {:.1f} img/s", line["loss"].is_number() ? line["loss"].get<double>() : kNaN, last_hyper.lr, images_per_second);
+    if (status) message += fmt::format("  loss {:.4f}  lr {:.3g}  {:.1f} img/s", line.status->loss, last_hyper.lr, images_per_second);
     if (validate) message += fmt::format("  validation {:.4f}", last_validation);
     log_info("{}", message);
   }
@@ -269,17 +243,19 @@ struct Trainer::Impl {
     }
   }
 
+  // Whether `path` holds a snapshot of another time (or one that cannot be read).
   bool holds_other_time(const std::string& path) const {
     if (!std::filesystem::exists(path)) return false;
-    const auto meta = SafetensorsFile::open(path).metadata();
-    const auto it = meta.find("nimg");
-    return it == meta.end() || it->second != std::to_string(nimg);
+    try {
+      return read_ema_snapshot_info(path).nimg != nimg;
+    } catch (const Error&) {
+      return true;
+    }
   }
 
   void write_snapshots() {
     require_finite_state("EMA snapshots");
     const at::ScalarType dtype = config.ema().snapshot_dtype() == v1::EmaConfig::FP32 ? at::kFloat : at::kHalf;
-    const std::string model_json = print_config(config.model(), ConfigFormat::kJson);
     for (size_t i = 0; i < ema->sigma_rels().size(); ++i) {
       NamedTensors tensors;
       for (const auto& [name, t] : ema->averaged_state(i, *net)) tensors.emplace_back(name, t.to(dtype));
@@ -291,76 +267,55 @@ struct Trainer::Impl {
         log_warn("not writing the EMA snapshot at {} images: {} already holds an earlier time", nimg, path);
         continue;
       }
-      write_safetensors(path, tensors,
-                        {{"format", kEmaFormat},
-                         {"sigma_rel", fmt::format("{:.17g}", sigma_rel)},
-                         {"nimg", std::to_string(nimg)},
-                         {"model_config", model_json}});
+      write_ema_snapshot(path, tensors, sigma_rel, nimg, config.model());
     }
     last_snapshot_nimg = nimg;
   }
 
   void write_checkpoint() {
     require_finite_state("a checkpoint");
-    NamedTensors tensors;
-    for (const auto& [name, t] : state_dict(*net)) tensors.emplace_back("net." + name, t);
+    CheckpointState state;
+    for (const auto& [name, t] : state_dict(*net)) state.net.emplace(name, t);
     const auto params = net->named_parameters();
     for (size_t i = 0; i < params.size(); ++i) {
-      tensors.emplace_back("adam.exp_avg." + params[i].key(), adam->exp_avg()[i]);
-      tensors.emplace_back("adam.exp_avg_sq." + params[i].key(), adam->exp_avg_sq()[i]);
+      state.adam_exp_avg.emplace(params[i].key(), adam->exp_avg()[i]);
+      state.adam_exp_avg_sq.emplace(params[i].key(), adam->exp_avg_sq()[i]);
     }
-    for (auto& entry : ema->checkpoint_state()) tensors.push_back(std::move(entry));
-    tensors.emplace_back("state.nimg", scalar_i64(nimg));
-    tensors.emplace_back("state.step", scalar_i64(step));
-    tensors.emplace_back("state.loader_position", scalar_i64(loader->position()));
-    tensors.emplace_back("state.nonfinite_steps", scalar_i64(nonfinite_steps));
-    tensors.emplace_back("state.elapsed_seconds", scalar_f64(elapsed_seconds));
-    tensors.emplace_back("state.adam_steps", scalar_i64(adam->step_count()));
-    tensors.emplace_back("state.adam_beta1_product", scalar_f64(adam->beta1_product()));
-    tensors.emplace_back("state.adam_beta2_product", scalar_f64(adam->beta2_product()));
-    tensors.emplace_back("state.interval_stats", interval_stats.state());
-    if (const at::Tensor curriculum = noise->state(); curriculum.defined()) {
-      tensors.emplace_back("state.noise_curriculum", curriculum);
-    }
-    write_safetensors(dir.file(RunDirectory::checkpoint_name(nimg)), tensors,
-                      {{"format", kCheckpointFormat}, {"config", text_config(config)}});
+    for (auto& [name, t] : ema->checkpoint_state()) state.ema.emplace(name, t);
+    state.nimg = nimg;
+    state.step = step;
+    state.loader_position = loader->position();
+    state.nonfinite_steps = nonfinite_steps;
+    state.elapsed_seconds = elapsed_seconds;
+    state.adam_steps = adam->step_count();
+    state.adam_beta1_product = adam->beta1_product();
+    state.adam_beta2_product = adam->beta2_product();
+    state.interval_stats = interval_stats.state();
+    state.noise_curriculum = noise->state();
+    diffuse::write_checkpoint(dir.file(RunDirectory::checkpoint_name(nimg)), state, config);
     last_checkpoint_nimg = nimg;
     dir.prune_checkpoints(config.run().keep_checkpoints());
     log_info("checkpoint at {} images: {}", nimg, RunDirectory::checkpoint_name(nimg));
   }
 
   void load_checkpoint(const std::string& path) {
-    const SafetensorsFile file = SafetensorsFile::open(path);
-    auto format = file.metadata().find("format");
-    if (format == file.metadata().end() || format->second != kCheckpointFormat) {
-      fail(ErrorCode::kCorruptFile, "{}: not a diffuse checkpoint (metadata format is not {})", path, kCheckpointFormat);
+    const CheckpointState s = read_checkpoint(path);
+    load_state_dict(*net, s.net, path + " (tensors net.*)");
+    std::vector<std::string> names;
+    for (const auto& item : net->named_parameters()) names.push_back(item.key());
+    restore_adam_moments(s, names, adam->exp_avg(), adam->exp_avg_sq());
+    ema->load_checkpoint_state(s.ema, path);
+    nimg = s.nimg;
+    step = s.step;
+    nonfinite_steps = s.nonfinite_steps;
+    elapsed_seconds = s.elapsed_seconds;
+    adam->restore_counters(s.adam_steps, s.adam_beta1_product, s.adam_beta2_product);
+    interval_stats.load_state(s.interval_stats);
+    if (noise->state().defined()) {
+      if (!s.noise_curriculum.defined()) fail(ErrorCode::kCorruptFile, "{}: missing tensor 'state.noise_curriculum'", path);
+      noise->load_state(s.noise_curriculum);
     }
-    const std::map<std::string, at::Tensor> t = file.read_all();
-    auto get = [&](const std::string& name) -> const at::Tensor& {
-      auto it = t.find(name);
-      if (it == t.end()) fail(ErrorCode::kCorruptFile, "{}: missing tensor '{}'", path, name);
-      return it->second;
-    };
-    load_state_dict(*net, t, path, "net.");
-    const auto params = net->named_parameters();
-    at::NoGradGuard no_grad;
-    for (size_t i = 0; i < params.size(); ++i) {
-      for (auto [prefix, target] : {std::pair{"adam.exp_avg.", &adam->exp_avg()[i]}, {"adam.exp_avg_sq.", &adam->exp_avg_sq()[i]}}) {
-        const at::Tensor src = get(prefix + params[i].key());
-        if (src.sizes() != target->sizes()) fail(ErrorCode::kCorruptFile, "{}: '{}{}' has the wrong shape", path, prefix, params[i].key());
-        target->copy_(src);
-      }
-    }
-    ema->load_checkpoint_state(t, path);
-    nimg = get("state.nimg").item<int64_t>();
-    step = get("state.step").item<int64_t>();
-    nonfinite_steps = get("state.nonfinite_steps").item<int64_t>();
-    elapsed_seconds = get("state.elapsed_seconds").item<double>();
-    adam->restore_counters(get("state.adam_steps").item<int64_t>(), get("state.adam_beta1_product").item<double>(),
-                           get("state.adam_beta2_product").item<double>());
-    interval_stats.load_state(get("state.interval_stats"));
-    if (noise->state().defined()) noise->load_state(get("state.noise_curriculum"));
-    start_loader(get("state.loader_position").item<int64_t>());
+    start_loader(s.loader_position);
     last_checkpoint_nimg = nimg;
     last_stats_nimg = nimg;  // lines up to nimg are already in stats.jsonl
     last_snapshot_nimg = due(nimg, config.ema().snapshot_images()) ? nimg : -1;
@@ -373,12 +328,11 @@ Trainer::~Trainer() = default;
 std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData host_data) {
   const v1::TrainConfig resolved = resolve_train_config(config);
   auto impl = std::make_unique<Impl>(resolved);
-  if (!impl->dir.checkpoints().empty() || std::filesystem::exists(impl->dir.file("config.textproto"))) {
+  if (impl->dir.holds_run()) {
     fail(ErrorCode::kInvalidArgument, "TrainConfig.run.output_dir: {} already holds a run; resume it or choose another directory",
          impl->dir.path());
   }
-  const std::string text = text_config(resolved);
-  write_file_atomic(impl->dir.file("config.textproto"), text.data(), text.size());
+  impl->dir.save_config(resolved);
   impl->build(host_data);
   impl->start_loader(0);
   // The untrained network's validation loss anchors the curve.
@@ -389,15 +343,7 @@ std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData host_data) {
-  const std::string config_path = (std::filesystem::path(run_dir) / "config.textproto").string();
-  const std::string text = read_file(config_path);
-  v1::TrainConfig config;
-  try {
-    parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  } catch (const Error& e) {
-    fail(ErrorCode::kCorruptFile, "{}: {}", config_path, e.what());
-  }
-  config.mutable_run()->set_output_dir(run_dir);
+  const v1::TrainConfig config = RunDirectory::load_config(run_dir);
   auto impl = std::make_unique<Impl>(resolve_train_config(config));
   impl->dir.remove_stale_temporaries();
   std::vector<std::string> checkpoints = impl->dir.checkpoints();
@@ -445,27 +391,29 @@ int64_t Trainer::run(int64_t max_steps) {
 
 void Trainer::request_stop() { impl_->stop_requested.store(true); }
 
-void Trainer::set_step_callback(std::function<void(const TrainerStatus&)> callback) {
+void Trainer::set_step_callback(std::function<void(const v1::TrainStatus&)> callback) {
   impl_->step_callback = std::move(callback);
 }
 
 void Trainer::save_checkpoint() { impl_->write_checkpoint(); }
 
-TrainerStatus Trainer::status() const {
+v1::TrainStatus Trainer::status() const {
   const Impl& m = *impl_;
-  TrainerStatus s;
-  s.nimg = m.nimg;
-  s.total_nimg = m.config.run().duration_images();
-  s.step = m.step;
-  s.loss = m.last_loss;
-  s.lr = m.last_hyper.lr;
-  s.beta1 = m.last_hyper.beta1;
-  s.images_per_second = m.images_per_second;
-  s.seconds_per_step = m.seconds_per_step;
-  s.elapsed_seconds = m.elapsed_seconds;
-  s.eta_seconds = m.images_per_second > 0 ? static_cast<double>(std::max<int64_t>(0, s.total_nimg - m.nimg)) / m.images_per_second : 0;
-  s.validation_loss = m.last_validation;
-  s.done = m.done();
+  const int64_t total = m.config.run().duration_images();
+  v1::TrainStatus s;
+  s.set_run_dir(m.dir.path());
+  s.set_images_seen(m.nimg);
+  s.set_images_total(total);
+  s.set_steps(m.step);
+  s.set_loss(m.last_loss);
+  s.set_learning_rate(m.last_hyper.lr);
+  s.set_beta1(m.last_hyper.beta1);
+  s.set_images_per_second(m.images_per_second);
+  s.set_seconds_per_step(m.seconds_per_step);
+  s.set_elapsed_seconds(m.elapsed_seconds);
+  s.set_eta_seconds(m.images_per_second > 0 ? static_cast<double>(std::max<int64_t>(0, total - m.nimg)) / m.images_per_second : 0);
+  s.set_validation_loss(m.last_validation);
+  s.set_done(m.done());
   return s;
 }
 

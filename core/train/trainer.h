@@ -18,21 +18,6 @@ namespace diffuse {
 
 class PowerEma;
 
-struct TrainerStatus {
-  int64_t nimg = 0;        // images trained on
-  int64_t total_nimg = 0;  // run.duration_images
-  int64_t step = 0;        // optimizer steps taken
-  double loss = 0;         // mean loss per element of the last step (NaN before the first)
-  double lr = 0;           // learning rate applied in the last step
-  double beta1 = 0;
-  double images_per_second = 0;  // over the current run() call
-  double seconds_per_step = 0;
-  double elapsed_seconds = 0;    // training time over all sessions of the run
-  double eta_seconds = 0;        // at the current speed; 0 before it is known
-  double validation_loss = 0;    // last validation loss (NaN before the first)
-  bool done = false;             // nimg >= total_nimg
-};
-
 class Trainer {
  public:
   // Starts a new run in config.run.output_dir, which must not hold a run already. Throws
@@ -51,11 +36,13 @@ class Trainer {
   // Makes the current or next run() return after its current step. Any thread.
   void request_stop();
   // Called on the training thread after every step (e.g. to publish progress to other threads).
-  void set_step_callback(std::function<void(const TrainerStatus&)> callback);
+  void set_step_callback(std::function<void(const v1::TrainStatus&)> callback);
   // Writes checkpoint-<kimg>.safetensors now and prunes old ones.
   void save_checkpoint();
 
-  TrainerStatus status() const;
+  // Progress as of the last completed step: the schema's TrainStatus (run directory included), the
+  // one statement of its fields.
+  v1::TrainStatus status() const;
   bool done() const;
   const v1::TrainConfig& config() const;  // resolved
   const std::string& run_dir() const;

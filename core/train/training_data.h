@@ -8,7 +8,7 @@
 #include "data/dataset.h"
 #include "data/image_transform.h"
 #include "diffuse.pb.h"
-#include "train/validation.h"
+#include "metrics/validation_loss.h"
 
 namespace diffuse {
 

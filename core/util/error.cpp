@@ -13,8 +13,8 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kBusy: return "busy";
     case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kDiverged: return "training diverged";
     case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kDiverged: return "training diverged";
   }
   return "unknown error";
 }

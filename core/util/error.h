@@ -1,5 +1,5 @@
 // Errors raised inside the core. Every failure the library can report carries one of these codes;
-// the C API maps them one-to-one onto diffuse_status.
+// the C API returns them as diffuse_status.
 #pragma once
 
 #include <stdexcept>
@@ -10,21 +10,24 @@
 
 namespace diffuse {
 
+// The values are diffuse_status's (capi/diffuse.h), which the C API returns unchanged.
 enum class ErrorCode {
-  kInvalidArgument = 1,  // a caller passed a bad value (NULL, wrong shape, out of range)
-  kInvalidConfig,        // a config message is malformed, out of range or inconsistent
-  kIo,                   // a file could not be opened, read, written or renamed
-  kCorruptFile,          // a file exists but its content is malformed or truncated
-  kOutOfMemory,
-  kDeviceUnavailable,    // e.g. cuda requested but not present
-  kCancelled,
-  kBusy,
-  kNotFound,             // a named thing (tensor, file, field) does not exist
-  kDiverged,             // training produced non-finite losses for too many consecutive steps
-  kInternal,
+  kInvalidArgument = 1,   // a caller passed a bad value (NULL, wrong shape, out of range)
+  kInvalidConfig = 2,     // a config message is malformed, out of range or inconsistent
+  kIo = 3,                // a file could not be opened, read, written or renamed
+  kCorruptFile = 4,       // a file exists but its content is malformed or truncated
+  kOutOfMemory = 5,
+  kDeviceUnavailable = 6, // e.g. cuda requested but not present
+  kCancelled = 7,
+  kBusy = 8,
+  kNotFound = 9,          // a named thing (tensor, file, field) does not exist
+  kInternal = 10,
+  kDiverged = 11,         // training produced non-finite losses for too many consecutive steps
 };
+constexpr int kLastErrorCode = 11;
 
-// Human-readable name of a code ("invalid config", "corrupt file", ...).
+// Short English name of a code ("invalid config", "corrupt file", ...): the one table of status
+// names, also behind diffuse_status_string.
 const char* error_code_name(ErrorCode code);
 
 class Error : public std::runtime_error {

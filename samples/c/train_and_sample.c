@@ -66,12 +66,18 @@ int main(int argc, char **argv) {
     seeds[i] = (uint64_t)i;
     labels[i] = i;
   }
-  const char *sampler = "num_steps: 8";
+  const char *sampler_config = "num_steps: 8";
+  diffuse_sampler *sampler = NULL;
+  status = diffuse_sampler_create(&sampler, model, NULL, sampler_config, strlen(sampler_config), DIFFUSE_FORMAT_TEXT);
+  if (status != DIFFUSE_OK) {
+    diffuse_model_free(model);
+    return fail("diffuse_sampler_create", status);
+  }
   snprintf(grid, sizeof grid, "%s/samples.png", run_dir);
-  status = diffuse_sample_png_grid(model, NULL, sampler, strlen(sampler), DIFFUSE_FORMAT_TEXT, seeds, labels, 10, 10,
-                                   grid);
+  status = diffuse_sampler_write_png_grid(sampler, seeds, labels, 10, 10, grid);
+  diffuse_sampler_free(sampler); /* before its model */
   diffuse_model_free(model);
-  if (status != DIFFUSE_OK) return fail("diffuse_sample_png_grid", status);
+  if (status != DIFFUSE_OK) return fail("diffuse_sampler_write_png_grid", status);
   printf("wrote %s\n", grid);
   return 0;
 }

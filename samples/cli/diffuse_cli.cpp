@@ -242,8 +242,13 @@ int sample(int argc, char** argv) {
   if (class_rows && label_dim > 0) {
     for (size_t i = 0; i < seeds.size(); ++i) labels[i] = static_cast<int64_t>(i / columns) % label_dim;
   }
-  status = diffuse_sample_png_grid(model, guide, sampler.data(), sampler.size(), sampler_format, seeds.data(),
-                                   labels.data(), seeds.size(), static_cast<int>(columns), out.c_str());
+  diffuse_sampler* handle = nullptr;
+  status = diffuse_sampler_create(&handle, model, guide, sampler.data(), sampler.size(), sampler_format);
+  if (status == DIFFUSE_OK) {
+    status = diffuse_sampler_write_png_grid(handle, seeds.data(), labels.data(), seeds.size(), static_cast<int>(columns),
+                                            out.c_str());
+  }
+  diffuse_sampler_free(handle);
   diffuse_model_free(guide);
   diffuse_model_free(model);
   if (status != DIFFUSE_OK) return report("sample", status);
@@ -368,10 +373,14 @@ int consistency(int argc, char** argv) {
   diffuse_model_shape(a, nullptr, nullptr, &label_dim);
   std::vector<int64_t> labels(seeds.size(), -1);
   for (size_t i = 0; i < labels.size() && label_dim > 0; ++i) labels[i] = static_cast<int64_t>(i % label_dim);
-  const std::string sampler = "num_steps: " + std::to_string(steps);
+  const std::string config = "num_steps: " + std::to_string(steps);
   double msd = 0, cosine = 0;
-  status = diffuse_consistency(a, b, sampler.data(), sampler.size(), DIFFUSE_FORMAT_TEXT, seeds.data(), labels.data(),
-                               seeds.size(), &msd, &cosine);
+  diffuse_sampler* sampler = nullptr;
+  status = diffuse_sampler_create(&sampler, a, nullptr, config.data(), config.size(), DIFFUSE_FORMAT_TEXT);
+  if (status == DIFFUSE_OK) {
+    status = diffuse_consistency(sampler, b, seeds.data(), labels.data(), seeds.size(), &msd, &cosine);
+  }
+  diffuse_sampler_free(sampler);
   diffuse_model_free(a);
   diffuse_model_free(b);
   if (status != DIFFUSE_OK) return report("consistency", status);

@@ -46,7 +46,16 @@ static void test_version_matches_header(void) {
 
 static void test_status_strings(void) {
   CHECK(strcmp(diffuse_status_string(DIFFUSE_OK), "ok") == 0);
-  CHECK(strcmp(diffuse_status_string(DIFFUSE_E_INVALID_CONFIG), "invalid config") == 0);
+  /* Every status has its own name, from the one table of the core (util/error.cpp). */
+  static const char *const names[] = {"ok",           "invalid argument",   "invalid config", "I/O error",
+                                      "corrupt file", "out of memory",      "device unavailable",
+                                      "cancelled",    "busy",               "not found",
+                                      "internal error", "training diverged"};
+  for (int status = DIFFUSE_OK; status <= DIFFUSE_E_DIVERGED; ++status) {
+    CHECK(strcmp(diffuse_status_string((diffuse_status)status), names[status]) == 0);
+  }
+  CHECK(strcmp(diffuse_status_string((diffuse_status)12), "unknown status") == 0);
+  CHECK(strcmp(diffuse_status_string((diffuse_status)-1), "unknown status") == 0);
   CHECK(strcmp(diffuse_status_string((diffuse_status)999), "unknown status") == 0);
 }
 
@@ -179,7 +188,7 @@ static void test_trainer_trains_reports_stops_and_resumes(void) {
 }
 
 struct sampler_job {
-  diffuse_model *model;
+  diffuse_sampler *sampler;
   uint8_t images[4 * 16 * 16];
   diffuse_status status;
 };
@@ -190,8 +199,8 @@ static const int64_t kLabels[4] = {0, 3, -1, 9};
 
 static void *sample_job(void *arg) {
   struct sampler_job *job = (struct sampler_job *)arg;
-  job->status = diffuse_sample(job->model, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds,
-                               kLabels, 4, job->images, sizeof job->images);
+  job->status = diffuse_sampler_run(job->sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_UINT8, job->images,
+                                    sizeof job->images);
   return NULL;
 }
 
@@ -229,25 +238,30 @@ static void test_models_open_sample_and_reconstruct(void) {
 
   /* Sampling: argument checks, then per-seed determinism across threads. */
   uint8_t one[4 * 256], small[10];
-  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, small,
-                       sizeof small) == DIFFUSE_E_INVALID_ARGUMENT);
+  diffuse_sampler *sampler = (diffuse_sampler *)1, *bad_sampler = NULL;
   const char *bad = "num_steps: 0";
-  CHECK(diffuse_sample(m, NULL, bad, strlen(bad), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, one, sizeof one) ==
+  CHECK(diffuse_sampler_create(&bad_sampler, m, NULL, bad, strlen(bad), DIFFUSE_FORMAT_TEXT) ==
         DIFFUSE_E_INVALID_CONFIG);
+  CHECK(bad_sampler == NULL);
   CHECK(strstr(diffuse_last_error(), "SamplerConfig.num_steps") != NULL);
-  const int64_t bad_labels[4] = {0, 10, 0, 0};
-  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, bad_labels, 4, one,
-                       sizeof one) != DIFFUSE_OK);
   const char *guided = "guidance: 2";
-  CHECK(diffuse_sample(m, NULL, guided, strlen(guided), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, one, sizeof one) ==
+  CHECK(diffuse_sampler_create(&bad_sampler, m, NULL, guided, strlen(guided), DIFFUSE_FORMAT_TEXT) ==
         DIFFUSE_E_INVALID_ARGUMENT);
-  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, one,
-                       sizeof one) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_create(&sampler, NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(sampler == NULL);
+  CHECK(diffuse_sampler_create(&sampler, m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT) ==
+        DIFFUSE_OK);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_UINT8, small, sizeof small) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  const int64_t bad_labels[4] = {0, 10, 0, 0};
+  CHECK(diffuse_sampler_run(sampler, kSeeds, bad_labels, 4, DIFFUSE_PIXELS_UINT8, one, sizeof one) != DIFFUSE_OK);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_UINT8, one, sizeof one) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, kLabels, 0, DIFFUSE_PIXELS_UINT8, one, 0) == DIFFUSE_OK);
   /* Image 2 alone (seed 9, no label) equals its row of the batch, up to float rounding of the
    * batched kernels (at most one level after quantisation). */
   uint8_t single[256];
-  CHECK(diffuse_sample(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds + 2, kLabels + 2, 1,
-                       single, sizeof single) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_run(sampler, kSeeds + 2, kLabels + 2, 1, DIFFUSE_PIXELS_UINT8, single, sizeof single) ==
+        DIFFUSE_OK);
   int max_diff = 0;
   for (int i = 0; i < 256; ++i) {
     const int d = abs((int)single[i] - (int)one[2 * 256 + i]);
@@ -257,7 +271,7 @@ static void test_models_open_sample_and_reconstruct(void) {
   struct sampler_job jobs[3];
   pthread_t threads[3];
   for (int i = 0; i < 3; ++i) {
-    jobs[i].model = m;
+    jobs[i].sampler = sampler;
     jobs[i].status = DIFFUSE_E_INTERNAL;
     pthread_create(&threads[i], NULL, sample_job, &jobs[i]);
   }
@@ -268,10 +282,9 @@ static void test_models_open_sample_and_reconstruct(void) {
   }
   /* The float output quantises to the uint8 one; the library-allocated buffers hold the same values. */
   float values[4 * 256];
-  CHECK(diffuse_sample_float(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
-                             values, 4 * 256 - 1) == DIFFUSE_E_INVALID_ARGUMENT);
-  CHECK(diffuse_sample_float(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
-                             values, 4 * 256) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_FLOAT32, values, sizeof values - 1) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_FLOAT32, values, sizeof values) == DIFFUSE_OK);
   int quantised_equal = 1;
   for (int i = 0; i < 4 * 256; ++i) {
     double q = floor(values[i] * 127.5 + 128);
@@ -280,25 +293,27 @@ static void test_models_open_sample_and_reconstruct(void) {
   }
   CHECK(quantised_equal);
   diffuse_buffer pixels = {NULL, 0}, floats = {NULL, 0};
-  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
-                                 DIFFUSE_PIXELS_UINT8, &pixels) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_run_to_buffer(sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_UINT8, &pixels) == DIFFUSE_OK);
   CHECK(pixels.len == sizeof one && memcmp(pixels.data, one, sizeof one) == 0);
-  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
-                                 DIFFUSE_PIXELS_FLOAT32, &floats) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_run_to_buffer(sampler, kSeeds, kLabels, 4, DIFFUSE_PIXELS_FLOAT32, &floats) == DIFFUSE_OK);
   CHECK(floats.len == sizeof values && memcmp(floats.data, values, sizeof values) == 0);
   diffuse_buffer_free(&pixels);
   diffuse_buffer_free(&floats);
-  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
-                                 (diffuse_pixel_type)5, &pixels) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sampler_run_to_buffer(sampler, kSeeds, kLabels, 4, (diffuse_pixel_type)5, &pixels) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
   CHECK(pixels.data == NULL && strstr(diffuse_last_error(), "type 5") != NULL);
-  CHECK(diffuse_sample_to_buffer(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 0,
-                                 DIFFUSE_PIXELS_UINT8, &pixels) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, kLabels, 4, (diffuse_pixel_type)-1, one, sizeof one) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sampler_run_to_buffer(sampler, kSeeds, kLabels, 0, DIFFUSE_PIXELS_UINT8, &pixels) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
 
   snprintf(path, sizeof path, "%s/grid.png", trained_run);
-  CHECK(diffuse_sample_png_grid(m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4,
-                                0, path) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_write_png_grid(sampler, kSeeds, kLabels, 4, 0, path) == DIFFUSE_OK);
   struct stat st;
   CHECK(stat(path, &st) == 0 && st.st_size > 0);
+  CHECK(diffuse_sampler_write_png_grid(sampler, kSeeds, kLabels, 4, -1, path) == DIFFUSE_E_INVALID_ARGUMENT);
+  diffuse_sampler_free(sampler);
+  diffuse_sampler_free(NULL);
   diffuse_model_free(m);
 
   /* Post-hoc EMA: a tracked profile is reproduced; a very short one is refused unless forced. */
@@ -406,7 +421,7 @@ static diffuse_images host_images(void) {
       host_pixels[i * kHostSide * kHostSide + p] = (uint8_t)((i * 37 + p * (1 + i % 10)) % 256);
     }
   }
-  diffuse_images images = {host_pixels, host_labels, kHostCount, kHostSide, kHostSide, 1};
+  diffuse_images images = {sizeof(diffuse_images), host_pixels, host_labels, kHostCount, kHostSide, kHostSide, 1};
   return images;
 }
 
@@ -433,6 +448,11 @@ static void test_trainer_with_host_images(void) {
         DIFFUSE_E_INVALID_ARGUMENT);
   CHECK(t == NULL);
   diffuse_images bad = images;
+  bad.size = 0;
+  CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &bad, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "sizeof(diffuse_images)") != NULL);
+  bad = images;
   bad.channels = 2;
   CHECK(diffuse_trainer_create_with_images(&t, config, strlen(config), DIFFUSE_FORMAT_TEXT, &bad, NULL) ==
         DIFFUSE_E_INVALID_ARGUMENT);
@@ -544,20 +564,20 @@ static void test_metrics(void) {
 
   /* Consistency: a model against itself is identical; against its EMA, close but not equal. */
   double msd = -1, cosine = -1;
-  CHECK(diffuse_consistency(a, a, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd,
-                            &cosine) == DIFFUSE_OK);
+  diffuse_sampler *fast = NULL, *guided_sampler = NULL;
+  CHECK(diffuse_sampler_create(&fast, a, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  CHECK(diffuse_consistency(fast, a, kSeeds, kLabels, 4, &msd, &cosine) == DIFFUSE_OK);
   CHECK(msd == 0 && fabs(cosine - 1) < 1e-6);
-  CHECK(diffuse_consistency(a, b, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd,
-                            &cosine) == DIFFUSE_OK);
+  CHECK(diffuse_consistency(fast, b, kSeeds, kLabels, 4, &msd, &cosine) == DIFFUSE_OK);
   CHECK(msd > 0 && msd < 2 && cosine < 1);
   const char *guided = "guidance: 2";
-  CHECK(diffuse_consistency(a, b, guided, strlen(guided), DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd, &cosine) ==
-        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sampler_create(&guided_sampler, a, b, guided, strlen(guided), DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  CHECK(diffuse_consistency(guided_sampler, b, kSeeds, kLabels, 4, &msd, &cosine) == DIFFUSE_E_INVALID_ARGUMENT);
   CHECK(strstr(diffuse_last_error(), "guidance") != NULL);
-  CHECK(diffuse_consistency(a, b, NULL, 0, DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 0, &msd, &cosine) ==
-        DIFFUSE_E_INVALID_ARGUMENT);
-  CHECK(diffuse_consistency(a, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, kSeeds, kLabels, 4, &msd, &cosine) ==
-        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_consistency(fast, b, kSeeds, kLabels, 0, &msd, &cosine) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_consistency(fast, NULL, kSeeds, kLabels, 4, &msd, &cosine) == DIFFUSE_E_INVALID_ARGUMENT);
+  diffuse_sampler_free(fast);
+  diffuse_sampler_free(guided_sampler);
 
   /* All sample-quality metrics at once against Fashion-MNIST test images, with the committed
    * classifier; deterministic, and config errors are named. */
@@ -603,7 +623,7 @@ static void test_every_function_rejects_null(void) {
   uint8_t pixel[1];
   float value[1];
   double d[DIFFUSE_VALIDATION_SIGMAS];
-  diffuse_images images = {pixel, NULL, 1, 1, 1, 1};
+  diffuse_images images = {sizeof(diffuse_images), pixel, NULL, 1, 1, 1, 1};
   CHECK_NULL_ARG(diffuse_device_available("cpu", NULL), "diffuse_device_available");
   CHECK_NULL_ARG(diffuse_trainer_create(NULL, "", 0, DIFFUSE_FORMAT_TEXT), "diffuse_trainer_create");
   CHECK_NULL_ARG(diffuse_trainer_create_with_images(NULL, "", 0, DIFFUSE_FORMAT_TEXT, &images, NULL),
@@ -621,19 +641,18 @@ static void test_every_function_rejects_null(void) {
   CHECK_NULL_ARG(diffuse_model_save(NULL, "x", 0), "diffuse_model_save");
   CHECK_NULL_ARG(diffuse_model_info(NULL, DIFFUSE_FORMAT_TEXT, &b, NULL), "diffuse_model_info");
   CHECK_NULL_ARG(diffuse_model_shape(NULL, NULL, NULL, NULL), "diffuse_model_shape");
-  CHECK_NULL_ARG(diffuse_sample(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, pixel, 1), "diffuse_sample");
-  CHECK_NULL_ARG(diffuse_sample_float(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, value, 1),
-                 "diffuse_sample_float");
-  CHECK_NULL_ARG(diffuse_sample_to_buffer(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1,
-                                          DIFFUSE_PIXELS_UINT8, &b), "diffuse_sample_to_buffer");
-  CHECK_NULL_ARG(diffuse_sample_png_grid(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, 0, "x.png"),
-                 "diffuse_sample_png_grid");
+  CHECK_NULL_ARG(diffuse_sampler_create(NULL, NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT), "diffuse_sampler_create");
+  CHECK_NULL_ARG(diffuse_sampler_run(NULL, &seed, NULL, 1, DIFFUSE_PIXELS_UINT8, pixel, 1), "diffuse_sampler_run");
+  CHECK_NULL_ARG(diffuse_sampler_run(NULL, &seed, NULL, 1, DIFFUSE_PIXELS_FLOAT32, value, sizeof value),
+                 "diffuse_sampler_run");
+  CHECK_NULL_ARG(diffuse_sampler_run_to_buffer(NULL, &seed, NULL, 1, DIFFUSE_PIXELS_UINT8, &b),
+                 "diffuse_sampler_run_to_buffer");
+  CHECK_NULL_ARG(diffuse_sampler_write_png_grid(NULL, &seed, NULL, 1, 0, "x.png"), "diffuse_sampler_write_png_grid");
   CHECK_NULL_ARG(diffuse_phema_reconstruct(NULL, d, 1, -1, 0, 0, "x", 0, NULL), "diffuse_phema_reconstruct");
   CHECK_NULL_ARG(diffuse_phema_reconstruct("x", NULL, 1, -1, 0, 0, "x", 0, NULL), "diffuse_phema_reconstruct");
   CHECK_NULL_ARG(diffuse_phema_reconstruct("x", d, 1, -1, 0, 0, NULL, 0, NULL), "diffuse_phema_reconstruct");
   CHECK_NULL_ARG(diffuse_validation_loss(NULL, &images, 0, NULL, d, NULL), "diffuse_validation_loss");
-  CHECK_NULL_ARG(diffuse_consistency(NULL, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT, &seed, NULL, 1, NULL, NULL),
-                 "diffuse_consistency");
+  CHECK_NULL_ARG(diffuse_consistency(NULL, NULL, &seed, NULL, 1, NULL, NULL), "diffuse_consistency");
   CHECK(t == NULL && m == NULL && b.data == NULL);
   /* Releasing NULL is always allowed. */
   diffuse_trainer_free(NULL);

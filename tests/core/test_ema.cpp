@@ -16,6 +16,7 @@
 
 #include "ema/posthoc.h"
 #include "ema/power_ema.h"
+#include "store/ema_snapshot.h"
 #include "ema/power_function.h"
 #include "optim/lr_schedule.h"
 #include "fixtures.h"

@@ -1,5 +1,8 @@
 // ModelConfig: the three wire formats, presets, defaults and validation (spec edm2.md §3, §4, §6.1).
 #include <cmath>
+#include <fstream>
+#include <map>
+#include <regex>
 #include <functional>
 #include <limits>
 #include <ostream>
@@ -7,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
@@ -521,6 +526,76 @@ const InvalidCase kInvalidCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(InvalidField, ModelConfigValidation, ::testing::ValuesIn(kInvalidCases),
                          [](const ::testing::TestParamInfo<InvalidCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace diffuse
+
+namespace diffuse {
+namespace {
+
+// The value a ModelConfig field's schema comment states as its default: "Default 64.", "Default
+// PRECISION_FP16 (...)", "Empty: the default [1, 2, 3, 4]". Empty when the comment states none.
+std::map<std::string, std::string> schema_defaults() {
+  std::ifstream in(std::string(DIFFUSE_SOURCE_DIR) + "/schemas/diffuse/v1/diffuse.proto");
+  std::string line, comment;
+  std::map<std::string, std::string> defaults;
+  bool inside = false;
+  const std::regex field(R"(^\s*(optional|repeated)\s+\w+\s+(\w+)\s*=\s*\d+;)");
+  const std::regex stated(R"([Dd]efault (\[[^\]]*\]|[A-Za-z0-9_+.-]*[A-Za-z0-9_]))");
+  while (std::getline(in, line)) {
+    if (line.rfind("message ModelConfig {", 0) == 0) inside = true;
+    if (!inside) continue;
+    if (line.rfind("}", 0) == 0) break;
+    std::smatch m;
+    if (line.find("//") != std::string::npos) {
+      comment += line + " ";
+    } else if (std::regex_search(line, m, field)) {
+      std::smatch d;
+      defaults[m[2]] = std::regex_search(comment, d, stated) ? d[1].str() : "";
+      comment.clear();
+    }
+  }
+  return defaults;
+}
+
+// A field of a resolved config as the schema comments write it.
+std::string written(const v1::ModelConfig& config, const google::protobuf::FieldDescriptor* f) {
+  const auto* r = config.GetReflection();
+  using F = google::protobuf::FieldDescriptor;
+  if (f->is_repeated()) {
+    std::vector<std::string> items;
+    for (int i = 0; i < r->FieldSize(config, f); ++i) items.push_back(std::to_string(r->GetRepeatedInt32(config, f, i)));
+    return "[" + fmt::format("{}", fmt::join(items, ", ")) + "]";
+  }
+  switch (f->cpp_type()) {
+    case F::CPPTYPE_INT32: return std::to_string(r->GetInt32(config, f));
+    case F::CPPTYPE_DOUBLE: return fmt::format("{}", r->GetDouble(config, f));
+    case F::CPPTYPE_BOOL: return r->GetBool(config, f) ? "true" : "false";
+    case F::CPPTYPE_ENUM: return r->GetEnum(config, f)->name();
+    case F::CPPTYPE_STRING: return r->GetString(config, f);
+    default: return "?";
+  }
+}
+
+TEST(ModelConfigDefaults, SchemaCommentsStateTheResolvedDefaults) {
+  const std::map<std::string, std::string> stated = schema_defaults();
+  const v1::ModelConfig resolved = resolve_model_config(v1::ModelConfig());
+  const auto* descriptor = v1::ModelConfig::descriptor();
+  ASSERT_EQ(stated.size(), static_cast<size_t>(descriptor->field_count()));
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* f = descriptor->field(i);
+    SCOPED_TRACE(f->name());
+    ASSERT_TRUE(stated.count(f->name())) << "no comment found for the field";
+    if (f->name() == "preset") continue;  // no preset: nothing to state
+    ASSERT_FALSE(stated.at(f->name()).empty()) << "its comment states no default";
+    const std::string expected = stated.at(f->name());
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE) {
+      EXPECT_DOUBLE_EQ(std::stod(expected), std::stod(written(resolved, f)));
+    } else {
+      EXPECT_EQ(expected, written(resolved, f));
+    }
+  }
+}
 
 }  // namespace
 }  // namespace diffuse

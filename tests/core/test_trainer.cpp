@@ -16,7 +16,7 @@
 #include "config/proto_format.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
-#include "train/run_directory.h"
+#include "store/run_directory.h"
 #include "train/trainer.h"
 #include "fixtures.h"
 #include "test_util.h"
@@ -70,7 +70,7 @@ TEST(Trainer, ValidationLossFallsOnFashionMnist) {
   ASSERT_EQ(validation.size(), 3u);  // at 0, 2560 and 5120 images
   EXPECT_LT(validation[1], validation[0]);
   EXPECT_LT(validation[2], 0.7 * validation[0]) << "untrained " << validation[0] << ", trained " << validation[2];
-  EXPECT_TRUE(std::isfinite(trainer->status().loss));
+  EXPECT_TRUE(std::isfinite(trainer->status().loss()));
 }
 
 struct ResumeCase {
@@ -134,7 +134,7 @@ TEST_P(TrainerMethods, TrainAFewStepsWithFiniteLoss) {
   auto trainer = Trainer::create(config);
   trainer->run(6);
   ASSERT_TRUE(trainer->done());
-  EXPECT_TRUE(std::isfinite(trainer->status().loss));
+  EXPECT_TRUE(std::isfinite(trainer->status().loss()));
   const auto stats = deterministic_stats(dir);
   ASSERT_FALSE(stats.empty());
   const auto& last = stats.back();
@@ -236,7 +236,7 @@ TEST(Trainer, FailedRenameLeavesPreviousCheckpointIntact) {
   }
   trainer.reset();
   fs::remove_all(blocked);
-  EXPECT_EQ(Trainer::resume(dir)->status().nimg, 320);
+  EXPECT_EQ(Trainer::resume(dir)->status().images_seen(), 320);
 }
 
 TEST(Trainer, ProcessKilledMidCheckpointLeavesPreviousCheckpointLoadable) {
@@ -253,7 +253,7 @@ TEST(Trainer, ProcessKilledMidCheckpointLeavesPreviousCheckpointLoadable) {
   ASSERT_TRUE(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) << status;
   EXPECT_EQ(file_bytes(previous), before);
   auto resumed = Trainer::resume(dir);
-  EXPECT_EQ(resumed->status().nimg, 320);
+  EXPECT_EQ(resumed->status().images_seen(), 320);
   for (const auto& entry : fs::directory_iterator(dir)) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << "stale " << entry.path();
   }
@@ -276,7 +276,7 @@ TEST(Trainer, NonFiniteLossStopsTheRunAndNeverReachesACheckpoint) {
     EXPECT_EQ(e.code(), ErrorCode::kDiverged);
     EXPECT_NE(std::string(e.what()).find("3 consecutive steps"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(trainer->status().nimg, 5 * 32);
+  EXPECT_EQ(trainer->status().images_seen(), 5 * 32);
   EXPECT_THROW(trainer->save_checkpoint(), Error);
   EXPECT_TRUE(RunDirectory(dir).checkpoints().empty());
 }

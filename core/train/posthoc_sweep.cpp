@@ -1,4 +1,4 @@
-#include "ema/posthoc_sweep.h"
+#include "train/posthoc_sweep.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -8,60 +8,25 @@
 #include <optional>
 
 #include <ATen/ATen.h>
-#include <torch/cuda.h>
 
 #include "config/model_config.h"
 #include "config/proto_format.h"
 #include "config/train_config.h"
-#include "io/atomic_file.h"
 #include "nn/state_dict.h"
-#include "util/cuda_math.h"
+#include "store/run_directory.h"
+#include "util/device.h"
 #include "util/error.h"
 
 namespace diffuse {
-namespace {
-
-// The run's resolved config, pointed at `run_dir` wherever the run was trained.
-v1::TrainConfig load_run_config(const std::string& run_dir) {
-  const std::string path = (std::filesystem::path(run_dir) / "config.textproto").string();
-  const std::string text = read_file(path);
-  v1::TrainConfig config;
-  try {
-    parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  } catch (const Error& e) {
-    fail(ErrorCode::kCorruptFile, "{}: {}", path, e.what());
-  }
-  config.mutable_run()->set_output_dir(run_dir);
-  return resolve_train_config(config);
-}
-
-at::Device resolve_device(const std::string& name) {
-  std::optional<at::Device> device;
-  try {
-    device.emplace(name);
-  } catch (const c10::Error&) {
-    fail(ErrorCode::kInvalidArgument, "post-hoc sweep: device \"{}\" is not cpu, cuda or cuda:N", name);
-  }
-  if (device->is_cuda()) {
-    const int64_t index = device->has_index() ? device->index() : 0;
-    if (index >= static_cast<int64_t>(torch::cuda::device_count())) {
-      fail(ErrorCode::kDeviceUnavailable, "post-hoc sweep: device \"{}\" requested but {} CUDA device(s) are available",
-           name, torch::cuda::device_count());
-    }
-    use_reference_cuda_math();
-  }
-  return *device;
-}
-
-}  // namespace
 
 std::vector<PosthocSweepPoint> sweep_posthoc(const std::string& run_dir, const PosthocSweepOptions& options,
                                              const HostData& host) {
   const std::vector<double>& targets = options.posthoc.sigma_rels;
   if (targets.empty()) fail(ErrorCode::kInvalidArgument, "post-hoc sweep: no target sigma_rel");
   if (options.batch < 1) fail(ErrorCode::kInvalidArgument, "post-hoc sweep: batch {} is below 1", options.batch);
-  const v1::TrainConfig config = load_run_config(run_dir);
-  const at::Device device = resolve_device(options.device.empty() ? config.run().device() : options.device);
+  const v1::TrainConfig config = resolve_train_config(RunDirectory::load_config(run_dir));
+  const at::Device device = options.device.empty() ? open_device(config.run().device(), "TrainConfig.run.device")
+                                                    : open_device(options.device, "post-hoc sweep device");
   const std::unique_ptr<Validator> validator = make_validator(config, open_training_data(config, host));
   Precond net(to_model_options(config.model()));
   net->to(device);

@@ -1,7 +1,6 @@
-#include "ema/posthoc_reconstruct.h"
+#include "train/posthoc_reconstruct.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -13,62 +12,16 @@
 #include <fmt/format.h>
 
 #include "config/model_config.h"
-#include "config/proto_format.h"
 #include "ema/posthoc.h"
-#include "ema/power_function.h"
 #include "io/safetensors.h"
 #include "nn/precond.h"
+#include "store/posthoc_output.h"
 #include "util/error.h"
 
 namespace diffuse {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr char kEmaFormat[] = "diffuse-ema-1";
-constexpr char kPosthocFormat[] = "diffuse-phema-1";
-
-bool is_snapshot_name(const std::string& name) {
-  const std::string prefix = "ema-", suffix = ".safetensors";
-  return name.size() > prefix.size() + suffix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
-         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-const std::string& metadata_field(const SafetensorsFile& file, const std::string& key) {
-  auto it = file.metadata().find(key);
-  if (it == file.metadata().end()) {
-    fail(ErrorCode::kCorruptFile, "{}: EMA snapshot metadata has no '{}'", file.path(), key);
-  }
-  return it->second;
-}
-
-template <typename T>
-T parse_number(const SafetensorsFile& file, const std::string& key) {
-  const std::string& text = metadata_field(file, key);
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    fail(ErrorCode::kCorruptFile, "{}: EMA snapshot metadata '{}' is not a number: \"{}\"", file.path(), key, text);
-  }
-  return value;
-}
-
-EmaSnapshot read_snapshot_info(const std::string& path) {
-  const SafetensorsFile file = SafetensorsFile::open(path);
-  if (metadata_field(file, "format") != kEmaFormat) {
-    fail(ErrorCode::kCorruptFile, "{}: metadata format is \"{}\", not {}", path, metadata_field(file, "format"),
-         kEmaFormat);
-  }
-  metadata_field(file, "model_config");  // reconstruction builds the network from it
-  EmaSnapshot snapshot{path, parse_number<double>(file, "sigma_rel"), parse_number<int64_t>(file, "nimg")};
-  try {
-    power_function_gamma(snapshot.sigma_rel);
-  } catch (const Error& e) {
-    fail(ErrorCode::kCorruptFile, "{}: metadata sigma_rel: {}", path, e.what());
-  }
-  if (snapshot.nimg <= 0) fail(ErrorCode::kCorruptFile, "{}: metadata nimg {} is not positive", path, snapshot.nimg);
-  return snapshot;
-}
 
 // The state-dict layout of the network a snapshot's model_config describes. Which tensors are buffers
 // (copied, never averaged) is the network's knowledge, not the file's.
@@ -78,14 +31,7 @@ struct ModelLayout {
 };
 
 ModelLayout model_layout(const SafetensorsFile& file) {
-  const std::string json = metadata_field(file, "model_config");
-  v1::ModelConfig config;
-  try {
-    parse_config(json.data(), json.size(), ConfigFormat::kJson, &config);
-    config = resolve_model_config(config);
-  } catch (const Error& e) {
-    fail(ErrorCode::kCorruptFile, "{}: metadata model_config: {}", file.path(), e.what());
-  }
+  const v1::ModelConfig config = snapshot_model_config(file);
   const Precond net(to_model_options(config));
   ModelLayout layout;
   for (const auto& [name, tensor] : state_dict(*net)) layout.tensors.emplace_back(name, tensor.sizes().vec());
@@ -116,30 +62,7 @@ void check_layout(const SafetensorsFile& file, const ModelLayout& layout) {
   }
 }
 
-std::string phema_name(double sigma_rel, int64_t nimg) {
-  return fmt::format("phema-{:.3f}-{:07d}.safetensors", sigma_rel, nimg / 1000);
-}
-
 }  // namespace
-
-std::vector<EmaSnapshot> list_ema_snapshots(const std::string& run_dir) {
-  std::error_code ec;
-  if (!fs::is_directory(run_dir, ec)) fail(ErrorCode::kNotFound, "{}: no such directory", run_dir);
-  std::vector<EmaSnapshot> snapshots;
-  fs::directory_iterator it(run_dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec;
-    if (it->is_regular_file(type_ec) && is_snapshot_name(it->path().filename().string())) {
-      snapshots.push_back(read_snapshot_info(it->path().string()));
-    }
-  }
-  if (ec) fail(ErrorCode::kIo, "{}: cannot list the directory: {}", run_dir, ec.message());
-  if (snapshots.empty()) fail(ErrorCode::kNotFound, "{}: no EMA snapshots (ema-*.safetensors)", run_dir);
-  std::sort(snapshots.begin(), snapshots.end(), [](const EmaSnapshot& a, const EmaSnapshot& b) {
-    return std::tie(a.nimg, a.sigma_rel, a.path) < std::tie(b.nimg, b.sigma_rel, b.path);
-  });
-  return snapshots;
-}
 
 std::vector<PosthocOutput> reconstruct_posthoc(const std::string& run_dir, const PosthocOptions& options) {
   if (options.sigma_rels.empty()) fail(ErrorCode::kInvalidArgument, "post-hoc EMA: no target sigma_rel");
@@ -217,9 +140,9 @@ std::vector<std::string> write_posthoc(const std::string& run_dir, const std::ve
   const std::vector<EmaSnapshot> snapshots = list_ema_snapshots(run_dir);
   std::set<std::string> names;
   for (const PosthocOutput& out : outputs) {
-    if (!names.insert(phema_name(out.sigma_rel, out.nimg)).second) {
+    if (!names.insert(posthoc_output_name(out.sigma_rel, out.nimg)).second) {
       fail(ErrorCode::kInvalidArgument, "post-hoc EMA: two outputs would both be written as {}",
-           phema_name(out.sigma_rel, out.nimg));
+           posthoc_output_name(out.sigma_rel, out.nimg));
     }
   }
   std::error_code ec;
@@ -234,16 +157,11 @@ std::vector<std::string> write_posthoc(const std::string& run_dir, const std::ve
     if (latest == snapshots.rend()) {
       fail(ErrorCode::kInvalidArgument, "post-hoc EMA: {} has no snapshot at {} images", run_dir, out.nimg);
     }
-    const std::string model_config = metadata_field(SafetensorsFile::open(latest->path), "model_config");
+    const std::string model_config = snapshot_model_config_json(SafetensorsFile::open(latest->path));
     NamedTensors tensors;
     for (const auto& [name, t] : out.state) tensors.emplace_back(name, t.to(fp16 ? at::kHalf : at::kFloat));
-    const std::string path = (fs::path(out_dir) / phema_name(out.sigma_rel, out.nimg)).string();
-    write_safetensors(path, tensors,
-                      {{"format", kPosthocFormat},
-                       {"sigma_rel", fmt::format("{:.17g}", out.sigma_rel)},
-                       {"nimg", std::to_string(out.nimg)},
-                       {"residual", fmt::format("{:.17g}", out.residual)},
-                       {"model_config", model_config}});
+    const std::string path = (fs::path(out_dir) / posthoc_output_name(out.sigma_rel, out.nimg)).string();
+    write_posthoc_output(path, tensors, out.sigma_rel, out.nimg, out.residual, model_config);
     paths.push_back(path);
   }
   return paths;

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "ema/posthoc_reconstruct.h"
+#include "train/posthoc_reconstruct.h"
 #include "train/training_data.h"
-#include "train/validation.h"
+#include "metrics/validation_loss.h"
 
 namespace diffuse {
 

@@ -1,4 +1,4 @@
-#include "config/sampler_config.h"
+#include "sample/sampler_config.h"
 
 #include <cmath>
 #include <string>

@@ -1,11 +1,14 @@
-// The files a training run leaves (DESIGN "Files a run leaves"): config.textproto, stats.jsonl,
-// log.txt, checkpoint-<kimg>.safetensors and ema-<sigma_rel>-<kimg>.safetensors. Every file but the
+// A training run's directory (README "The run directory"): the names of its files and the run's
+// config.textproto (the resolved TrainConfig), stats.jsonl (store/stats_line.h), log.txt, the
+// checkpoints (store/checkpoint.h) and EMA snapshots (store/ema_snapshot.h). Every file but the
 // append-only stats and log is written atomically.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "diffuse.pb.h"
 
 namespace diffuse {
 
@@ -16,6 +19,16 @@ class RunDirectory {
 
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const;  // path/name
+  std::string log_file() const;                      // path/log.txt
+
+  // Whether the directory holds a run already (a config.textproto or a checkpoint).
+  bool holds_run() const;
+  // Writes the resolved config as config.textproto, atomically.
+  void save_config(const v1::TrainConfig& resolved) const;
+  // Reads <run_dir>/config.textproto with run.output_dir set to run_dir (unresolved), without creating
+  // anything. Throws Error(kIo) when it cannot be read, Error(kCorruptFile) naming the file when it
+  // does not parse.
+  static v1::TrainConfig load_config(const std::string& run_dir);
 
   static std::string checkpoint_name(int64_t nimg);  // checkpoint-<kimg, 7 digits>.safetensors
   // Checkpoint paths, oldest first (by the kimg in their names).

@@ -1,6 +1,6 @@
-// Networks in files: a training checkpoint (tensors "net.*", TrainConfig in the metadata), an EMA
-// snapshot or post-hoc output (EDM2 names, ModelConfig JSON in the metadata "model_config"), or any
-// safetensors with EDM2 state-dict names plus a ModelConfig from the caller.
+// Model files, the networks a user opens for sampling: a training checkpoint (store/checkpoint.h), an
+// EMA snapshot, a post-hoc output, a file written by save_model (format "diffuse-model-1"), or any
+// safetensors with EDM2 state-dict names plus a ModelConfig from the caller. Reader and writer here.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-#include "nn/model_file.h"
+#include "store/model_file.h"
 
 #include <map>
 
@@ -8,6 +8,7 @@
 #include "config/proto_format.h"
 #include "io/safetensors.h"
 #include "nn/state_dict.h"
+#include "store/checkpoint.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -17,15 +18,14 @@ ModelFile load_model(const std::string& path, const v1::ModelConfig* config) {
   const auto& meta = file.metadata();
   v1::ModelConfig raw;
   std::string prefix;
-  if (file.contains("net.unet.out_gain")) prefix = "net.";  // a training checkpoint
+  if (file.contains(std::string(kCheckpointNetPrefix) + "unet.out_gain")) prefix = kCheckpointNetPrefix;  // a training checkpoint
+  const std::optional<v1::TrainConfig> train = prefix.empty() ? std::nullopt : checkpoint_config(file);
   if (config) {
     raw = *config;
   } else if (auto it = meta.find("model_config"); it != meta.end()) {
     parse_config(it->second.data(), it->second.size(), ConfigFormat::kJson, &raw);
-  } else if (auto cfg = meta.find("config"); cfg != meta.end() && !prefix.empty()) {
-    v1::TrainConfig train;
-    parse_config(cfg->second.data(), cfg->second.size(), ConfigFormat::kText, &train);
-    raw = train.model();
+  } else if (train) {
+    raw = train->model();
   } else {
     fail(ErrorCode::kInvalidArgument, "{}: the file carries no model config; pass a ModelConfig", path);
   }

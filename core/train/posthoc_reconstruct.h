@@ -1,6 +1,6 @@
-// Post-hoc EMA on a run directory (spec edm2.md §8): find the ema-*.safetensors snapshots a run
-// wrote, solve for any target σ_rel at any snapshot time, combine the snapshots and write the
-// reconstructed weights.
+// Post-hoc EMA on a run directory (spec edm2.md §8): find the EMA snapshots a run wrote
+// (store/ema_snapshot.h), solve for any target σ_rel at any snapshot time (ema/posthoc.h), combine the
+// snapshots and write the reconstructed weights (store/posthoc_output.h).
 #pragma once
 
 #include <cstdint>
@@ -8,18 +8,9 @@
 #include <vector>
 
 #include "nn/state_dict.h"
+#include "store/ema_snapshot.h"
 
 namespace diffuse {
-
-struct EmaSnapshot {
-  std::string path;
-  double sigma_rel = 0;
-  int64_t nimg = 0;
-};
-
-// Every EMA snapshot in `run_dir`, sorted by (nimg, sigma_rel), read from the files' metadata.
-// Throws Error(kNotFound) if there are none, Error(kCorruptFile) naming a file with bad metadata.
-std::vector<EmaSnapshot> list_ema_snapshots(const std::string& run_dir);
 
 struct PosthocOptions {
   std::vector<double> sigma_rels;  // targets, each in (0, 0.2886)

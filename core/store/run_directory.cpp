@@ -1,4 +1,4 @@
-#include "train/run_directory.h"
+#include "store/run_directory.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -9,15 +9,20 @@
 #include <unistd.h>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
+#include "config/proto_format.h"
 #include "io/atomic_file.h"
+#include "store/stats_line.h"
 #include "util/error.h"
 
 namespace diffuse {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr char kConfigName[] = "config.textproto";
+constexpr char kStatsName[] = "stats.jsonl";
+constexpr char kLogName[] = "log.txt";
 
 bool is_checkpoint_name(const std::string& name) {
   return name.size() == std::string("checkpoint-0000000.safetensors").size() && name.rfind("checkpoint-", 0) == 0 &&
@@ -35,6 +40,28 @@ RunDirectory::RunDirectory(std::string path) : path_(std::move(path)) {
 }
 
 std::string RunDirectory::file(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+std::string RunDirectory::log_file() const { return file(kLogName); }
+
+bool RunDirectory::holds_run() const { return !checkpoints().empty() || fs::exists(file(kConfigName)); }
+
+void RunDirectory::save_config(const v1::TrainConfig& resolved) const {
+  const std::string text = print_config(resolved, ConfigFormat::kText);
+  write_file_atomic(file(kConfigName), text.data(), text.size());
+}
+
+v1::TrainConfig RunDirectory::load_config(const std::string& run_dir) {
+  const std::string path = (fs::path(run_dir) / kConfigName).string();
+  const std::string text = read_file(path);
+  v1::TrainConfig config;
+  try {
+    parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
+  } catch (const Error& e) {
+    fail(ErrorCode::kCorruptFile, "{}: {}", path, e.what());
+  }
+  config.mutable_run()->set_output_dir(run_dir);
+  return config;
+}
 
 std::string RunDirectory::checkpoint_name(int64_t nimg) { return fmt::format("checkpoint-{:07d}.safetensors", nimg / 1000); }
 
@@ -69,7 +96,7 @@ void RunDirectory::remove_stale_temporaries() const {
 }
 
 void RunDirectory::append_stats(const std::string& line) const {
-  const std::string path = file("stats.jsonl");
+  const std::string path = file(kStatsName);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) fail(ErrorCode::kIo, "{}: cannot open: {}", path, std::strerror(errno));
   const std::string data = line + "\n";
@@ -80,16 +107,13 @@ void RunDirectory::append_stats(const std::string& line) const {
 }
 
 void RunDirectory::truncate_stats(int64_t max_nimg) const {
-  const std::string path = file("stats.jsonl");
+  const std::string path = file(kStatsName);
   if (!fs::exists(path)) return;
   std::istringstream in(read_file(path));
   std::string kept, line;
   while (std::getline(in, line)) {
-    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (json.is_object() && json.contains("nimg") && json["nimg"].is_number_integer() &&
-        json["nimg"].get<int64_t>() <= max_nimg) {
-      kept += line + "\n";
-    }
+    const std::optional<int64_t> nimg = stats_line_nimg(line);
+    if (nimg && *nimg <= max_nimg) kept += line + "\n";
   }
   write_file_atomic(path, kept.data(), kept.size());
 }

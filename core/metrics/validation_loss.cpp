@@ -1,4 +1,4 @@
-#include "train/validation.h"
+#include "metrics/validation_loss.h"
 
 #include <cmath>
 
