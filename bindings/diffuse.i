@@ -52,4 +52,5 @@
 %include "facade/status.hpp"
 %include "facade/trainer.hpp"
 %include "facade/model.hpp"
+%include "facade/sampler.hpp"
 %include "facade/functions.hpp"

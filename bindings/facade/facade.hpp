@@ -6,5 +6,6 @@
 #include "arrays.hpp"
 #include "functions.hpp"
 #include "model.hpp"
+#include "sampler.hpp"
 #include "status.hpp"
 #include "trainer.hpp"

@@ -1,6 +1,6 @@
 // A network for sampling owned by one object: the handle of diffuse_model_open, freed by the
-// destructor or close(). Several threads may sample from one model at once; save() and close() need
-// exclusive use (the C API's rules).
+// destructor or close(). Several threads may sample from one model at once (facade/sampler.hpp);
+// save() and close() need exclusive use, and its samplers must be closed first (the C API's rules).
 #pragma once
 
 #include <string>
@@ -60,30 +60,6 @@ class Model {
     return shape;
   }
 
-  // Images for `seeds` (labels empty = unconditional, else one per seed, -1 = none), guided by
-  // `guide` (may be NULL or closed: no guide); count x channels x resolution x resolution bytes.
-  Bytes sample(const Model* guide, const Bytes& sampler_config, int format, const Int64s& seeds, const Int64s& labels,
-               Status& status) const {
-    if (!check_labels(seeds, labels, status)) return {};
-    ModelShape s = shape(status);
-    if (!status.ok()) return {};
-    Bytes images(seeds.size() * s.channels * s.resolution * s.resolution);
-    status.record(diffuse_sample(handle_, guide_handle(guide), config_or_null(sampler_config), sampler_config.size(),
-                                 static_cast<diffuse_format>(format), seeds_data(seeds), labels_or_null(labels),
-                                 seeds.size(), images.data(), images.size()));
-    if (!status.ok()) return {};
-    return images;
-  }
-
-  // Like sample(), then writes one PNG grid of `columns` columns (0 = square) to `path`.
-  void sample_png_grid(const Model* guide, const Bytes& sampler_config, int format, const Int64s& seeds,
-                       const Int64s& labels, int columns, const std::string& path, Status& status) const {
-    if (!check_labels(seeds, labels, status)) return;
-    status.record(diffuse_sample_png_grid(handle_, guide_handle(guide), config_or_null(sampler_config), sampler_config.size(),
-                                          static_cast<diffuse_format>(format), seeds_data(seeds),
-                                          labels_or_null(labels), seeds.size(), columns, path.c_str()));
-  }
-
   void close() {
     diffuse_model_free(handle_);
     handle_ = nullptr;
@@ -95,19 +71,6 @@ class Model {
   diffuse_model* handle() const { return handle_; }
 
  private:
-#ifndef SWIG
-  static bool check_labels(const Int64s& seeds, const Int64s& labels, Status& status) {
-    if (labels.empty() || labels.size() == seeds.size()) return true;
-    status.fail(DIFFUSE_E_INVALID_ARGUMENT, std::to_string(labels.size()) + " labels for " +
-                                                std::to_string(seeds.size()) + " seeds: give one label per seed or none");
-    return false;
-  }
-  static diffuse_model* guide_handle(const Model* guide) { return guide ? guide->handle_ : nullptr; }
-  static const void* config_or_null(const Bytes& config) { return config.empty() ? nullptr : config.data(); }
-  static const uint64_t* seeds_data(const Int64s& seeds) { return reinterpret_cast<const uint64_t*>(seeds.data()); }
-  static const int64_t* labels_or_null(const Int64s& labels) { return labels.empty() ? nullptr : labels.data(); }
-#endif
-
   diffuse_model* handle_ = nullptr;
 };
 

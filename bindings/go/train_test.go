@@ -98,9 +98,17 @@ func TestClosedTrainerAndModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, err := NewSampler(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	m.Close()
-	if _, err := NewSampler("").Sample(m, []uint64{1}, nil); err != ErrClosed {
-		t.Errorf("sample after close: %v", err)
+	if _, err := s.Sample([]uint64{1}, nil); err != ErrClosed {
+		t.Errorf("sample after the model's close: %v", err)
+	}
+	if _, err := NewSampler(m, ""); err != ErrClosed {
+		t.Errorf("sampler of a closed model: %v", err)
 	}
 }
 
@@ -128,12 +136,16 @@ func TestSamplesDependOnlyOnSeedAndLabel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	s := NewSampler("num_steps: 4")
-	batch, err := s.Sample(m, []uint64{7, 8, 9}, []int64{0, 3, -1})
+	s, err := NewSampler(m, "num_steps: 4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	batch, err := s.Sample([]uint64{7, 8, 9}, []int64{0, 3, -1})
 	if err != nil || len(batch) != 3*256 {
 		t.Fatalf("%d bytes, %v", len(batch), err)
 	}
-	single, err := s.Sample(m, []uint64{9}, []int64{-1})
+	single, err := s.Sample([]uint64{9}, []int64{-1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +169,7 @@ func TestSamplesDependOnlyOnSeedAndLabel(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			results[i], _ = s.Sample(m, []uint64{7, 8, 9}, []int64{0, 3, -1})
+			results[i], _ = s.Sample([]uint64{7, 8, 9}, []int64{0, 3, -1})
 		}(i)
 	}
 	wg.Wait()
@@ -174,11 +186,16 @@ func TestBadSamplerInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	_, err = NewSampler("num_steps: 0").Sample(m, []uint64{1}, nil)
+	_, err = NewSampler(m, "num_steps: 0")
 	asError(t, err, StatusInvalidConfig, "SamplerConfig.num_steps")
-	_, err = Sampler{}.Sample(m, []uint64{1, 2}, []int64{0})
+	s, err := NewSampler(m, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Sample([]uint64{1, 2}, []int64{0})
 	asError(t, err, StatusInvalidArgument, "labels")
-	_, err = Sampler{}.Sample(m, []uint64{1}, []int64{10})
+	_, err = s.Sample([]uint64{1}, []int64{10})
 	asError(t, err, StatusInvalidArgument, "")
 }
 
@@ -190,7 +207,12 @@ func TestGridIsAPng(t *testing.T) {
 	}
 	defer m.Close()
 	grid := filepath.Join(t.TempDir(), "grid.png")
-	if err := NewSampler("num_steps: 2").SampleGrid(m, []uint64{0, 1, 2, 3}, []int64{0, 1, 2, 3}, 2, grid); err != nil {
+	s, err := NewSampler(m, "num_steps: 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SampleGrid([]uint64{0, 1, 2, 3}, []int64{0, 1, 2, 3}, 2, grid); err != nil {
 		t.Fatal(err)
 	}
 	png, err := os.ReadFile(grid)

@@ -51,11 +51,12 @@ public static class TrainFashionMnist {
       long[] seeds = Enumerable.Range(0, 20).Select(i => (long)i).ToArray();
       long[] labels = seeds.Select(i => i % 10).ToArray();
       string grid = Path.Combine(runDir, "samples.png");
-      using (var model = Model.Open(phema)) {
+      using (var model = Model.Open(phema))
+      using (var sampler = Sampler.Create(model, "num_steps: 8")) {
         ModelShape shape = model.Shape;
         Console.WriteLine("model: {0} parameters, {1}x{2}x{2}, {3} classes", model.NumParameters, shape.Channels,
                           shape.Resolution, shape.LabelDim);
-        new Sampler("num_steps: 8").SampleGrid(model, seeds, labels, 10, grid);
+        sampler.SampleGrid(seeds, labels, 10, grid);
       }
       Console.WriteLine("samples: " + grid);
       return 0;

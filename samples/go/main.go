@@ -93,7 +93,12 @@ func run(runDir string, steps int) error {
 		seeds[i], labels[i] = uint64(i), int64(i%10)
 	}
 	grid := filepath.Join(runDir, "samples.png")
-	if err := diffuse.NewSampler("num_steps: 8").SampleGrid(model, seeds, labels, 10, grid); err != nil {
+	sampler, err := diffuse.NewSampler(model, "num_steps: 8")
+	if err != nil {
+		return err
+	}
+	defer sampler.Close()
+	if err := sampler.SampleGrid(seeds, labels, 10, grid); err != nil {
 		return err
 	}
 	fmt.Println("samples:", grid)

@@ -64,10 +64,10 @@ public final class TrainFashionMnist {
         labels[i] = i % 10;
       }
       Path grid = runDir.resolve("samples.png");
-      try (Model model = Model.open(phema.toString())) {
+      try (Model model = Model.open(phema.toString()); Sampler sampler = Sampler.create(model, "num_steps: 8")) {
         System.out.printf("model: %d parameters, %dx%dx%d, %d classes%n", model.numParameters(), model.channels(),
             model.resolution(), model.resolution(), model.labelDim());
-        new Sampler("num_steps: 8").sampleGrid(model, seeds, labels, 10, grid.toString());
+        sampler.sampleGrid(seeds, labels, 10, grid.toString());
       }
       System.out.println("samples: " + grid);
     } catch (DiffuseException e) {

@@ -28,6 +28,14 @@ internal static class Calls {
     return vector;
   }
 
+  internal static float[] ToArray(FloatVector vector) {
+    using (vector) {
+      var values = new float[vector.Count];
+      vector.CopyTo(values);
+      return values;
+    }
+  }
+
   internal static byte[] ToArray(ByteVector vector) {
     using (vector) {
       var bytes = new byte[vector.Count];

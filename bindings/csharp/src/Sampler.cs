@@ -1,52 +1,93 @@
+using System;
 using System.Collections.Generic;
 using System.Text;
 
 namespace Diffuse {
 
 /// <summary>
-/// The EDM sampler: a SamplerConfig (empty: 32 Heun steps, sigma 0.002..80, rho 7) and an optional
-/// guide network, D = D_guide + w (D_model - D_guide). Image i depends only on seeds[i] and labels[i].
-/// Holds no native memory; any number of threads may sample with one Sampler.
+/// The EDM sampler of one model: a SamplerConfig (empty: 32 Heun steps, sigma 0.002..80, rho 7)
+/// parsed and checked once, and an optional guide network, D = D_guide + w (D_model - D_guide). Image
+/// i depends only on seeds[i] and labels[i]. Holds a native sampler (Dispose it); it keeps its models
+/// referenced, and they must not be disposed before it. Any number of threads may sample with one
+/// Sampler.
 /// </summary>
-public sealed class Sampler {
-  private readonly byte[] config;
-  private readonly Format format;
-  private readonly Model guide;
+public sealed class Sampler : IDisposable {
+  private Native.Sampler handle;
 
-  /// <summary>A text-format SamplerConfig, e.g. "num_steps: 16" ("": the defaults).</summary>
-  public Sampler(string config = "") : this(Encoding.UTF8.GetBytes(config), Format.Text, null) {}
+  /// <summary>The model this sampler samples from.</summary>
+  public Model Model { get; }
 
-  public Sampler(byte[] config, Format format) : this(config, format, null) {}
+  /// <summary>The guide, or null.</summary>
+  public Model Guide { get; }
 
-  private Sampler(byte[] config, Format format, Model guide) {
-    this.config = (byte[])config.Clone();
-    this.format = format;
-    this.guide = guide;
+  private Sampler(Native.Sampler handle, Model model, Model guide) {
+    this.handle = handle;
+    Model = model;
+    Guide = guide;
   }
 
-  /// <summary>The same sampler guided by guide.</summary>
-  public Sampler WithGuide(Model guide) => new Sampler(config, format, guide);
+  /// <summary>A text-format SamplerConfig, e.g. "num_steps: 16" ("": the defaults), guided by guide
+  /// (null: none).</summary>
+  public static Sampler Create(Model model, string config = "", Model guide = null) =>
+      Create(model, Encoding.UTF8.GetBytes(config ?? ""), Format.Text, guide);
+
+  /// <summary>A SamplerConfig in any format, guided by guide (null: none).</summary>
+  public static Sampler Create(Model model, byte[] config, Format format, Model guide = null) {
+    var m = model.Handle;
+    var g = guide?.Handle;
+    var handle = new Native.Sampler();
+    try {
+      using (var bytes = Calls.Bytes(config)) {
+        Calls.Run(status => handle.create(m, g, bytes, (int)format, status));
+      }
+    } catch {
+      handle.Dispose();
+      throw;
+    }
+    return new Sampler(handle, model, guide);
+  }
+
+  private Native.Sampler Handle {
+    get {
+      var h = handle;
+      if (h == null) throw new ObjectDisposedException(nameof(Sampler));
+      return h;
+    }
+  }
 
   /// <summary>One image per seed; labels null (unconditional) or one class per seed (-1: none).
   /// Returns count x channels x resolution x resolution bytes, each image in C, H, W order.</summary>
-  public byte[] Sample(Model model, IList<long> seeds, IList<long> labels = null) {
-    var m = model.Handle;
-    var g = guide?.Handle;
-    using (var c = Calls.Bytes(config))
+  public byte[] Sample(IList<long> seeds, IList<long> labels = null) {
+    var h = Handle;
     using (var s = Calls.Int64s(seeds))
     using (var l = Calls.Int64s(labels)) {
-      return Calls.ToArray(Calls.Call(status => m.sample(g, c, (int)format, s, l, status)));
+      return Calls.ToArray(Calls.Call(status => h.run(s, l, status)));
+    }
+  }
+
+  /// <summary>Sample, the values before quantisation (about [-1, 1]).</summary>
+  public float[] SampleFloat(IList<long> seeds, IList<long> labels = null) {
+    var h = Handle;
+    using (var s = Calls.Int64s(seeds))
+    using (var l = Calls.Int64s(labels)) {
+      return Calls.ToArray(Calls.Call(status => h.run_float(s, l, status)));
     }
   }
 
   /// <summary>Sample, then one PNG grid of columns columns (0: square) at path.</summary>
-  public void SampleGrid(Model model, IList<long> seeds, IList<long> labels, int columns, string path) {
-    var m = model.Handle;
-    var g = guide?.Handle;
-    using (var c = Calls.Bytes(config))
+  public void SampleGrid(IList<long> seeds, IList<long> labels, int columns, string path) {
+    var h = Handle;
     using (var s = Calls.Int64s(seeds))
     using (var l = Calls.Int64s(labels)) {
-      Calls.Run(status => m.sample_png_grid(g, c, (int)format, s, l, columns, path, status));
+      Calls.Run(status => h.write_png_grid(s, l, columns, path, status));
+    }
+  }
+
+  /// <summary>Releases the sampler; its models stay open.</summary>
+  public void Dispose() {
+    lock (this) {
+      handle?.Dispose();
+      handle = null;
     }
   }
 }

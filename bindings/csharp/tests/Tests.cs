@@ -87,18 +87,22 @@ public static class Tests {
       Check(shape.Channels == 1 && shape.Resolution == 16 && shape.LabelDim == 10, "shape");
       Check(model.NumParameters > 100000, "parameters");
       Check(model.ConfigText.Contains("img_resolution: 16"), "config text");
-      var sampler = new Sampler("num_steps: 4");
-      byte[] batch = sampler.Sample(model, new long[] {7, 8, 9}, new long[] {0, 3, -1});
-      Check(batch.Length == 3 * 256, "sample size " + batch.Length);
-      byte[] single = sampler.Sample(model, new long[] {9}, new long[] {-1});
-      int maxDiff = Enumerable.Range(0, 256).Max(i => Math.Abs(single[i] - batch[512 + i]));
-      Check(maxDiff <= 1, "image alone vs in a batch: " + maxDiff);
-      Throws(() => new Sampler("num_steps: 0").Sample(model, new long[] {1}), DiffuseException.InvalidConfig,
-             "SamplerConfig.num_steps", "bad sampler config");
-      Throws(() => new Sampler().Sample(model, new long[] {1, 2}, new long[] {0}), DiffuseException.InvalidArgument,
-             "labels", "label count");
+      using (var sampler = Sampler.Create(model, "num_steps: 4"))
+      using (var defaults = Sampler.Create(model)) {
+        byte[] batch = sampler.Sample(new long[] {7, 8, 9}, new long[] {0, 3, -1});
+        Check(batch.Length == 3 * 256, "sample size " + batch.Length);
+        byte[] single = sampler.Sample(new long[] {9}, new long[] {-1});
+        int maxDiff = Enumerable.Range(0, 256).Max(i => Math.Abs(single[i] - batch[512 + i]));
+        Check(maxDiff <= 1, "image alone vs in a batch: " + maxDiff);
+        Throws(() => Sampler.Create(model, "num_steps: 0"), DiffuseException.InvalidConfig, "SamplerConfig.num_steps",
+               "bad sampler config");
+        Throws(() => defaults.Sample(new long[] {1, 2}, new long[] {0}), DiffuseException.InvalidArgument, "labels",
+               "label count");
+      }
       string grid = Path.Combine(runDir, "grid.png");
-      new Sampler("num_steps: 2").SampleGrid(model, new long[] {0, 1, 2, 3}, new long[] {0, 1, 2, 3}, 2, grid);
+      using (var sampler = Sampler.Create(model, "num_steps: 2")) {
+        sampler.SampleGrid(new long[] {0, 1, 2, 3}, new long[] {0, 1, 2, 3}, 2, grid);
+      }
       byte[] png = File.ReadAllBytes(grid);
       Check(png.Length > 8 && png[0] == 0x89 && png[1] == (byte)'P', "grid is a PNG");
     }
@@ -106,7 +110,7 @@ public static class Tests {
     closed.Dispose();
     closed.Dispose();
     try {
-      new Sampler().Sample(closed, new long[] {1});
+      Sampler.Create(closed);
       Check(false, "sampling a disposed model");
     } catch (ObjectDisposedException) {
       Check(true, "sampling a disposed model");

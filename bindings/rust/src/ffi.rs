@@ -72,6 +72,7 @@ pub struct diffuse_train_status {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct diffuse_images {
+    pub size: usize,
     pub pixels: *const u8,
     pub labels: *const i64,
     pub count: usize,
@@ -100,6 +101,11 @@ pub struct diffuse_trainer {
 
 #[repr(C)]
 pub struct diffuse_model {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+pub struct diffuse_sampler {
     _private: [u8; 0],
 }
 
@@ -175,54 +181,40 @@ extern "C" {
         label_dim: *mut c_int,
     ) -> diffuse_status;
     pub fn diffuse_model_free(model: *mut diffuse_model);
-    pub fn diffuse_sample(
+    pub fn diffuse_sampler_create(
+        out: *mut *mut diffuse_sampler,
         model: *mut diffuse_model,
         guide: *mut diffuse_model,
-        sampler_config: *const c_void,
+        config: *const c_void,
         len: usize,
         format: diffuse_format,
+    ) -> diffuse_status;
+    pub fn diffuse_sampler_run(
+        sampler: *mut diffuse_sampler,
         seeds: *const u64,
         labels: *const i64,
         count: usize,
-        images: *mut u8,
+        r#type: diffuse_pixel_type,
+        images: *mut c_void,
         capacity: usize,
     ) -> diffuse_status;
-    pub fn diffuse_sample_float(
-        model: *mut diffuse_model,
-        guide: *mut diffuse_model,
-        sampler_config: *const c_void,
-        len: usize,
-        format: diffuse_format,
-        seeds: *const u64,
-        labels: *const i64,
-        count: usize,
-        images: *mut f32,
-        capacity: usize,
-    ) -> diffuse_status;
-    pub fn diffuse_sample_to_buffer(
-        model: *mut diffuse_model,
-        guide: *mut diffuse_model,
-        sampler_config: *const c_void,
-        len: usize,
-        format: diffuse_format,
+    pub fn diffuse_sampler_run_to_buffer(
+        sampler: *mut diffuse_sampler,
         seeds: *const u64,
         labels: *const i64,
         count: usize,
         r#type: diffuse_pixel_type,
         out: *mut diffuse_buffer,
     ) -> diffuse_status;
-    pub fn diffuse_sample_png_grid(
-        model: *mut diffuse_model,
-        guide: *mut diffuse_model,
-        sampler_config: *const c_void,
-        len: usize,
-        format: diffuse_format,
+    pub fn diffuse_sampler_write_png_grid(
+        sampler: *mut diffuse_sampler,
         seeds: *const u64,
         labels: *const i64,
         count: usize,
         columns: c_int,
         path: *const c_char,
     ) -> diffuse_status;
+    pub fn diffuse_sampler_free(sampler: *mut diffuse_sampler);
     pub fn diffuse_phema_reconstruct(
         run_dir: *const c_char,
         sigma_rels: *const c_double,
@@ -243,11 +235,8 @@ extern "C" {
         mean: *mut c_double,
     ) -> diffuse_status;
     pub fn diffuse_consistency(
-        a: *mut diffuse_model,
-        b: *mut diffuse_model,
-        sampler_config: *const c_void,
-        len: usize,
-        format: diffuse_format,
+        sampler: *mut diffuse_sampler,
+        other: *mut diffuse_model,
         seeds: *const u64,
         labels: *const i64,
         count: usize,

@@ -35,16 +35,16 @@ fn model_reports_shape_and_config() {
 #[test]
 fn samples_depend_only_on_their_seed_and_label() {
     let model = Model::open(common::trained_run().join("ema-0.100-0000000.safetensors")).unwrap();
-    let sampler = Sampler::new("num_steps: 4");
-    let batch = sampler.sample(&model, &[7, 8, 9], Some(&[0, 3, -1])).unwrap();
+    let sampler = Sampler::new(&model, "num_steps: 4").unwrap();
+    let batch = sampler.sample(&[7, 8, 9], Some(&[0, 3, -1])).unwrap();
     assert_eq!(batch.len(), 3 * 256);
-    let single = sampler.sample(&model, &[9], Some(&[-1])).unwrap();
+    let single = sampler.sample(&[9], Some(&[-1])).unwrap();
     let max_diff = (0..256).map(|i| (single[i] as i32 - batch[512 + i] as i32).abs()).max().unwrap();
     assert!(max_diff <= 1, "image alone vs in a batch: {}", max_diff);
     // Several threads sample from one model at once.
     std::thread::scope(|scope| {
         let handles: Vec<_> =
-            (0..3).map(|_| scope.spawn(|| sampler.sample(&model, &[7, 8, 9], Some(&[0, 3, -1])).unwrap())).collect();
+            (0..3).map(|_| scope.spawn(|| sampler.sample(&[7, 8, 9], Some(&[0, 3, -1])).unwrap())).collect();
         for h in handles {
             assert_eq!(h.join().unwrap(), batch);
         }
@@ -54,12 +54,13 @@ fn samples_depend_only_on_their_seed_and_label() {
 #[test]
 fn bad_sampler_inputs_are_errors() {
     let model = Model::open(common::trained_run().join("checkpoint-0000000.safetensors")).unwrap();
-    let e = Sampler::new("num_steps: 0").sample(&model, &[1], None).unwrap_err();
+    let e = Sampler::new(&model, "num_steps: 0").err().unwrap();
     assert_eq!(e.status, Status::InvalidConfig);
     assert!(e.message.contains("SamplerConfig.num_steps"), "{}", e);
-    let e = Sampler::new("").sample(&model, &[1, 2], Some(&[0])).unwrap_err();
+    let sampler = Sampler::new(&model, "").unwrap();
+    let e = sampler.sample(&[1, 2], Some(&[0])).unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
-    let e = Sampler::new("").sample(&model, &[1], Some(&[10])).unwrap_err();
+    let e = sampler.sample(&[1], Some(&[10])).unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
 }
 
@@ -68,7 +69,7 @@ fn grid_is_a_png() {
     let dir = common::trained_run();
     let model = Model::open(dir.join("checkpoint-0000000.safetensors")).unwrap();
     let grid = dir.join("grid-rust.png");
-    Sampler::new("num_steps: 2").sample_grid(&model, &[0, 1, 2, 3], Some(&[0, 1, 2, 3]), 2, &grid).unwrap();
+    Sampler::new(&model, "num_steps: 2").unwrap().sample_grid(&[0, 1, 2, 3], Some(&[0, 1, 2, 3]), 2, &grid).unwrap();
     assert!(std::fs::read(&grid).unwrap().starts_with(b"\x89PNG"));
 }
 

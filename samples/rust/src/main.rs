@@ -67,7 +67,7 @@ fn run(run_dir: &Path, steps: i64) -> diffuse::Result<()> {
     let seeds: Vec<u64> = (0..20).collect();
     let labels: Vec<i64> = (0..20).map(|i| i % 10).collect();
     let grid = run_dir.join("samples.png");
-    Sampler::new("num_steps: 8").sample_grid(&model, &seeds, Some(&labels), 10, &grid)?;
+    Sampler::new(&model, "num_steps: 8")?.sample_grid(&seeds, Some(&labels), 10, &grid)?;
     println!("samples: {}", grid.display());
     Ok(())
 }

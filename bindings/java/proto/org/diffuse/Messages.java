@@ -20,8 +20,8 @@ public final class Messages {
     return Model.open(path, device, config.toByteArray(), Format.BINARY);
   }
 
-  public static Sampler sampler(SamplerConfig config) {
-    return new Sampler(config.toByteArray(), Format.BINARY);
+  public static Sampler sampler(Model model, Model guide, SamplerConfig config) {
+    return Sampler.create(model, guide, config.toByteArray(), Format.BINARY);
   }
 
   /** The config with every default filled in, validated by the library. */

@@ -41,6 +41,11 @@ final class Calls {
     return model;
   }
 
+  static org.diffuse.swig.Sampler requireOpen(org.diffuse.swig.Sampler sampler) {
+    if (sampler == null) throw new IllegalStateException("the sampler is closed");
+    return sampler;
+  }
+
   static org.diffuse.swig.Trainer requireOpen(org.diffuse.swig.Trainer trainer) {
     if (trainer == null) throw new IllegalStateException("the trainer is closed");
     return trainer;

@@ -3,54 +3,93 @@ package org.diffuse;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The EDM sampler with a SamplerConfig (defaults: 32 Heun steps, sigma 0.002..80, rho 7) and an
- * optional guide network. Image i depends only on seeds[i] and labels[i]. Holds no native resources;
- * any number of threads may sample with one Sampler.
+ * The EDM sampler of one model: a SamplerConfig (empty: 32 Heun steps, sigma 0.002..80, rho 7)
+ * parsed and checked once, and an optional guide network, D = D_guide + w (D_model - D_guide). Image
+ * i depends only on seeds[i] and labels[i]. Holds a native sampler (close it, or use
+ * try-with-resources); it keeps its models referenced, and they must not be closed before it. Any
+ * number of threads may sample with one Sampler.
  */
-public final class Sampler {
-  private final byte[] config;
-  private final Format format;
+public final class Sampler implements AutoCloseable {
+  private volatile org.diffuse.swig.Sampler handle;
+  private final Model model;
   private final Model guide;
 
-  /** The default SamplerConfig, no guide. */
-  public Sampler() {
-    this(new byte[0], Format.BINARY, null);
-  }
-
-  /** A text-format SamplerConfig, e.g. {@code "num_steps: 16 guidance: 1.5"}. */
-  public Sampler(String config) {
-    this(config.getBytes(StandardCharsets.UTF_8), Format.TEXT, null);
-  }
-
-  public Sampler(byte[] config, Format format) {
-    this(config, format, null);
-  }
-
-  private Sampler(byte[] config, Format format, Model guide) {
-    this.config = config.clone();
-    this.format = format;
+  private Sampler(org.diffuse.swig.Sampler handle, Model model, Model guide) {
+    this.handle = handle;
+    this.model = model;
     this.guide = guide;
   }
 
-  /** The same sampler guided by {@code guide}: D = D_guide + w (D_model - D_guide). */
-  public Sampler withGuide(Model guide) {
-    return new Sampler(config, format, guide);
+  /** The default SamplerConfig, no guide. */
+  public static Sampler create(Model model) {
+    return create(model, null, new byte[0], Format.BINARY);
+  }
+
+  /** A text-format SamplerConfig, e.g. {@code "num_steps: 16"}, no guide. */
+  public static Sampler create(Model model, String config) {
+    return create(model, null, config);
+  }
+
+  /** A text-format SamplerConfig guided by {@code guide} (null: none). */
+  public static Sampler create(Model model, Model guide, String config) {
+    return create(model, guide, config.getBytes(StandardCharsets.UTF_8), Format.TEXT);
+  }
+
+  /** A SamplerConfig in any format, guided by {@code guide} (null: none). */
+  public static Sampler create(Model model, Model guide, byte[] config, Format format) {
+    org.diffuse.swig.Sampler handle = new org.diffuse.swig.Sampler();
+    org.diffuse.swig.Model m = model.handle();
+    org.diffuse.swig.Model g = guide == null ? null : guide.handle();
+    try {
+      Calls.run(status -> handle.create(m, g, config, format.value, status));
+    } catch (RuntimeException e) {
+      handle.delete();
+      throw e;
+    }
+    return new Sampler(handle, model, guide);
   }
 
   /**
    * Generates one image per seed; {@code labels} is null (unconditional) or one class per seed (-1:
    * none). Returns count x channels x resolution x resolution bytes, each image in C, H, W order.
    */
-  public byte[] sample(Model model, long[] seeds, long[] labels) {
-    org.diffuse.swig.Model m = model.handle();
-    org.diffuse.swig.Model g = guide == null ? null : guide.handle();
-    return Calls.call(status -> m.sample(g, config, format.value, seeds, labels, status));
+  public byte[] sample(long[] seeds, long[] labels) {
+    org.diffuse.swig.Sampler h = handle();
+    return Calls.call(status -> h.run(seeds, labels, status));
+  }
+
+  /** Like {@link #sample}, the values before quantisation (about [-1, 1]). */
+  public float[] sampleFloat(long[] seeds, long[] labels) {
+    org.diffuse.swig.Sampler h = handle();
+    return Calls.call(status -> h.run_float(seeds, labels, status));
   }
 
   /** Like {@link #sample}, then writes the images as one PNG grid ({@code columns} 0: square). */
-  public void sampleGrid(Model model, long[] seeds, long[] labels, int columns, String path) {
-    org.diffuse.swig.Model m = model.handle();
-    org.diffuse.swig.Model g = guide == null ? null : guide.handle();
-    Calls.run(status -> m.sample_png_grid(g, config, format.value, seeds, labels, columns, path, status));
+  public void sampleGrid(long[] seeds, long[] labels, int columns, String path) {
+    org.diffuse.swig.Sampler h = handle();
+    Calls.run(status -> h.write_png_grid(seeds, labels, columns, path, status));
+  }
+
+  /** The model this sampler samples from. */
+  public Model model() {
+    return model;
+  }
+
+  /** The guide, or null. */
+  public Model guide() {
+    return guide;
+  }
+
+  /** Releases the sampler (its models stay open); closing twice is allowed. */
+  @Override
+  public synchronized void close() {
+    if (handle != null) {
+      handle.delete();
+      handle = null;
+    }
+  }
+
+  org.diffuse.swig.Sampler handle() {
+    return Calls.requireOpen(handle);
   }
 }

@@ -77,42 +77,42 @@ public class TrainSampleTest {
 
   @Test
   public void samplesDependOnlyOnTheirSeedAndLabel() {
-    Sampler sampler = new Sampler("num_steps: 4");
-    try (Model model = Model.open(runDir.resolve("ema-0.100-0000000.safetensors").toString())) {
-      byte[] batch = sampler.sample(model, new long[] {7, 8, 9}, new long[] {0, 3, -1});
+    try (Model model = Model.open(runDir.resolve("ema-0.100-0000000.safetensors").toString());
+        Sampler sampler = Sampler.create(model, "num_steps: 4")) {
+      byte[] batch = sampler.sample(new long[] {7, 8, 9}, new long[] {0, 3, -1});
       assertEquals(3 * 256, batch.length);
-      byte[] single = sampler.sample(model, new long[] {9}, new long[] {-1});
+      byte[] single = sampler.sample(new long[] {9}, new long[] {-1});
       int maxDiff = 0;
       for (int i = 0; i < 256; ++i) maxDiff = Math.max(maxDiff, Math.abs((single[i] & 0xff) - (batch[512 + i] & 0xff)));
       assertTrue("max difference " + maxDiff, maxDiff <= 1);
-      assertArrayEquals(batch, sampler.sample(model, new long[] {7, 8, 9}, new long[] {0, 3, -1}));
+      assertArrayEquals(batch, sampler.sample(new long[] {7, 8, 9}, new long[] {0, 3, -1}));
     }
   }
 
   @Test
   public void badSamplerInputsThrow() {
-    try (Model model = Model.open(runDir.resolve("checkpoint-0000000.safetensors").toString())) {
-      DiffuseException e = assertThrows(DiffuseException.class,
-          () -> new Sampler("num_steps: 0").sample(model, new long[] {1}, null));
+    try (Model model = Model.open(runDir.resolve("checkpoint-0000000.safetensors").toString());
+        Sampler sampler = Sampler.create(model)) {
+      DiffuseException e = assertThrows(DiffuseException.class, () -> Sampler.create(model, "num_steps: 0"));
       assertEquals(DiffuseException.INVALID_CONFIG, e.getStatus());
       assertTrue(e.getMessage(), e.getMessage().contains("SamplerConfig.num_steps"));
-      e = assertThrows(DiffuseException.class, () -> new Sampler().sample(model, new long[] {1, 2}, new long[] {0}));
+      e = assertThrows(DiffuseException.class, () -> sampler.sample(new long[] {1, 2}, new long[] {0}));
       assertEquals(DiffuseException.INVALID_ARGUMENT, e.getStatus());
-      e = assertThrows(DiffuseException.class, () -> new Sampler().sample(model, new long[] {1}, new long[] {10}));
+      e = assertThrows(DiffuseException.class, () -> sampler.sample(new long[] {1}, new long[] {10}));
       assertEquals(DiffuseException.INVALID_ARGUMENT, e.getStatus());
     }
     Model closed = Model.open(runDir.resolve("checkpoint-0000000.safetensors").toString());
     closed.close();
     closed.close();
-    assertThrows(IllegalStateException.class, () -> new Sampler().sample(closed, new long[] {1}, null));
+    assertThrows(IllegalStateException.class, () -> Sampler.create(closed));
   }
 
   @Test
   public void gridIsAPng() throws Exception {
     Path grid = runDir.resolve("grid.png");
-    try (Model model = Model.open(runDir.resolve("checkpoint-0000000.safetensors").toString())) {
-      new Sampler("num_steps: 2").sampleGrid(model, new long[] {0, 1, 2, 3}, new long[] {0, 1, 2, 3}, 2,
-          grid.toString());
+    try (Model model = Model.open(runDir.resolve("checkpoint-0000000.safetensors").toString());
+        Sampler sampler = Sampler.create(model, "num_steps: 2")) {
+      sampler.sampleGrid(new long[] {0, 1, 2, 3}, new long[] {0, 1, 2, 3}, 2, grid.toString());
     }
     byte[] png = Files.readAllBytes(grid);
     assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(png, 4));
