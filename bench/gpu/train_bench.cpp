@@ -164,7 +164,7 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
         const Batch b = loader.next();
         y = b.images.to(device);
         labels = b.labels.to(device);
-        sigma = noise->sample_sigma(y.size(0), 0.0, gen, device);
+        sigma = noise->sample_sigma(y.size(0), TrainingProgress{}, gen, device);
         noisy = y + at::randn(y.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(device) * sigma.reshape({-1, 1, 1, 1});
       });
       at::Tensor total;
