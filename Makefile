@@ -16,7 +16,7 @@ DEPS_FLAGS ?=
 # The tests also cover the Java, C#, Go and Rust bindings: install their toolchains too.
 test test-debian test-wheel: DEPS_FLAGS = --bindings
 
-.PHONY: all deps configure build test test-debian demo install sanitize clean
+.PHONY: all deps configure build test test-debian demo install package abi-baseline sanitize clean
 .PHONY: configure-wheel build-wheel test-wheel
 
 all: build
@@ -37,8 +37,9 @@ test-debian: build
 
 # The PyTorch wheel's LibTorch in a venv (scripts/setup-torch-wheel prints its CMake prefix path); the GPU
 # benchmarks are built too, so that bench/gpu/device-check.sh never meets code that no longer compiles.
+# This line builds with CMake's default generator (Unix Makefiles), the Debian line with Ninja: both work.
 configure-wheel: deps
-	cmake -S . -B $(WHEEL_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
+	cmake -S . -B $(WHEEL_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
 	  -DCMAKE_PREFIX_PATH="$$(scripts/setup-torch-wheel)" $(CMAKE_FLAGS)
 
 build-wheel: configure-wheel
@@ -59,6 +60,14 @@ sanitize: deps
 
 install: build
 	cmake --install $(BUILD_DIR)
+
+# The ABI baseline abi/libdiffuse.so.<ABI>.abi from the Debian line's library (tests/abi_check.sh).
+abi-baseline: build
+	tests/abi_check.sh --write $(BUILD_DIR)/libdiffuse.so $(CURDIR)
+
+# Debian packages of the Debian line (cmake/package.cmake) in $(BUILD_DIR).
+package: build
+	cmake --build $(BUILD_DIR) --target package
 
 clean:
 	rm -rf $(BUILD_DIR) $(WHEEL_BUILD_DIR)

@@ -8,10 +8,10 @@ prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build_dir" --prefix "$prefix" >/dev/null
 pc_dir=$(dirname "$(find "$prefix" -name diffuse.pc)")
-# The installed .pc was configured for CMAKE_INSTALL_PREFIX; point it at the scratch prefix.
+# The installed .pc finds its prefix from its own place: plain pkg-config, as README shows.
 export PKG_CONFIG_PATH=$pc_dir
-flags=$(pkg-config --define-variable=prefix="$prefix" --cflags --libs diffuse)
-libdir=$(pkg-config --define-variable=prefix="$prefix" --variable=libdir diffuse)
+flags=$(pkg-config --cflags --libs diffuse)
+libdir=$(pkg-config --variable=libdir diffuse)
 for sample in version train_and_sample; do
   cc -std=c99 -Wall -Wextra -Werror -pedantic "$source_dir/samples/c/$sample.c" $flags -Wl,-rpath,"$libdir" \
      -o "$prefix/$sample"
