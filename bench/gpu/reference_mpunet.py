@@ -7,13 +7,15 @@ Adam step and power EMA update in plain PyTorch, written from shared/spec/edm2.m
       normalisation, gradients, one Adam step) and prints the worst relative L2 error per group.
   reference_mpunet.py bench [--precision fp16|bf16|fp32] [--compile] [--batch 256] [--micro 128]
       times training steps of the edm2-img64-xs network on random data and prints one RESULT line.
-  reference_mpunet.py sample [--precision fp16|bf16|fp32] [--batch 64] [--steps 32]
-      times deterministic Heun sampling (EDM ρ-schedule, spec §9) of the same network and prints one
-      RESULT line.
+  reference_mpunet.py sample [--precision fp16|bf16|fp32] [--batch 64] [--steps 32] [--device cuda|cpu]
+                             [--model FILE] [--threads N]
+      times deterministic Heun sampling (EDM ρ-schedule, spec §9) of the same network (or of a diffuse
+      model file) and prints one RESULT line.
 """
 import argparse
 import json
 import math
+import re
 import sys
 import time
 
@@ -391,28 +393,56 @@ def heun_sample(net, noise, labels, steps):
     return x
 
 
+def load_model(path, body_dtype):
+    """A diffuse model file (EDM2 names, metadata model_config): its Precond, weights loaded strictly."""
+    from safetensors import safe_open
+    with safe_open(path, "pt") as f:
+        cfg = json.loads(f.metadata()["model_config"])
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    cfg = {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k): v for k, v in cfg.items()}  # JSON names
+    block_keys = ["channels_per_head", "res_balance", "attn_balance", "clip_act"]
+    unet_keys = ["model_channels", "channel_mult", "num_blocks", "attn_resolutions", "label_balance", "concat_balance"]
+    kwargs = {k: cfg[k] for k in block_keys + unet_keys if k in cfg}
+    net = Precond(cfg["img_resolution"], cfg["img_channels"], cfg.get("label_dim", 0), body_dtype=body_dtype,
+                  sigma_data=cfg.get("sigma_data", 0.5), logvar_channels=cfg["logvar_channels"], **kwargs)
+    net.load_state_dict(state, strict=True)
+    return net, cfg
+
+
 def sample_bench(args):
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
-    device = torch.device("cuda")
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     body = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[args.precision]
-    net = Precond(64, 3, 1000, body_dtype=body, model_channels=128, logvar_channels=128).to(device).eval()
-    noise = torch.randn(args.batch, 3, 64, 64, device=device)
-    labels = F.one_hot(torch.arange(args.batch, device=device) % 1000, 1000).to(torch.float32)
+    if args.model:
+        net, cfg = load_model(args.model, body)
+        shape, label_dim = (cfg["img_channels"], cfg["img_resolution"], cfg["img_resolution"]), cfg.get("label_dim", 0)
+    else:
+        net = Precond(64, 3, 1000, body_dtype=body, model_channels=128, logvar_channels=128)
+        shape, label_dim = (3, 64, 64), 1000
+    net = net.to(device).eval()
+    noise = torch.randn(args.batch, *shape, device=device)
+    labels = (F.one_hot(torch.arange(args.batch, device=device) % label_dim, label_dim).to(torch.float32)
+              if label_dim else None)
     for _ in range(args.warmup):
         images = heun_sample(net, noise, labels, args.steps)
-    torch.cuda.synchronize()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(args.repeats):
         images = heun_sample(net, noise, labels, args.steps)
-    torch.cuda.synchronize()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     s = time.perf_counter() - t0
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else 0
     print(f"RESULT impl=python-sampler precision={args.precision} batch={args.batch} steps={args.steps} "
           f"images_per_s={args.batch * args.repeats / s:.1f} ms_per_batch={1000 * s / args.repeats:.2f} "
-          f"peak_bytes={torch.cuda.max_memory_allocated()} mean={images.mean().item():.4f}", flush=True)
+          f"peak_bytes={peak} mean={images.mean().item():.4f}", flush=True)
 
 
 def main():
@@ -435,6 +465,9 @@ def main():
     s.add_argument("--steps", type=int, default=32)
     s.add_argument("--repeats", type=int, default=5)
     s.add_argument("--warmup", type=int, default=2)
+    s.add_argument("--device", default="cuda")
+    s.add_argument("--model", help="a diffuse model file (default: edm2-img64-xs, initial weights)")
+    s.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     args = p.parse_args()
     if args.command == "check":
         sys.exit(0 if check(args.golden, args.device) else 1)

@@ -162,6 +162,14 @@ func TestSamplesDependOnlyOnSeedAndLabel(t *testing.T) {
 	if maxDiff > 1 {
 		t.Errorf("image 2 alone differs from its batch row by %d", maxDiff)
 	}
+	dpm, err := NewSampler(m, "num_steps: 4 solver: EULER_ANCESTRAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dpm.Close()
+	if images, err := dpm.SampleFloat([]uint64{7, 8, 9}, nil); err != nil || len(images) != 3*256 {
+		t.Errorf("Euler ancestral: %d values, %v", len(images), err)
+	}
 	// Several goroutines sample from one model at once.
 	var wg sync.WaitGroup
 	results := make([][]byte, 3)

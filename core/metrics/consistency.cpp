@@ -61,7 +61,7 @@ ConsistencyResult measure_consistency(Precond& a, Precond& b, const std::vector<
   streams_b.randn(image_shape);
 
   ConsistencyResult result;
-  const std::vector<double> sigmas = edm_sigma_steps(options);
+  const std::vector<double> sigmas = sigma_steps(options);
   result.sigmas.assign(sigmas.begin(), sigmas.end() - 1);
   std::vector<SimilaritySums> step_sums(static_cast<size_t>(options.num_steps));
   SimilaritySums image_sums;

@@ -32,14 +32,31 @@ at::Tensor MPConvImpl::apply(const at::Tensor& x, const at::Tensor& w) const {
   return at::conv2d(x, wx, /*bias=*/{}, /*stride=*/1, /*padding=*/wx.size(-1) / 2);
 }
 
+std::pair<at::Tensor, at::Tensor> MPConvImpl::inference_weights() {
+  const double fan_in = static_cast<double>(weight_[0].numel());
+  if (is_training() || at::GradMode::is_enabled()) {
+    at::Tensor w = normalized_weight();
+    return {w, at::Tensor()};
+  }
+  std::lock_guard<std::mutex> lock(cache_.mutex);
+  if (cache_.data != weight_.data_ptr() || cache_.version != static_cast<int64_t>(weight_._version())) {
+    cache_.normalized = normalized_weight();
+    cache_.scaled = cache_.normalized * (1.0 / std::sqrt(fan_in));
+    cache_.data = weight_.data_ptr();
+    cache_.version = static_cast<int64_t>(weight_._version());
+  }
+  return {cache_.normalized, cache_.scaled};
+}
+
 at::Tensor MPConvImpl::forward(const at::Tensor& x) {
-  at::Tensor w = normalized_weight();
+  auto [w, scaled] = inference_weights();
+  if (scaled.defined()) return apply(x, scaled);
   const double fan_in = static_cast<double>(w[0].numel());
   return apply(x, w * (1.0 / std::sqrt(fan_in)));
 }
 
 at::Tensor MPConvImpl::forward(const at::Tensor& x, const at::Tensor& gain) {
-  at::Tensor w = normalized_weight();
+  const at::Tensor w = inference_weights().first;
   const double fan_in = static_cast<double>(w[0].numel());
   return apply(x, w * (gain / std::sqrt(fan_in)));
 }

@@ -1,8 +1,11 @@
 // MPConv (spec edm2.md §1.6): a bias-free convolution (kernel k×k) or linear layer (no kernel) whose
 // weight is normalized to unit RMS per output channel on every use, and in training mode also
-// rewritten in place (forced weight normalization), so Adam acts on a fixed weight scale.
+// rewritten in place (forced weight normalization), so Adam acts on a fixed weight scale. Outside
+// training and autograd (sampling, validation) the normalized weight is computed once and kept until the
+// parameter changes: the same values, without renormalizing every weight on every network call.
 #pragma once
 
+#include <mutex>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -27,7 +30,22 @@ class MPConvImpl : public torch::nn::Module {
   at::Tensor normalized_weight();  // steps 1-3 of §1.6, fp32
   at::Tensor apply(const at::Tensor& x, const at::Tensor& w) const;
 
+  // The inference-time cache: ŵ and ŵ/√fan_in, valid for one storage and version of the parameter.
+  // Copies (Module::clone) start empty. Threads sampling from one network share it under the mutex.
+  struct Cache {
+    std::mutex mutex;
+    at::Tensor normalized, scaled;
+    const void* data = nullptr;
+    int64_t version = -1;
+    Cache() = default;
+    Cache(const Cache&) {}
+    Cache& operator=(const Cache&) { return *this; }
+  };
+  // {ŵ, ŵ/√fan_in}, from the cache when it may be used and is valid.
+  std::pair<at::Tensor, at::Tensor> inference_weights();
+
   at::Tensor weight_;
+  Cache cache_;
 };
 TORCH_MODULE(MPConv);
 

@@ -8,6 +8,7 @@
 #include <ATen/core/grad_mode.h>
 #include <fmt/ranges.h>
 
+#include "sample/solvers.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -23,6 +24,8 @@ void validate_schedule(const SamplerOptions& o) {
   if (!(o.rho > 0) || !std::isfinite(o.rho)) fail(ErrorCode::kInvalidArgument, "SamplerOptions.rho: must be > 0, got {}", o.rho);
 }
 
+bool churns(const SamplerOptions& o) { return o.solver == Solver::kHeun || o.solver == Solver::kEuler; }
+
 // Every option; the guide's presence is checked by validate_sampler_options.
 void validate_loop(const SamplerOptions& o) {
   validate_schedule(o);
@@ -36,6 +39,11 @@ void validate_loop(const SamplerOptions& o) {
     fail(ErrorCode::kInvalidArgument, "SamplerOptions.s_noise: must be finite and ≥ 0, got {}", o.s_noise);
   }
   if (!std::isfinite(o.guidance)) fail(ErrorCode::kInvalidArgument, "SamplerOptions.guidance: must be finite, got {}", o.guidance);
+  if (o.s_churn > 0 && !churns(o)) {
+    fail(ErrorCode::kInvalidArgument, "SamplerOptions.s_churn: {} applies to HEUN and EULER only (the other solvers have eta)",
+         o.s_churn);
+  }
+  if (!(o.eta >= 0 && o.eta <= 1)) fail(ErrorCode::kInvalidArgument, "SamplerOptions.eta: must be in [0, 1], got {}", o.eta);
   if (o.batch_size < 1) fail(ErrorCode::kInvalidArgument, "SamplerOptions.batch_size: must be ≥ 1, got {}", o.batch_size);
 }
 
@@ -44,12 +52,6 @@ void validate_noise(const at::Tensor& noise) {
     fail(ErrorCode::kInvalidArgument, "edm_sample: noise must be [N, C, R, R] with N ≥ 1, got {}",
          noise.defined() ? noise.sizes().vec() : std::vector<int64_t>{});
   }
-}
-
-// Churn factor γ_i (§9): min(S_churn/N, √2 − 1) while S_min ≤ σ_i ≤ S_max, else 0.
-double churn_gamma(const SamplerOptions& o, double sigma) {
-  if (o.s_churn <= 0 || sigma < o.s_min || sigma > o.s_max) return 0;
-  return std::min(o.s_churn / o.num_steps, std::sqrt(2.0) - 1);
 }
 
 at::Device module_device(torch::nn::Module& module) {
@@ -100,6 +102,30 @@ std::vector<double> edm_sigma_steps(const SamplerOptions& options) {
   return sigmas;
 }
 
+std::vector<double> sigma_steps(const SamplerOptions& options) {
+  if (options.schedule == Schedule::kEdmRho) return edm_sigma_steps(options);
+  validate_schedule(options);
+  // solvers.md §1: log σ_i evenly spaced from log σ_max to log σ_min, then σ_N = 0.
+  const int n = options.num_steps;
+  const double a = std::log(options.sigma_max), b = std::log(options.sigma_min);
+  std::vector<double> sigmas;
+  sigmas.reserve(n + 1);
+  for (int i = 0; i < n; ++i) sigmas.push_back(std::exp(a + (n == 1 ? 0.0 : static_cast<double>(i) / (n - 1)) * (b - a)));
+  sigmas.front() = options.sigma_max;  // the ends exactly, not through exp(log(·))
+  if (n > 1) sigmas[n - 1] = options.sigma_min;
+  sigmas.push_back(0);
+  return sigmas;
+}
+
+int network_evaluations(const SamplerOptions& options) {
+  return options.solver == Solver::kHeun ? 2 * options.num_steps - 1 : options.num_steps;
+}
+
+bool draws_noise(const SamplerOptions& options) {
+  if (churns(options)) return options.s_churn > 0;
+  return options.solver != Solver::kDpmpp2m && options.eta > 0;
+}
+
 SeedGenerators::SeedGenerators(const std::vector<uint64_t>& seeds) {
   generators_.reserve(seeds.size());
   for (const uint64_t seed : seeds) generators_.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
@@ -128,44 +154,21 @@ at::Tensor edm_sample_with(const Denoiser& denoise, const at::Tensor& noise, con
   validate_loop(options);
   validate_noise(noise);
   const int64_t n = noise.size(0);
-  if (options.s_churn > 0 && (churn_noise == nullptr || churn_noise->size() != static_cast<size_t>(n))) {
-    fail(ErrorCode::kInvalidArgument, "edm_sample: SamplerOptions.s_churn > 0 needs churn noise streams for all {} images", n);
+  if (draws_noise(options) && (churn_noise == nullptr || churn_noise->size() != static_cast<size_t>(n))) {
+    fail(ErrorCode::kInvalidArgument, "edm_sample: these SamplerOptions draw noise: they need noise streams for all {} images", n);
   }
   at::NoGradGuard no_grad;
-  const std::vector<double> sigmas = edm_sigma_steps(options);
-  const int steps = options.num_steps;
-  const std::vector<int64_t> image_shape = noise.sizes().slice(1).vec();
-
+  const std::vector<double> sigmas = sigma_steps(options);
   // fp32 throughout, noise levels included, as the reference computes.
-  at::Tensor x = noise.to(at::kFloat) * static_cast<float>(sigmas[0]);
-  for (int i = 0; i < steps; ++i) {
-    const float sigma = static_cast<float>(sigmas[i]);
-    const float sigma_next = static_cast<float>(sigmas[i + 1]);
-
-    // Churn (§9): raise the noise level to σ̂ = σ_i(1 + γ) with fresh noise of variance σ̂² − σ_i².
-    float sigma_hat = sigma;
-    at::Tensor x_hat = x;
-    const double gamma = churn_gamma(options, sigmas[i]);
-    if (gamma > 0) {
-      sigma_hat = sigma + static_cast<float>(gamma) * sigma;
-      const float scale = std::sqrt(sigma_hat * sigma_hat - sigma * sigma) * static_cast<float>(options.s_noise);
-      x_hat = x + scale * churn_noise->randn(image_shape).to(x.device());
-    }
-
-    // Euler (§9): d = (x̂ − D(x̂; σ̂))/σ̂, x′ = x̂ + (σ_{i+1} − σ̂)·d.
-    const at::Tensor denoised = denoise(x_hat, sigma_hat);
-    const at::Tensor d = (x_hat - denoised) / sigma_hat;
-    at::Tensor x_next = x_hat + (sigma_next - sigma_hat) * d;
-
-    // Heun correction (§9), skipped on the last step, which goes to σ = 0.
-    if (options.heun && i < steps - 1) {
-      const at::Tensor d_prime = (x_next - denoise(x_next, sigma_next)) / sigma_next;
-      x_next = x_hat + (sigma_next - sigma_hat) * (0.5f * d + 0.5f * d_prime);
-    }
-    x = x_next;
-    if (observer) observer(i, sigmas[i + 1], x, denoised);
+  const at::Tensor x = noise.to(at::kFloat) * static_cast<float>(sigmas[0]);
+  switch (options.solver) {
+    case Solver::kHeun:
+    case Solver::kEuler: return heun_or_euler_loop(denoise, x, sigmas, options, churn_noise, observer);
+    case Solver::kDpmpp2m: return dpmpp_2m_loop(denoise, x, sigmas, observer);
+    case Solver::kDpmpp2mSde: return dpmpp_2m_sde_loop(denoise, x, sigmas, options, churn_noise, observer);
+    case Solver::kEulerAncestral: return euler_ancestral_loop(denoise, x, sigmas, options, churn_noise, observer);
   }
-  return x;
+  fail(ErrorCode::kInvalidArgument, "SamplerOptions.solver: unknown value {}", static_cast<int>(options.solver));
 }
 
 at::Tensor edm_sample(Precond& net, Precond* guide, const at::Tensor& noise, const at::Tensor& labels,

@@ -1,6 +1,8 @@
-// The EDM sampler (spec edm2.md §9): Heun's 2nd-order method (or Euler) on the ρ-schedule of noise
-// levels, optional stochastic churn, and guidance D̃ = D_guide + w·(D_main − D_guide) by a second
-// network (classic CFG with an unconditional guide, or autoguidance with a weaker model).
+// Sampling EDM-preconditioned networks (spec edm2.md §9, solvers.md): EDM's Heun (2nd order) or Euler
+// with optional stochastic churn, DPM-Solver++(2M), its SDE variant and Euler ancestral
+// (sample/solvers.h), on the ρ-schedule or a log-linear one of noise levels, and guidance
+// D̃ = D_guide + w·(D_main − D_guide) by a second network (classic CFG with an unconditional guide, or
+// autoguidance with a weaker model).
 #pragma once
 
 #include <cstdint>
@@ -14,17 +16,32 @@
 
 namespace diffuse {
 
+enum class Solver {
+  kHeun,            // EDM's 2nd-order method, 2N − 1 network evaluations (edm2.md §9)
+  kEuler,           // 1st order, N evaluations
+  kDpmpp2m,         // DPM-Solver++(2M), 2nd-order multistep, N evaluations (solvers.md §2)
+  kDpmpp2mSde,      // its stochastic variant (§3)
+  kEulerAncestral,  // Euler with ancestral noise (§4)
+};
+
+enum class Schedule {
+  kEdmRho,     // σ_i = (σ_max^{1/ρ} + i/(N−1)·(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ
+  kLogLinear,  // log σ_i evenly spaced from log σ_max to log σ_min
+};
+
 struct SamplerOptions {
   int num_steps = 32;  // N ≥ 1
   double sigma_min = 0.002;
   double sigma_max = 80;
   double rho = 7;
-  bool heun = true;  // false: Euler (1st order) at every step
-  // Stochastic churn (off when s_churn = 0).
+  Solver solver = Solver::kHeun;
+  Schedule schedule = Schedule::kEdmRho;
+  double eta = 1;  // in [0, 1]: the noise share of kDpmpp2mSde and kEulerAncestral (0: deterministic)
+  // Stochastic churn of kHeun and kEuler (off when s_churn = 0).
   double s_churn = 0;
   double s_min = 0;
   double s_max = std::numeric_limits<double>::infinity();
-  double s_noise = 1;
+  double s_noise = 1;  // scale of every fresh noise draw (churn, SDE, ancestral)
   double guidance = 1;     // w; 1 never evaluates the guide
   int64_t batch_size = 32; // images per network call
 };
@@ -34,6 +51,14 @@ void validate_sampler_options(const SamplerOptions& options, const Precond* guid
 
 // σ_0..σ_{N-1} of the ρ-schedule followed by σ_N = 0 (N + 1 values), in float64.
 std::vector<double> edm_sigma_steps(const SamplerOptions& options);
+// The same for options.schedule (solvers.md §1).
+std::vector<double> sigma_steps(const SamplerOptions& options);
+
+// Network evaluations of one sampling run (per network; guidance doubles them).
+int network_evaluations(const SamplerOptions& options);
+
+// Whether the options draw fresh noise during sampling (then the per-seed streams are needed).
+bool draws_noise(const SamplerOptions& options);
 
 // Called after each step i with σ_{i+1}, the new state x_{i+1} and the denoised estimate that step
 // used, D̃(x̂_i; σ̂_i). Used by the consistency measure; may be empty.
@@ -59,15 +84,16 @@ class SeedGenerators {
 };
 
 // Runs the sampler from x_0 = σ_0·noise. noise: [N, C, R, R] unit normal; labels: [N, L] (one-hot or
-// weights) or undefined; guide may be null (then guidance must be 1). churn_noise supplies the ε′ of
-// churn steps (row i from image i's stream); it may be null when s_churn = 0. Runs without autograd,
+// weights) or undefined; guide may be null (then guidance must be 1). churn_noise supplies every fresh
+// noise draw (churn, SDE, ancestral; row i from image i's stream); it may be null when
+// draws_noise(options) is false. Runs without autograd,
 // in eval mode, in the networks' device; returns the final images [N, C, R, R] (float32, ≈ [-1, 1]).
 at::Tensor edm_sample(Precond& net, Precond* guide, const at::Tensor& noise, const at::Tensor& labels,
                       const SamplerOptions& options, SeedGenerators* churn_noise = nullptr,
                       const SamplerObserver& observer = {});
 
 // The sampler loop on any denoiser (edm_sample runs it on the guided networks), from x_0 = σ_0·noise,
-// in noise's device, without autograd. Evaluates the denoiser 2N − 1 times with Heun, N with Euler.
+// in noise's device, without autograd. Evaluates the denoiser network_evaluations(options) times.
 at::Tensor edm_sample_with(const Denoiser& denoise, const at::Tensor& noise, const SamplerOptions& options,
                            SeedGenerators* churn_noise = nullptr, const SamplerObserver& observer = {});
 

@@ -21,9 +21,25 @@ SamplerOptions resolve_sampler_config(const v1::SamplerConfig& c) {
   if (c.has_sigma_max()) o.sigma_max = c.sigma_max();
   if (c.has_rho()) o.rho = c.rho();
   if (c.has_solver()) {
-    if (!v1::SamplerConfig::Solver_IsValid(c.solver())) reject("solver", "unknown value");
-    o.heun = c.solver() != v1::SamplerConfig::EULER;
+    switch (c.solver()) {
+      case v1::SamplerConfig::SOLVER_UNSPECIFIED:
+      case v1::SamplerConfig::HEUN: o.solver = Solver::kHeun; break;
+      case v1::SamplerConfig::EULER: o.solver = Solver::kEuler; break;
+      case v1::SamplerConfig::DPMPP_2M: o.solver = Solver::kDpmpp2m; break;
+      case v1::SamplerConfig::DPMPP_2M_SDE: o.solver = Solver::kDpmpp2mSde; break;
+      case v1::SamplerConfig::EULER_ANCESTRAL: o.solver = Solver::kEulerAncestral; break;
+      default: reject("solver", fmt::format("unknown value {}", static_cast<int>(c.solver())));
+    }
   }
+  if (c.has_schedule()) {
+    switch (c.schedule()) {
+      case v1::SamplerConfig::SCHEDULE_UNSPECIFIED:
+      case v1::SamplerConfig::EDM_RHO: o.schedule = Schedule::kEdmRho; break;
+      case v1::SamplerConfig::LOG_LINEAR: o.schedule = Schedule::kLogLinear; break;
+      default: reject("schedule", fmt::format("unknown value {}", static_cast<int>(c.schedule())));
+    }
+  }
+  if (c.has_eta()) o.eta = c.eta();
   if (c.has_s_churn()) o.s_churn = c.s_churn();
   if (c.has_s_min()) o.s_min = c.s_min();
   if (c.has_s_max()) o.s_max = c.s_max();
@@ -44,6 +60,10 @@ SamplerOptions resolve_sampler_config(const v1::SamplerConfig& c) {
   if (!(o.s_noise >= 0) || !std::isfinite(o.s_noise)) reject("s_noise", fmt::format("{} must be >= 0", o.s_noise));
   if (!std::isfinite(o.guidance)) reject("guidance", fmt::format("{} is not finite", o.guidance));
   if (o.batch_size < 1) reject("batch_size", fmt::format("{} must be >= 1", o.batch_size));
+  if (!(o.eta >= 0 && o.eta <= 1)) reject("eta", fmt::format("{} is outside [0, 1]", o.eta));
+  if (o.s_churn > 0 && o.solver != Solver::kHeun && o.solver != Solver::kEuler) {
+    reject("s_churn", "applies to HEUN and EULER only; the other solvers take eta");
+  }
   return o;
 }
 

@@ -3,7 +3,8 @@
 //   diffuse train CONFIG                    start the run a TrainConfig describes
 //   diffuse train --resume RUN              continue a run from its newest checkpoint
 //   diffuse sample MODEL --seeds 0-63 --out grid.png [--class K | --class-rows] [--columns N]
-//                  [--steps N] [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
+//                  [--steps N] [--solver S] [--schedule edm|log-linear] [--eta E]
+//                  [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
 //   diffuse phema RUN --sigma-rel 0.05,0.1 --out DIR [--nimg N] [--force] [--fp32]
 //   diffuse eval MODEL CONFIG [--device D]  FD_cls, KID_cls, precision/recall, SWD (an EvalConfig)
 //   diffuse consistency MODEL_A MODEL_B [--seeds 0-63] [--steps N]   similarity of the two models' samples
@@ -42,7 +43,9 @@ int usage() {
   std::fputs(
       "usage: diffuse train CONFIG | train --resume RUN\n"
       "       diffuse sample MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
-      "                      [--steps N] [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]\n"
+      "                      [--steps N] [--solver heun|euler|dpmpp-2m|dpmpp-2m-sde|euler-ancestral]\n"
+      "                      [--schedule edm|log-linear] [--eta E] [--guide MODEL --guidance W] [--device D]\n"
+      "                      [--sampler CONFIG]\n"
       "       diffuse phema RUN --sigma-rel S[,S...] --out DIR [--nimg N] [--force] [--fp32]\n"
       "       diffuse eval MODEL EVAL_CONFIG [--device D]\n"
       "       diffuse consistency MODEL_A MODEL_B [--seeds A-B[,C...]] [--steps N]\n"
@@ -179,6 +182,16 @@ int train(int argc, char** argv) {
   return 0;
 }
 
+// The SamplerConfig.Solver name of a --solver value, or "" for an unknown one.
+std::string solver_enum(const std::string& name) {
+  if (name == "heun") return "HEUN";
+  if (name == "euler") return "EULER";
+  if (name == "dpmpp-2m") return "DPMPP_2M";
+  if (name == "dpmpp-2m-sde") return "DPMPP_2M_SDE";
+  if (name == "euler-ancestral") return "EULER_ANCESTRAL";
+  return "";
+}
+
 int sample(int argc, char** argv) {
   if (argc < 3) return usage();
   const char* model_path = argv[2];
@@ -187,6 +200,7 @@ int sample(int argc, char** argv) {
   long klass = -1, columns = 0, steps = -1;
   bool class_rows = false;
   double guidance = 1;
+  std::string solver, schedule, eta;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -210,6 +224,15 @@ int sample(int argc, char** argv) {
       device = argv[++i];
     } else if (arg == "--sampler" && has_value) {
       sampler_path = argv[++i];
+    } else if (arg == "--solver" && has_value) {
+      solver = solver_enum(argv[++i]);
+      if (solver.empty()) return usage();
+    } else if (arg == "--schedule" && has_value) {
+      schedule = std::strcmp(argv[i + 1], "log-linear") == 0 ? "LOG_LINEAR" : std::strcmp(argv[i + 1], "edm") == 0 ? "EDM_RHO" : "";
+      ++i;
+      if (schedule.empty()) return usage();
+    } else if (arg == "--eta" && has_value) {
+      eta = argv[++i];
     } else {
       return usage();
     }
@@ -234,6 +257,9 @@ int sample(int argc, char** argv) {
   } else {
     if (steps > 0) sampler += "num_steps: " + std::to_string(steps) + " ";
     if (guidance != 1) sampler += "guidance: " + std::to_string(guidance) + " ";
+    if (!solver.empty()) sampler += "solver: " + solver + " ";
+    if (!schedule.empty()) sampler += "schedule: " + schedule + " ";
+    if (!eta.empty()) sampler += "eta: " + eta + " ";
   }
   int label_dim = 0;
   diffuse_model_shape(model, nullptr, nullptr, &label_dim);

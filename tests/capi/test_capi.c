@@ -312,6 +312,23 @@ static void test_models_open_sample_and_reconstruct(void) {
   struct stat st;
   CHECK(stat(path, &st) == 0 && st.st_size > 0);
   CHECK(diffuse_sampler_write_png_grid(sampler, kSeeds, kLabels, 4, -1, path) == DIFFUSE_E_INVALID_ARGUMENT);
+  /* Every solver is one config field away; the new ones take N network evaluations. */
+  const char *solvers[] = {"solver: EULER", "solver: DPMPP_2M", "solver: DPMPP_2M_SDE eta: 0.5",
+                           "solver: EULER_ANCESTRAL schedule: LOG_LINEAR"};
+  for (int i = 0; i < 4; ++i) {
+    char text[128];
+    uint8_t other[4 * 256];
+    diffuse_sampler *s = NULL;
+    snprintf(text, sizeof text, "num_steps: 4 %s", solvers[i]);
+    CHECK(diffuse_sampler_create(&s, m, NULL, text, strlen(text), DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+    CHECK(diffuse_sampler_run(s, kSeeds, kLabels, 4, DIFFUSE_PIXELS_UINT8, other, sizeof other) == DIFFUSE_OK);
+    CHECK(memcmp(other, one, sizeof one) != 0);
+    diffuse_sampler_free(s);
+  }
+  const char *churned = "solver: DPMPP_2M s_churn: 1";
+  CHECK(diffuse_sampler_create(&bad_sampler, m, NULL, churned, strlen(churned), DIFFUSE_FORMAT_TEXT) ==
+        DIFFUSE_E_INVALID_CONFIG);
+  CHECK(strstr(diffuse_last_error(), "SamplerConfig.s_churn") != NULL);
   diffuse_sampler_free(sampler);
   diffuse_sampler_free(NULL);
   diffuse_model_free(m);

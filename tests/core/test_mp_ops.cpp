@@ -96,6 +96,24 @@ TEST(MpConv, EvalForwardLeavesWeightUntouched) {
   EXPECT_TRUE(at::equal(conv->weight(), before));
 }
 
+// Without autograd in eval mode the normalized weight is cached: the same outputs bit for bit as
+// computing it on every call, until the parameter changes.
+TEST(MpConv, InferenceCacheGivesTheUncachedResultUntilTheWeightChanges) {
+  MPConv conv(3, 4, std::vector<int64_t>{3, 3});
+  conv->eval();
+  const at::Tensor x = at::randn({2, 3, 5, 5});
+  const at::Tensor gain = at::scalar_tensor(0.7);
+  const at::Tensor uncached = conv->forward(x), uncached_gain = conv->forward(x, gain);  // autograd on: no cache
+  at::NoGradGuard no_grad;
+  EXPECT_TRUE(at::equal(conv->forward(x), uncached));
+  EXPECT_TRUE(at::equal(conv->forward(x), uncached));  // from the cache
+  EXPECT_TRUE(at::equal(conv->forward(x, gain), uncached_gain));
+  conv->weight().mul_(-1);  // a new version of the parameter
+  EXPECT_TRUE(at::equal(conv->forward(x), -uncached));
+  conv->weight().set_data(at::randn({4, 3, 3, 3}));  // new storage
+  EXPECT_FALSE(at::equal(conv->forward(x), -uncached));
+}
+
 TEST(MpConv, EffectiveFilterNormEqualsGain) {
   MPConv linear(7, 4, std::vector<int64_t>{});
   linear->eval();

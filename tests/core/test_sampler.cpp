@@ -114,7 +114,7 @@ TEST(SamplerLoop, HeunEvaluatesTwiceNMinusOneTimesAndEulerNTimes) {
            {32, true, 63}, {8, true, 15}, {2, true, 3}, {1, true, 1}, {32, false, 32}}) {
     CountingDenoiser counter{at::zeros_like(noise)};
     SamplerOptions options = steps(num_steps);
-    options.heun = heun;
+    options.solver = heun ? Solver::kHeun : Solver::kEuler;
     int observed = 0;
     edm_sample_with(counter.denoiser(), noise, options, nullptr, [&](int, double, const at::Tensor&, const at::Tensor&) { ++observed; });
     EXPECT_EQ(counter.calls, nfe) << "N = " << num_steps << (heun ? " Heun" : " Euler");

@@ -96,6 +96,10 @@ public static class Tests {
         Check(maxDiff <= 1, "image alone vs in a batch: " + maxDiff);
         Throws(() => Sampler.Create(model, "num_steps: 0"), DiffuseException.InvalidConfig, "SamplerConfig.num_steps",
                "bad sampler config");
+        using (var dpm = Sampler.Create(model, "num_steps: 4 solver: DPMPP_2M_SDE")) {
+          Check(dpm.Sample(new long[] {7, 8, 9}).Length == 3 * 256, "DPM++(2M) SDE sample size");
+          Check(dpm.SampleFloat(new long[] {7}).Length == 256, "float sample size");
+        }
         Throws(() => defaults.Sample(new long[] {1, 2}, new long[] {0}), DiffuseException.InvalidArgument, "labels",
                "label count");
       }

@@ -41,6 +41,8 @@ fn samples_depend_only_on_their_seed_and_label() {
     let single = sampler.sample(&[9], Some(&[-1])).unwrap();
     let max_diff = (0..256).map(|i| (single[i] as i32 - batch[512 + i] as i32).abs()).max().unwrap();
     assert!(max_diff <= 1, "image alone vs in a batch: {}", max_diff);
+    let dpm = Sampler::new(&model, "num_steps: 4 solver: DPMPP_2M schedule: LOG_LINEAR").unwrap();
+    assert_eq!(dpm.sample_float(&[7, 8, 9], None).unwrap().len(), 3 * 256);
     // Several threads sample from one model at once.
     std::thread::scope(|scope| {
         let handles: Vec<_> =

@@ -86,6 +86,10 @@ public class TrainSampleTest {
       for (int i = 0; i < 256; ++i) maxDiff = Math.max(maxDiff, Math.abs((single[i] & 0xff) - (batch[512 + i] & 0xff)));
       assertTrue("max difference " + maxDiff, maxDiff <= 1);
       assertArrayEquals(batch, sampler.sample(new long[] {7, 8, 9}, new long[] {0, 3, -1}));
+      try (Sampler dpm = Sampler.create(model, "num_steps: 4 solver: DPMPP_2M")) {
+        assertEquals(3 * 256, dpm.sample(new long[] {7, 8, 9}, null).length);
+        assertEquals(3 * 256, dpm.sampleFloat(new long[] {7, 8, 9}, null).length);
+      }
     }
   }
 
