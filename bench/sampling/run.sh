@@ -18,12 +18,12 @@ data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 # A class-conditional Fashion-MNIST model of about 1.7 M parameters, trained a few steps (the weights do
 # not change the speed); its EMA snapshot is a model file both samplers read.
 cat >"$out/model.textproto" <<CONFIG
-model { img_resolution: 32 img_channels: 1 label_dim: 10 model_channels: 64 channel_mult: [1, 2, 2]
-        num_blocks: 2 attn_resolutions: [8] channels_per_head: 64 logvar_channels: 64 }
+model { img_resolution: 32 img_channels: 1 label_dim: 10 model_channels: 32 channel_mult: [1, 2, 2]
+        num_blocks: 2 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 32 }
 data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz" labels_path: "$data/train-labels-idx1-ubyte.gz" }
        resize: PAD }
-ema { snapshot_images: 256 }
-run { output_dir: "$out/run" batch_size: 64 duration_images: 256 status_images: 256 checkpoint_images: 0
+ema { snapshot_images: 1024 }
+run { output_dir: "$out/run" batch_size: 64 duration_images: 1024 status_images: 1024 checkpoint_images: 0
       validation_interval_images: 0 threads: $threads }
 CONFIG
 rm -rf "$out/run"
