@@ -58,7 +58,8 @@ typedef enum diffuse_status {
   DIFFUSE_E_BUSY = 8,      /* another call is in progress on the same handle */
   DIFFUSE_E_NOT_FOUND = 9, /* a named tensor, file or entry does not exist */
   DIFFUSE_E_INTERNAL = 10, /* a bug: please report it with the diffuse_last_error() message */
-  DIFFUSE_E_DIVERGED = 11  /* training produced non-finite losses for too many consecutive steps */
+  DIFFUSE_E_DIVERGED = 11, /* training produced non-finite losses for too many consecutive steps */
+  DIFFUSE_E_PEER_LOST = 12 /* a process of a data-parallel run died or did not answer in time */
 } diffuse_status;
 
 typedef enum diffuse_log_level {
@@ -219,7 +220,10 @@ DIFFUSE_API diffuse_status diffuse_trainer_resume_with_images(diffuse_trainer **
 
 /* Trains up to `max_steps` optimizer steps and returns; the number taken goes to *steps_taken (may be
  * NULL). Returns early, with DIFFUSE_OK, when the run is done (after writing the final stats, EMA
- * snapshots and checkpoint) or after diffuse_trainer_request_stop (after writing a checkpoint).
+ * snapshots and checkpoint) or after diffuse_trainer_request_stop (after writing a checkpoint; fewer
+ * than max_steps taken). In a data-parallel run (README "Training on several processes") every rank
+ * calls it with the same max_steps, a stop requested on any rank stops every rank at the same step,
+ * and DIFFUSE_E_PEER_LOST says that a rank died or did not answer within the timeout.
  * Blocks for the duration of the steps. One call at a time per trainer: a concurrent call on the same
  * trainer returns DIFFUSE_E_BUSY. Returns DIFFUSE_E_DIVERGED after too many consecutive non-finite
  * losses, DIFFUSE_E_IO / DIFFUSE_E_CORRUPT_FILE for data or write failures. */
@@ -237,8 +241,9 @@ DIFFUSE_API diffuse_status diffuse_trainer_get_status(diffuse_trainer *trainer, 
 DIFFUSE_API diffuse_status diffuse_trainer_get_status_message(diffuse_trainer *trainer, diffuse_format format,
                                                               diffuse_buffer *out);
 
-/* Asks the current (or next) diffuse_trainer_run to write a checkpoint and return after its current
- * step. Any thread, never blocks; safe to call from a signal-handling thread. */
+/* Asks diffuse_trainer_run to write a checkpoint and return before its next step: the current call,
+ * or the next one when the request comes during the current call's last step. Any thread, never
+ * blocks; safe to call from a signal-handling thread. */
 DIFFUSE_API diffuse_status diffuse_trainer_request_stop(diffuse_trainer *trainer);
 
 /* Writes checkpoint-<kimg>.safetensors into the run directory now (atomically) and deletes

@@ -30,7 +30,8 @@ static_assert(static_cast<int>(ErrorCode::kBusy) == DIFFUSE_E_BUSY);
 static_assert(static_cast<int>(ErrorCode::kNotFound) == DIFFUSE_E_NOT_FOUND);
 static_assert(static_cast<int>(ErrorCode::kInternal) == DIFFUSE_E_INTERNAL);
 static_assert(static_cast<int>(ErrorCode::kDiverged) == DIFFUSE_E_DIVERGED);
-static_assert(kLastErrorCode == DIFFUSE_E_DIVERGED);
+static_assert(static_cast<int>(ErrorCode::kPeerLost) == DIFFUSE_E_PEER_LOST);
+static_assert(kLastErrorCode == DIFFUSE_E_PEER_LOST);
 
 diffuse_status to_status(ErrorCode code) { return static_cast<diffuse_status>(code); }
 

@@ -116,13 +116,17 @@ commit=$(cat "$carry/commit" 2>/dev/null || git rev-parse --short HEAD 2>/dev/nu
 # --- build: core, CLI, the C++ and C API tests, the benchmarks; no bindings --------------------------
 configure() {
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
-    -DDIFFUSE_BINDINGS=OFF -DDIFFUSE_WERROR=OFF \
+    -DDIFFUSE_BINDINGS=OFF -DDIFFUSE_WERROR=OFF ${gloo_include:+-DDIFFUSE_GLOO_INCLUDE_DIR=$gloo_include} \
     -DCMAKE_PREFIX_PATH="$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 }
 compile() {
   cmake --build "$build" -j "$jobs" --target diffuse_core_tests train_child diffuse_capi_tests diffuse_cli \
     safetensors_equal train_bench sample_bench
 }
+# Gloo's headers (Debian's libgloo-dev), carried when the machine lacks them.
+gloo_include=
+[[ -f /usr/include/gloo/algorithm.h || ! -d $root/.device-carry/gloo-include ]] || gloo_include=$root/.device-carry/gloo-include
+export gloo_include
 export -f configure compile
 stage configure 30 configure
 stage build 60 compile
@@ -218,6 +222,29 @@ PY
 }
 export -f tiny_config cpu_vs_cuda
 stage cpu_vs_cuda 90 cpu_vs_cuda
+
+# NCCL at world size 1 trains, and its step time equals the non-distributed one within a few percent.
+nccl_world1() {
+  local name
+  for name in plain nccl; do
+    fashion_config "$out/world1-$name" cuda 32768 PRECISION_FP16 >"$out/world1-$name.textproto"
+    rm -rf "$out/world1-$name"
+  done
+  "$cli" train "$out/world1-plain.textproto" >/dev/null || return
+  RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29555 "$cli" train "$out/world1-nccl.textproto" \
+    >/dev/null || return
+  "$py" - "$out/world1-plain/stats.jsonl" "$out/world1-nccl/stats.jsonl" <<'PY'
+import json, sys
+plain, nccl = ([json.loads(l) for l in open(p) if '"loss"' in l][-1] for p in sys.argv[1:])
+ratio = nccl["seconds_per_step"] / plain["seconds_per_step"]
+print(f"plain {plain['seconds_per_step'] * 1000:.2f} ms/step, NCCL world size 1 {nccl['seconds_per_step'] * 1000:.2f} "
+      f"ms/step ({ratio:.3f}x; all-reduce {100 * nccl.get('communication_fraction', 0):.1f}% of the step); "
+      f"loss {plain['loss']:.4f} vs {nccl['loss']:.4f}")
+sys.exit(0 if nccl.get("world_size") == 1 else 1)
+PY
+}
+export -f nccl_world1
+stage nccl_world1 60 nccl_world1
 
 # --- the compiled reference, slowest to start (a fresh Inductor compile) ---------------------------------
 for precision in fp16 bf16; do

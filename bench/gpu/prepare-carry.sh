@@ -12,6 +12,10 @@ rm -rf "$dest/shared" "$dest/fashion-mnist"
 mkdir -p "$dest/shared/golden" "$dest/fashion-mnist"
 cp "$shared"/golden/*.safetensors "$shared"/golden/*.json "$dest/shared/golden/"
 cp "$data"/*-ubyte.gz "$dest/fashion-mnist/"
+# Gloo's headers (libgloo-dev), which the GPU machine may lack: c10d's ProcessGroupGloo.hpp needs them.
+rm -rf "$dest/gloo-include"
+mkdir -p "$dest/gloo-include"
+cp -r /usr/include/gloo "$dest/gloo-include/"
 commit=$(git -C "$root" rev-parse --short HEAD)
 [[ -z $(git -C "$root" status --porcelain --untracked-files=no) ]] || commit="$commit+changes"
 echo "$commit" >"$dest/commit"

@@ -389,6 +389,23 @@ void check_sampler_coverage(const v1::TrainConfig& c, Warnings* warnings) {
   }
 }
 
+void resolve_distributed(const c10::Device& device, v1::DistributedConfig* d) {
+  if (!d->has_backend() || d->backend() == v1::DistributedConfig::BACKEND_UNSPECIFIED) {
+    d->set_backend(device.is_cuda() ? v1::DistributedConfig::NCCL : v1::DistributedConfig::GLOO);
+  }
+  if (d->backend() == v1::DistributedConfig::NCCL && !device.is_cuda()) {
+    reject("run.distributed.backend", "NCCL needs a CUDA run.device");
+  }
+  if (!d->has_timeout_seconds()) d->set_timeout_seconds(300);
+  if (!(d->timeout_seconds() > 0 && d->timeout_seconds() <= 7 * 24 * 3600)) {
+    reject("run.distributed.timeout_seconds", fmt::format("{} is outside (0, 604800]", d->timeout_seconds()));
+  }
+  if (!d->has_bucket_mib()) d->set_bucket_mib(25);
+  if (!(d->bucket_mib() > 0 && d->bucket_mib() <= 4096)) {
+    reject("run.distributed.bucket_mib", fmt::format("{} is outside (0, 4096]", d->bucket_mib()));
+  }
+}
+
 void resolve_run(v1::RunConfig* r) {
   if (r->output_dir().empty()) reject("run.output_dir", "required");
   if (!r->has_batch_size()) r->set_batch_size(2048);
@@ -424,6 +441,7 @@ void resolve_run(v1::RunConfig* r) {
   if (r->max_nonfinite_steps() < 1) {
     reject("run.max_nonfinite_steps", fmt::format("{} must be >= 1", r->max_nonfinite_steps()));
   }
+  resolve_distributed(parse_device(r->device(), "TrainConfig.run.device"), r->mutable_distributed());
 }
 
 void resolve_ema(int64_t batch, v1::EmaConfig* e) {

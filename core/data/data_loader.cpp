@@ -95,11 +95,21 @@ struct DataLoader::Impl {
     return order;
   }
 
+  int64_t batches_per_group() const {
+    return options.group_images > 0 ? options.group_take / options.batch_size : 1;
+  }
+
+  int64_t batch_position(int64_t batch_number) const {
+    if (options.group_images == 0) return start_position + batch_number * options.batch_size;
+    const int64_t group = batch_number / batches_per_group(), within = batch_number % batches_per_group();
+    return start_position + group * options.group_images + options.group_offset + within * options.batch_size;
+  }
+
   Batch build(int64_t batch_number) {
     const int64_t batch_size = options.batch_size, label_dim = options.label_dim;
     const int64_t resolution = options.transform.resolution;
     Batch batch;
-    batch.position = start_position + batch_number * batch_size;
+    batch.position = batch_position(batch_number);
     batch.images = at::empty({batch_size, options.transform.channels, resolution, resolution}, at::kFloat);
     if (label_dim > 0) batch.labels = at::zeros({batch_size, label_dim}, at::kFloat);
 
@@ -168,6 +178,13 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
          "data loader: need batch_size >= 1, num_workers >= 0, prefetch_batches >= 1, label_dim >= 0 and "
          "start_position >= 0; got {}, {}, {}, {}, {}",
          options.batch_size, options.num_workers, options.prefetch_batches, options.label_dim, start_position);
+  if (options.group_images != 0 &&
+      (options.group_images < 0 || options.group_offset < 0 || options.group_take < options.batch_size ||
+       options.group_take % options.batch_size != 0 || options.group_offset + options.group_take > options.group_images))
+    fail(ErrorCode::kInvalidArgument,
+         "data loader: group of {} images, offset {}, take {}: need 0 <= offset, offset + take <= group and take a "
+         "multiple of batch_size {}",
+         options.group_images, options.group_offset, options.group_take, options.batch_size);
   if (options.label_dim > 0 && dataset->num_classes() == 0)
     fail(ErrorCode::kInvalidArgument, "data loader: label_dim is {} but {} has no labels", options.label_dim,
          dataset->describe());
@@ -213,7 +230,9 @@ Batch DataLoader::next() {
 
 int64_t DataLoader::position() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->start_position + impl_->next_batch * impl_->options.batch_size;
+  const LoaderOptions& o = impl_->options;
+  if (o.group_images == 0) return impl_->start_position + impl_->next_batch * o.batch_size;
+  return impl_->start_position + impl_->next_batch / impl_->batches_per_group() * o.group_images;
 }
 
 }  // namespace diffuse

@@ -23,6 +23,12 @@ struct LoaderOptions {
   ImageTransform transform;
   int num_workers = 2;       // decoding threads; 0 = decode in next()
   int prefetch_batches = 4;  // at most this many batches are ready or being built
+  // Data parallelism: of every group of `group_images` consecutive positions (one optimizer step's
+  // global batch) this loader yields only positions [group_offset, group_offset + group_take), in
+  // batches of batch_size; the other processes take the rest. 0 = every position.
+  int64_t group_images = 0;
+  int64_t group_offset = 0;
+  int64_t group_take = 0;
 };
 
 struct Batch {
@@ -52,7 +58,8 @@ class DataLoader {
 
   // The next batch; blocks until it is ready. Rethrows a worker's error (e.g. a corrupt file).
   Batch next();
-  // Sampler position of the next batch to be returned by next() (what a checkpoint stores).
+  // Sampler position of the next batch to be returned by next() (what a checkpoint stores); with
+  // groups, the start of the group it belongs to (a step boundary is a group boundary).
   int64_t position() const;
 
  private:

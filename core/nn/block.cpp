@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "nn/mp_ops.h"
+#include "util/seed.h"
 
 namespace diffuse {
 
@@ -44,8 +45,17 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   y = mp_silu(y * c.unsqueeze(2).unsqueeze(3).to(y.scalar_type()));
   if (is_training() && dropout_ > 0) {
     // Inverted dropout with masks from the network's own stream (resumable, thread-independent).
-    // (An undefined generator falls back to LibTorch's default one.)
-    const at::Tensor keep = at::empty_like(y).bernoulli_(1 - dropout_, dropout_generator_);
+    at::Tensor keep = at::empty_like(y);
+    if (dropout_stream_) {
+      at::Generator generator = dropout_stream_->generator;
+      for (int64_t i = 0; i < y.size(0); ++i) {
+        const auto image = static_cast<uint64_t>(dropout_stream_->first_image + i);
+        generator.set_current_seed(mix_seed(mix_seed(dropout_stream_->seed ^ mix_seed(image)) + static_cast<uint64_t>(ordinal_)));
+        keep[i].bernoulli_(1 - dropout_, generator);
+      }
+    } else {
+      keep.bernoulli_(1 - dropout_);
+    }
     y = y * keep / (1 - dropout_);
   }
   y = conv_res1_->forward(y);

@@ -3,6 +3,9 @@
 // normalized q/k/v, and activation clipping.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -12,6 +15,15 @@
 #include "nn/mp_conv.h"
 
 namespace diffuse {
+
+// Where dropout masks come from: the mask of image i (its index in the step's global batch) in
+// block b is drawn from `generator` reseeded with hash(seed, i, b). Masks belong to images, so a
+// batch split over processes or passes draws the same ones.
+struct DropoutStream {
+  at::Generator generator;  // a CPU generator for CPU tensors, a CUDA one for CUDA tensors
+  uint64_t seed = 0;
+  int64_t first_image = 0;  // global index of the first image of the batch now going forward
+};
 
 class BlockImpl : public torch::nn::Module {
  public:
@@ -23,15 +35,19 @@ class BlockImpl : public torch::nn::Module {
   // The attention branch alone (before attn_balance); requires a block planned with attention.
   at::Tensor attention(const at::Tensor& x);
   int64_t num_heads() const { return num_heads_; }
-  // Generator for dropout masks; undefined = LibTorch's default generator.
-  void set_dropout_generator(at::Generator generator) { dropout_generator_ = std::move(generator); }
+  // Dropout masks from `stream` as block number `ordinal`; null = LibTorch's default generator.
+  void set_dropout_stream(std::shared_ptr<const DropoutStream> stream, int64_t ordinal) {
+    dropout_stream_ = std::move(stream);
+    ordinal_ = ordinal;
+  }
 
  private:
   BlockFlavor flavor_;
   Resample resample_;
   int64_t num_heads_;
   double dropout_, res_balance_, attn_balance_, clip_act_;
-  at::Generator dropout_generator_;
+  std::shared_ptr<const DropoutStream> dropout_stream_;
+  int64_t ordinal_ = 0;
 
   at::Tensor emb_gain_;
   MPConv conv_res0_{nullptr}, emb_linear_{nullptr}, conv_res1_{nullptr};

@@ -44,10 +44,11 @@ UNetImpl::UNetImpl(const ModelOptions& o)
   out_conv_ = register_module("out_conv", MPConv(plan.out_in_channels, o.img_channels, std::vector<int64_t>{3, 3}));
 }
 
-void UNetImpl::set_dropout_generator(const at::Generator& generator) {
+void UNetImpl::set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream) {
+  int64_t ordinal = 0;
   for (std::vector<Stage>* stages : {&encoder_, &decoder_}) {
     for (Stage& s : *stages) {
-      if (s.block) s.block->set_dropout_generator(generator);
+      if (s.block) s.block->set_dropout_stream(stream, ordinal++);
     }
   }
 }

@@ -26,8 +26,8 @@ class UNetImpl : public torch::nn::Module {
   // Returns F(x) in the body dtype.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& noise_labels, const at::Tensor& class_labels);
 
-  // Generator every Block draws its dropout masks from.
-  void set_dropout_generator(const at::Generator& generator);
+  // Where every Block draws its dropout masks from (each block by its own ordinal).
+  void set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream);
 
  private:
   // One encoder or decoder entry: the stem conv or a Block.

@@ -30,6 +30,8 @@ std::string format_stats_line(const StatsLine& s) {
   line["elapsed_seconds"] = s.elapsed_seconds;
   line["peak_memory_bytes"] = s.peak_memory_bytes;
   if (s.peak_device_memory_bytes) line["peak_device_memory_bytes"] = *s.peak_device_memory_bytes;
+  if (s.world_size) line["world_size"] = *s.world_size;
+  if (s.communication_fraction) line["communication_fraction"] = *s.communication_fraction;
   return line.dump();
 }
 

@@ -35,6 +35,10 @@ struct StatsLine {
   double images_per_second = 0, seconds_per_step = 0, elapsed_seconds = 0;
   int64_t peak_memory_bytes = 0;                      // host (peak RSS)
   std::optional<int64_t> peak_device_memory_bytes;    // CUDA runs
+  // Data-parallel runs: the number of processes and the share of the interval's time spent in
+  // all-reduce (launch to the last wait).
+  std::optional<int64_t> world_size;
+  std::optional<double> communication_fraction;
 };
 
 // The line as one JSON object (no newline); NaN values become null.

@@ -13,10 +13,14 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include "config/model_config.h"
+#include "config/proto_format.h"
 #include "config/train_config.h"
 #include "data/data_loader.h"
+#include "dist/communicator.h"
+#include "dist/world.h"
 #include "ema/power_ema.h"
 #include "log/log.h"
 #include "metrics/validation_loss.h"
@@ -43,6 +47,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Sub-streams of a step's seed.
+constexpr uint64_t kImageNoiseStream = 1, kDropoutStream = 2;
+
+// The noise of images first .. first + n - 1 of a step's global batch: image i's from its own
+// seed, so that it does not depend on which process or pass draws it.
+at::Tensor image_noise(at::Generator& generator, uint64_t step_seed, int64_t first, at::IntArrayRef shape) {
+  at::Tensor eps = at::empty(shape, at::kFloat);
+  const uint64_t stream = mix_seed(step_seed ^ kImageNoiseStream);
+  for (int64_t i = 0; i < shape[0]; ++i) {
+    generator.set_current_seed(mix_seed(stream ^ mix_seed(static_cast<uint64_t>(first + i))));
+    eps[i].normal_(0, 1, generator);
+  }
+  return eps;
+}
 
 }  // namespace
 
@@ -59,7 +77,16 @@ struct Trainer::Impl {
   std::shared_ptr<const Dataset> train_data;
   std::unique_ptr<DataLoader> loader;
   std::unique_ptr<Validator> validator;
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);        // the step's sigma
+  at::Generator image_generator = at::make_generator<at::CPUGeneratorImpl>(0);  // per image (noise, CPU dropout)
+  std::shared_ptr<DropoutStream> dropout = std::make_shared<DropoutStream>();
+
+  // Data parallelism (dist/): null when the process was not launched as one of several.
+  std::unique_ptr<Communicator> comm;
+  int rank = 0, world_size = 1, local_rank = 0;
+  int64_t local_batch = 0;  // images of each step on this process
+  int64_t pass_batch = 0;   // images per forward/backward pass
+  std::string log_path;
 
   // State that a checkpoint carries.
   int64_t nimg = 0;
@@ -76,25 +103,85 @@ struct Trainer::Impl {
   double images_per_second = 0, seconds_per_step = 0;
   int64_t last_snapshot_nimg = -1, last_checkpoint_nimg = -1, last_stats_nimg = -1;
   std::atomic<bool> stop_requested{false};
+  double stats_communication_seconds = 0, stats_elapsed_seconds = 0;  // at the last stats line
   std::function<void(const v1::TrainStatus&)> step_callback;
 
-  explicit Impl(const v1::TrainConfig& resolved) : config(resolved), dir(resolved.run().output_dir()) {}
+  explicit Impl(const v1::TrainConfig& resolved) : config(resolved), dir(resolved.run().output_dir()) {
+    local_batch = config.run().batch_size();
+    pass_batch = config.run().batch_per_step();
+  }
 
-  ~Impl() { remove_log_file(dir.log_file()); }
+  ~Impl() {
+    if (!log_path.empty()) remove_log_file(log_path);
+  }
+
+  // Joins the data-parallel world the launcher's environment describes, if any, and checks that
+  // every rank runs the same code on the same config.
+  void join_world() {
+    const std::optional<World> world = world_from_environment();
+    if (!world) return;
+    const v1::RunConfig& run = config.run();
+    rank = world->rank;
+    world_size = world->size;
+    local_rank = world->local_rank;
+    if (run.batch_size() % world_size != 0) {
+      fail(ErrorCode::kInvalidConfig, "TrainConfig.run.batch_size: {} images do not split over {} processes",
+           run.batch_size(), world_size);
+    }
+    local_batch = run.batch_size() / world_size;
+    pass_batch = std::min(run.batch_per_step(), local_batch);
+    if (local_batch % pass_batch != 0) {
+      fail(ErrorCode::kInvalidConfig,
+           "TrainConfig.run.batch_per_step: {} does not divide the {} images of each of {} processes", pass_batch,
+           local_batch, world_size);
+    }
+    CommunicatorOptions options;
+    const v1::DistributedConfig& d = run.distributed();
+    options.backend = d.backend() == v1::DistributedConfig::NCCL ? CommunicatorOptions::Backend::kNccl
+                                                                 : CommunicatorOptions::Backend::kGloo;
+    options.device = parse_device(device_name(), "TrainConfig.run.device");
+    options.timeout_seconds = d.timeout_seconds();
+    options.bucket_mib = d.bucket_mib();
+    comm = std::make_unique<Communicator>(*world, options);
+    comm->require_same("code version", fmt::format("diffuse {} on LibTorch {}", DIFFUSE_VERSION_STRING, TORCH_VERSION));
+    comm->require_same("TrainConfig", print_config(config, ConfigFormat::kText));
+  }
+
+  // "cuda" means this process's own GPU (cuda:LOCAL_RANK) in a data-parallel run.
+  std::string device_name() const {
+    const std::string& name = config.run().device();
+    return world_size > 1 && name == "cuda" ? fmt::format("cuda:{}", local_rank) : name;
+  }
+
+  // Rank 0 alone does `work` (it owns the run directory); the others wait for it and share its error.
+  template <typename Work>
+  void on_rank0(const std::string& what, Work&& work) {
+    if (!comm) return work();
+    if (rank != 0) return comm->await_outcome(what);
+    try {
+      work();
+    } catch (const Error& e) {
+      comm->publish_outcome(what, static_cast<int>(e.code()), e.what());
+      throw;
+    }
+    comm->publish_outcome(what, 0, "");
+  }
 
   void build(const HostData& host) {
-    add_log_file(dir.log_file());
+    log_path = rank == 0 ? dir.log_file() : dir.file(fmt::format("log-rank{}.txt", rank));
+    add_log_file(log_path);
     const v1::RunConfig& run = config.run();
     at::set_num_threads(run.threads() > 0 ? run.threads()
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-    device = open_device(run.device(), "TrainConfig.run.device");
+    device = open_device(device_name(), "TrainConfig.run.device");
 
     const ModelOptions options = to_model_options(config.model());
     net = Precond(options);
     initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(derive_seed(run.seed(), SeedPurpose::kInit, 0)));
     net->to(device);
     net->train();
-    if (device.is_cpu()) net->unet()->set_dropout_generator(generator);
+    dropout->generator = device.is_cpu() ? image_generator : at::globalContext().defaultGenerator(device);
+    net->unet()->set_dropout_stream(dropout);
 
     std::vector<at::Tensor> params;
     for (const auto& p : net->parameters()) params.push_back(p);
@@ -114,7 +201,10 @@ struct Trainer::Impl {
   void build_data(const HostData& host) {
     const TrainingData data = open_training_data(config, host);
     train_data = data.train;
-    loader_template.batch_size = config.run().batch_per_step();
+    loader_template.batch_size = pass_batch;
+    loader_template.group_images = config.run().batch_size();
+    loader_template.group_offset = rank * local_batch;
+    loader_template.group_take = local_batch;
     loader_template.seed = derive_seed(config.run().seed(), SeedPurpose::kData, 0);
     loader_template.xflip = config.data().xflip();
     loader_template.label_dim = data.label_dim;
@@ -130,7 +220,8 @@ struct Trainer::Impl {
 
   bool done() const { return nimg >= config.run().duration_images(); }
 
-  // One optimizer step (spec edm2.md §6 "Order per iteration").
+  // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
+  // trains on images [rank * local_batch, (rank + 1) * local_batch) of the step's global batch.
   void train_step() {
     const v1::RunConfig& run = config.run();
     const int64_t batch = run.batch_size();
@@ -138,34 +229,51 @@ struct Trainer::Impl {
     const TrainingProgress where{progress, step};
     const StepHyperparameters hyper = schedule->at(nimg, progress);
 
-    // Every random draw of this step comes from streams seeded by (seed, nimg): resumable.
+    // Every random draw of this step comes from streams seeded by (seed, nimg) (resumable) and
+    // belongs to an image of the global batch (the same on any world size): sigma for the whole
+    // batch on every process, noise and dropout masks from per-image seeds.
     const uint64_t step_seed = derive_seed(run.seed(), SeedPurpose::kStep, static_cast<uint64_t>(nimg));
     generator.set_current_seed(step_seed);
-    if (device.is_cuda()) torch::cuda::manual_seed_all(step_seed);  // dropout masks on the GPU
+    const at::Tensor sigma_all = noise->sample_sigma(batch, where, generator, at::kCPU);
+    dropout->seed = mix_seed(step_seed ^ kDropoutStream);
 
     adam->zero_grad();
     const bool uncertainty = config.loss().uncertainty();
     const double scale = config.loss().loss_scaling() / static_cast<double>(batch);
-    double loss_sum = 0;
-    int64_t elements = 0;
-    for (int64_t round = 0; round < batch / run.batch_per_step(); ++round) {
+    const int64_t first = rank * local_batch;
+    std::vector<at::Tensor> pass_losses;
+    for (int64_t pass = 0; pass < local_batch / pass_batch; ++pass) {
       const Batch b = loader->next();
+      const int64_t offset = first + pass * pass_batch;  // the pass's first image in the global batch
       const at::Tensor y = b.images.to(device);
       const at::Tensor labels = b.labels.defined() ? b.labels.to(device) : at::Tensor();
       const int64_t n = y.size(0);
-      const at::Tensor sigma = noise->sample_sigma(n, where, generator, device);
-      const at::Tensor eps = at::randn(y.sizes(), generator, at::TensorOptions().dtype(at::kFloat)).to(device);
+      const at::Tensor sigma = sigma_all.narrow(0, offset, n).to(device);
+      const at::Tensor eps = image_noise(image_generator, step_seed, offset, y.sizes()).to(device);
       const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
+      dropout->first_image = offset;
       const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);
       const at::Tensor w = weighting->weight(sigma4);
       const at::Tensor loss = uncertainty ? uncertainty_weighted_loss(out.denoised, y, w, out.logvar)
                                           : w * (out.denoised - y).square();
       (loss.sum() * scale).backward();
-      const at::Tensor per_image = loss.detach().mean({1, 2, 3});
-      interval_stats.add(sigma, per_image);
-      loss_sum += per_image.to(at::kDouble).sum().item<double>() * static_cast<double>(loss[0].numel());
-      elements += loss.numel();
+      pass_losses.push_back(loss.detach().mean({1, 2, 3}).to(at::kFloat));
     }
+    at::Tensor losses = at::cat(pass_losses);  // per image: this process's share
+    if (comm) {
+      // One all-reduce carries the gradients and a vector that holds every image's loss at its index
+      // in the global batch (zeros elsewhere, so the sum is exact).
+      at::Tensor shared = at::zeros({batch}, losses.options());
+      shared.narrow(0, first, local_batch).copy_(losses);
+      std::vector<at::Tensor> tensors;
+      for (auto& p : net->parameters()) {
+        if (p.grad().defined()) tensors.push_back(p.mutable_grad());
+      }
+      tensors.push_back(shared);
+      comm->allreduce_sum(tensors);
+      losses = shared;
+    }
+    interval_stats.add(sigma_all, losses);
     // Non-finite gradient entries become 0; the step still happens (spec edm2.md §6).
     for (auto& p : net->parameters()) {
       if (p.grad().defined()) p.mutable_grad().nan_to_num_(0.0, 0.0, 0.0);
@@ -177,7 +285,7 @@ struct Trainer::Impl {
 
     last_hyper = hyper;
     last_noise = noise->status(where);
-    last_loss = loss_sum / static_cast<double>(elements);
+    last_loss = losses.to(at::kDouble).mean().item<double>();
     if (std::isfinite(last_loss)) {
       noise->observe_loss(last_loss);  // loss-plateau pacing of the cluster curriculum
       nonfinite_steps = 0;
@@ -187,6 +295,16 @@ struct Trainer::Impl {
     } else {
       log_warn("non-finite loss at {} images ({} in a row)", nimg, nonfinite_steps);
     }
+  }
+
+  // Whether to stop before the next step: a stop request here or, in a data-parallel run, on any rank
+  // (so that all stop at the same step).
+  bool stop_now() {
+    const bool here = stop_requested.exchange(false);
+    if (!comm) return here;
+    const at::Tensor votes = at::full({1}, here ? 1.0f : 0.0f, at::TensorOptions().device(device));
+    comm->allreduce_sum({votes});
+    return votes.item<float>() > 0;
   }
 
   static bool due(int64_t nimg, int64_t every) { return every > 0 && nimg % every == 0; }
@@ -200,7 +318,19 @@ struct Trainer::Impl {
     if ((due(nimg, run.checkpoint_images()) || final) && last_checkpoint_nimg != nimg) write_checkpoint();
   }
 
+  std::string world_note() const {
+    return comm ? fmt::format(" (rank {} of {}, {} images per step each)", rank, world_size, local_batch) : "";
+  }
+
+  // Rank 0 writes the run directory; the other ranks keep their state in step and write nothing.
+  bool writes() const { return rank == 0; }
+
   void write_stats(bool status, bool validate) {
+    if (!writes()) {
+      if (status) interval_stats.reset();
+      last_stats_nimg = nimg;
+      return;
+    }
     StatsLine line;
     line.nimg = nimg;
     line.step = step;
@@ -227,6 +357,14 @@ struct Trainer::Impl {
     line.elapsed_seconds = elapsed_seconds;
     line.peak_memory_bytes = peak_host_memory_bytes();
     if (device.is_cuda()) line.peak_device_memory_bytes = peak_device_memory_bytes(device);
+    if (comm) {
+      const double busy = comm->communication_seconds() - stats_communication_seconds;
+      const double interval = elapsed_seconds - stats_elapsed_seconds;
+      line.world_size = world_size;
+      line.communication_fraction = interval > 0 ? busy / interval : 0.0;
+      stats_communication_seconds = comm->communication_seconds();
+      stats_elapsed_seconds = elapsed_seconds;
+    }
     dir.append_stats(format_stats_line(line));
     last_stats_nimg = nimg;
     std::string message = fmt::format("{:.1f} kimg", static_cast<double>(nimg) / 1000.0);
@@ -255,6 +393,10 @@ struct Trainer::Impl {
 
   void write_snapshots() {
     require_finite_state("EMA snapshots");
+    if (!writes()) {
+      last_snapshot_nimg = nimg;
+      return;
+    }
     const at::ScalarType dtype = config.ema().snapshot_dtype() == v1::EmaConfig::FP32 ? at::kFloat : at::kHalf;
     for (size_t i = 0; i < ema->sigma_rels().size(); ++i) {
       NamedTensors tensors;
@@ -274,6 +416,10 @@ struct Trainer::Impl {
 
   void write_checkpoint() {
     require_finite_state("a checkpoint");
+    if (!writes()) {
+      last_checkpoint_nimg = nimg;
+      return;
+    }
     CheckpointState state;
     for (const auto& [name, t] : state_dict(*net)) state.net.emplace(name, t);
     const auto params = net->named_parameters();
@@ -328,24 +474,28 @@ Trainer::~Trainer() = default;
 std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData host_data) {
   const v1::TrainConfig resolved = resolve_train_config(config);
   auto impl = std::make_unique<Impl>(resolved);
-  if (impl->dir.holds_run()) {
-    fail(ErrorCode::kInvalidArgument, "TrainConfig.run.output_dir: {} already holds a run; resume it or choose another directory",
-         impl->dir.path());
-  }
-  impl->dir.save_config(resolved);
+  impl->join_world();
+  impl->on_rank0("creating the run directory", [&] {
+    if (impl->dir.holds_run()) {
+      fail(ErrorCode::kInvalidArgument,
+           "TrainConfig.run.output_dir: {} already holds a run; resume it or choose another directory", impl->dir.path());
+    }
+    impl->dir.save_config(resolved);
+  });
   impl->build(host_data);
   impl->start_loader(0);
   // The untrained network's validation loss anchors the curve.
   if (resolved.run().validation_interval_images() > 0) impl->write_stats(/*status=*/false, /*validate=*/true);
-  log_info("new run in {}: {} parameters, {} training images", impl->dir.path(),
-           count_parameters(to_model_options(resolved.model())), impl->train_data->size());
+  log_info("new run in {}: {} parameters, {} training images{}", impl->dir.path(),
+           count_parameters(to_model_options(resolved.model())), impl->train_data->size(), impl->world_note());
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData host_data) {
   const v1::TrainConfig config = RunDirectory::load_config(run_dir);
   auto impl = std::make_unique<Impl>(resolve_train_config(config));
-  impl->dir.remove_stale_temporaries();
+  impl->join_world();
+  impl->on_rank0("cleaning the run directory", [&] { impl->dir.remove_stale_temporaries(); });
   std::vector<std::string> checkpoints = impl->dir.checkpoints();
   if (checkpoints.empty()) fail(ErrorCode::kNotFound, "{}: no checkpoint to resume from", run_dir);
   impl->build(host_data);
@@ -359,8 +509,9 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData ho
       log_warn("skipping unreadable checkpoint: {}", e.what());
     }
   }
-  impl->dir.truncate_stats(impl->nimg);
-  log_info("resumed {} at {} images", run_dir, impl->nimg);
+  if (impl->comm) impl->comm->require_same("resume point", fmt::format("{} images", impl->nimg));
+  if (impl->writes()) impl->dir.truncate_stats(impl->nimg);
+  log_info("resumed {} at {} images{}", run_dir, impl->nimg, impl->world_note());
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }
 
@@ -370,7 +521,7 @@ int64_t Trainer::run(int64_t max_steps) {
   const auto start = Clock::now();
   const int64_t start_nimg = m.nimg;
   while (taken < max_steps && !m.done()) {
-    if (m.stop_requested.exchange(false)) {
+    if (m.stop_now()) {
       if (m.last_checkpoint_nimg != m.nimg) m.write_checkpoint();
       return taken;
     }
@@ -385,7 +536,6 @@ int64_t Trainer::run(int64_t max_steps) {
     m.after_step(m.done());
     if (m.step_callback) m.step_callback(status());
   }
-  if (m.stop_requested.exchange(false) && m.last_checkpoint_nimg != m.nimg) m.write_checkpoint();
   return taken;
 }
 
@@ -414,6 +564,8 @@ v1::TrainStatus Trainer::status() const {
   s.set_eta_seconds(m.images_per_second > 0 ? static_cast<double>(std::max<int64_t>(0, total - m.nimg)) / m.images_per_second : 0);
   s.set_validation_loss(m.last_validation);
   s.set_done(m.done());
+  s.set_rank(m.rank);
+  s.set_world_size(m.world_size);
   return s;
 }
 

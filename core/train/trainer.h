@@ -31,9 +31,13 @@ class Trainer {
 
   // Trains up to `max_steps` optimizer steps; returns the number taken. Returns early when the run is
   // done (after writing the final stats, EMA snapshots and checkpoint) or when a stop was requested
-  // (after writing a checkpoint). Throws Error(kDiverged) after too many non-finite losses.
+  // (after writing a checkpoint), so a stopped run returns fewer than max_steps. In a data-parallel
+  // run every rank calls run() with the same max_steps, and a stop requested on any rank stops all
+  // at the same step. Throws Error(kDiverged) after too many non-finite losses, Error(kPeerLost)
+  // when a rank is lost.
   int64_t run(int64_t max_steps);
-  // Makes the current or next run() return after its current step. Any thread.
+  // Makes run() return before its next step: the current call, or the next one when the request
+  // comes during the last step of the current call. Any thread.
   void request_stop();
   // Called on the training thread after every step (e.g. to publish progress to other threads).
   void set_step_callback(std::function<void(const v1::TrainStatus&)> callback);

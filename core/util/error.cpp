@@ -15,6 +15,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kNotFound: return "not found";
     case ErrorCode::kInternal: return "internal error";
     case ErrorCode::kDiverged: return "training diverged";
+    case ErrorCode::kPeerLost: return "peer lost";
   }
   return "unknown error";
 }

@@ -23,8 +23,9 @@ enum class ErrorCode {
   kNotFound = 9,          // a named thing (tensor, file, field) does not exist
   kInternal = 10,
   kDiverged = 11,         // training produced non-finite losses for too many consecutive steps
+  kPeerLost = 12,         // a process of a data-parallel run died or did not answer in time
 };
-constexpr int kLastErrorCode = 11;
+constexpr int kLastErrorCode = 12;
 
 // Short English name of a code ("invalid config", "corrupt file", ...): the one table of status
 // names, also behind diffuse_status_string.

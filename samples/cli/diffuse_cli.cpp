@@ -2,6 +2,7 @@
 //
 //   diffuse train CONFIG                    start the run a TrainConfig describes
 //   diffuse train --resume RUN              continue a run from its newest checkpoint
+//   diffuse train --nproc N CONFIG|--resume RUN   the same, data-parallel over N local processes
 //   diffuse sample MODEL --seeds 0-63 --out grid.png [--class K | --class-rows] [--columns N]
 //                  [--steps N] [--solver S] [--schedule edm|log-linear] [--eta E]
 //                  [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "diffuse.h"
+#include "launch.h"
 
 namespace {
 
@@ -41,7 +43,7 @@ void on_sigint(int) {
 
 int usage() {
   std::fputs(
-      "usage: diffuse train CONFIG | train --resume RUN\n"
+      "usage: diffuse train [--nproc N] CONFIG | train [--nproc N] --resume RUN\n"
       "       diffuse sample MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
       "                      [--steps N] [--solver heun|euler|dpmpp-2m|dpmpp-2m-sde|euler-ancestral]\n"
       "                      [--schedule edm|log-linear] [--eta E] [--guide MODEL --guidance W] [--device D]\n"
@@ -131,6 +133,22 @@ std::string duration(double seconds) {
 }
 
 int train(int argc, char** argv) {
+  // --nproc N anywhere after `train`: this process becomes the launcher of N workers.
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--nproc") != 0) continue;
+    char* end = nullptr;
+    const long nproc = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : 0;
+    if (i + 1 >= argc || *end != '\0' || nproc < 1 || nproc > 1024) {
+      std::fprintf(stderr, "diffuse: train: --nproc needs a number of processes in 1..1024, got '%s'\n",
+                   i + 1 < argc ? argv[i + 1] : "");
+      return 2;
+    }
+    std::vector<std::string> worker;
+    for (int j = 0; j < argc; ++j) {
+      if (j != i && j != i + 1) worker.emplace_back(argv[j]);
+    }
+    return launch_local_workers(static_cast<int>(nproc), worker, 30.0);
+  }
   if (argc < 3) return usage();
   diffuse_trainer* trainer = nullptr;
   diffuse_status status;
@@ -148,14 +166,20 @@ int train(int argc, char** argv) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
 
-  // A progress bar on a terminal, plain lines otherwise (logs, CI).
-  const bool tty = isatty(STDOUT_FILENO);
+  // A progress bar on a terminal, plain lines otherwise (logs, CI); in a data-parallel run only rank 0
+  // reports progress (the others log to log-rankN.txt in the run directory).
+  const char* rank = std::getenv(std::getenv("WORLD_SIZE") ? "RANK" : "SLURM_PROCID");
+  const bool quiet = rank != nullptr && std::strcmp(rank, "0") != 0;
+  const bool tty = !quiet && isatty(STDOUT_FILENO);
   diffuse_train_status s;
   std::memset(&s, 0, sizeof s);
   s.size = sizeof s;
   long last_line_kimg = -1;
+  bool stopped = false;
   for (;;) {
-    status = diffuse_trainer_run(trainer, tty ? 4 : 32, nullptr);
+    const int64_t requested = tty ? 4 : 32;
+    int64_t taken = 0;
+    status = diffuse_trainer_run(trainer, requested, &taken);
     if (status != DIFFUSE_OK) break;
     diffuse_trainer_get_status(trainer, &s);
     const double fraction = s.images_total ? static_cast<double>(s.images_seen) / s.images_total : 0;
@@ -165,18 +189,21 @@ int train(int argc, char** argv) {
                   "##############################", width - filled, "", 100 * fraction, s.images_seen / 1000.0,
                   s.images_total / 1000.0, s.loss, s.images_per_second, duration(s.eta_seconds).c_str());
       std::fflush(stdout);
-    } else if (s.images_seen / 10000 != last_line_kimg || s.done) {
+    } else if (!quiet && (s.images_seen / 10000 != last_line_kimg || s.done)) {
       last_line_kimg = s.images_seen / 10000;
       std::printf("%.1f/%.1f kimg  loss %.4f  %.0f img/s  ETA %s\n", s.images_seen / 1000.0, s.images_total / 1000.0,
                   s.loss, s.images_per_second, duration(s.eta_seconds).c_str());
       std::fflush(stdout);
     }
-    if (s.done || stop_signal) break;  // done, or stopped (run() wrote a checkpoint)
+    // Stopped (here or, in a data-parallel run, on another rank): run() wrote a checkpoint.
+    stopped = !s.done && taken < requested;
+    if (s.done || stopped) break;
   }
   if (tty) std::printf("\n");
   active_trainer = nullptr;
   diffuse_trainer_free(trainer);
   if (status != DIFFUSE_OK) return report("train", status);
+  if (quiet) return 0;
   std::printf(s.done ? "done: %.1f kimg\n" : "stopped at %.1f kimg; a checkpoint was written (diffuse train --resume)\n",
               s.images_seen / 1000.0);
   return 0;

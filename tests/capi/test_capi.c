@@ -50,11 +50,11 @@ static void test_status_strings(void) {
   static const char *const names[] = {"ok",           "invalid argument",   "invalid config", "I/O error",
                                       "corrupt file", "out of memory",      "device unavailable",
                                       "cancelled",    "busy",               "not found",
-                                      "internal error", "training diverged"};
-  for (int status = DIFFUSE_OK; status <= DIFFUSE_E_DIVERGED; ++status) {
+                                      "internal error", "training diverged", "peer lost"};
+  for (int status = DIFFUSE_OK; status <= DIFFUSE_E_PEER_LOST; ++status) {
     CHECK(strcmp(diffuse_status_string((diffuse_status)status), names[status]) == 0);
   }
-  CHECK(strcmp(diffuse_status_string((diffuse_status)12), "unknown status") == 0);
+  CHECK(strcmp(diffuse_status_string((diffuse_status)13), "unknown status") == 0);
   CHECK(strcmp(diffuse_status_string((diffuse_status)-1), "unknown status") == 0);
   CHECK(strcmp(diffuse_status_string((diffuse_status)999), "unknown status") == 0);
 }

@@ -1050,5 +1050,47 @@ TEST(DataLoader, RejectsInvalidOptions) {
       throws_error([&] { DataLoader loader(empty, small_options(0)); }, ErrorCode::kInvalidArgument, {"is empty"}));
 }
 
+// Data parallelism: the ranks' loaders, each taking its share of every step's global batch, together
+// yield exactly the batches of one loader over the whole batch, at every start position.
+TEST(DataLoader, RanksTogetherYieldTheWholeBatchOfEveryStep) {
+  auto dataset = rgb_dataset(10);
+  for (int64_t start : {int64_t{0}, int64_t{24}}) {
+    SCOPED_TRACE(start);
+    LoaderOptions whole = small_options(0);
+    whole.batch_size = 8;
+    for (int ranks : {2, 4}) {
+      SCOPED_TRACE(ranks);
+      std::vector<std::unique_ptr<DataLoader>> loaders;
+      for (int r = 0; r < ranks; ++r) {
+        LoaderOptions share = small_options(r % 2);
+        share.batch_size = 2;  // passes of 2 images: 4 / ranks passes per step
+        share.group_images = 8;
+        share.group_offset = r * (8 / ranks);
+        share.group_take = 8 / ranks;
+        loaders.push_back(std::make_unique<DataLoader>(dataset, share, start));
+      }
+      DataLoader whole_again(dataset, whole, start);
+      for (int step = 0; step < 3; ++step) {
+        const Batch expected = whole_again.next();
+        std::vector<at::Tensor> parts;
+        for (auto& loader : loaders) {
+          for (int pass = 0; pass < 8 / ranks / 2; ++pass) parts.push_back(loader->next().images);
+        }
+        EXPECT_TRUE(same_tensor(at::cat(parts), expected.images)) << "step " << step;
+        for (auto& loader : loaders) EXPECT_EQ(loader->position(), start + 8 * (step + 1));
+      }
+    }
+  }
+}
+
+TEST(DataLoader, RefusesAGroupThatDoesNotFit) {
+  LoaderOptions options = small_options(0);
+  options.group_images = 8;
+  options.group_offset = 6;
+  options.group_take = 4;
+  EXPECT_TRUE(throws_error([&] { DataLoader loader(rgb_dataset(10), options); }, ErrorCode::kInvalidArgument,
+                           {"offset + take <= group"}));
+}
+
 }  // namespace
 }  // namespace diffuse

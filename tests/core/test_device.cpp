@@ -51,6 +51,7 @@ TEST(ErrorCodes, EachHasItsOwnName) {
   }
   EXPECT_EQ(static_cast<int>(ErrorCode::kInternal), 10);  // diffuse_status's values (capi pins all)
   EXPECT_EQ(static_cast<int>(ErrorCode::kDiverged), 11);
+  EXPECT_EQ(static_cast<int>(ErrorCode::kPeerLost), 12);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ pub enum Status {
     NotFound,
     Internal,
     Diverged,
+    PeerLost,
     /// A code this version of the crate does not know.
     Other(i32),
 }
@@ -35,6 +36,7 @@ impl Status {
             ffi::DIFFUSE_E_NOT_FOUND => Status::NotFound,
             ffi::DIFFUSE_E_INTERNAL => Status::Internal,
             ffi::DIFFUSE_E_DIVERGED => Status::Diverged,
+            ffi::DIFFUSE_E_PEER_LOST => Status::PeerLost,
             other => Status::Other(other),
         }
     }

@@ -22,6 +22,7 @@ pub const DIFFUSE_E_BUSY: diffuse_status = 8;
 pub const DIFFUSE_E_NOT_FOUND: diffuse_status = 9;
 pub const DIFFUSE_E_INTERNAL: diffuse_status = 10;
 pub const DIFFUSE_E_DIVERGED: diffuse_status = 11;
+pub const DIFFUSE_E_PEER_LOST: diffuse_status = 12;
 
 pub type diffuse_log_level = c_int;
 pub const DIFFUSE_LOG_TRACE: diffuse_log_level = 0;
