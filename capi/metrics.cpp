@@ -17,6 +17,7 @@
 #include "sampler_handle.h"
 #include "sample/sampler.h"
 #include "status.h"
+#include "world.h"
 #include "metrics/validation_loss.h"
 
 static_assert(DIFFUSE_VALIDATION_SIGMAS == 10, "diffuse.h and Validator::sigmas() disagree");
@@ -97,7 +98,8 @@ diffuse_status diffuse_evaluate(diffuse_model* model, const void* config, size_t
   return guarded([&] {
     diffuse::v1::EvalConfig parsed;
     diffuse::capi::parse(config, len, format, &parsed);
-    const diffuse::EvalResult r = diffuse::evaluate_model(model->net, model->config, parsed);
+    const diffuse::EvalResult r =
+        diffuse::evaluate_model(model->net, model->config, parsed, diffuse::capi::sampling_world());
     diffuse_eval_result full{};
     full.size = sizeof full;
     full.num_images = r.num_images;

@@ -9,9 +9,11 @@
 #include "diffuse.h"
 #include "format.h"
 #include "io/png.h"
+#include "sample/distributed_sampling.h"
 #include "sample/sampler_config.h"
 #include "sampler_handle.h"
 #include "status.h"
+#include "world.h"
 
 namespace {
 
@@ -28,7 +30,8 @@ at::Tensor sample_float(const diffuse_sampler& s, const uint64_t* seeds, const i
   const std::vector<uint64_t> seed_list(seeds, seeds + count);
   std::vector<int64_t> label_list(count, -1);
   if (labels) label_list.assign(labels, labels + count);
-  return diffuse::sample_images(s.model->net, s.guide ? &s.guide->net : nullptr, seed_list, label_list, s.options)
+  return diffuse::sample_images_over_ranks(s.model->net, s.guide ? &s.guide->net : nullptr, seed_list, label_list,
+                                           s.options, diffuse::capi::sampling_world())
       .to(at::kCPU)
       .contiguous();
 }
@@ -129,7 +132,9 @@ diffuse_status diffuse_sampler_write_png_grid(diffuse_sampler* sampler, const ui
     return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sampler_write_png_grid: count must be > 0 and columns >= 0");
   }
   return guarded([&] {
-    diffuse::write_png(path, diffuse::make_grid(sample(*sampler, seeds, labels, count, DIFFUSE_PIXELS_UINT8), columns));
+    const at::Tensor grid = diffuse::make_grid(sample(*sampler, seeds, labels, count, DIFFUSE_PIXELS_UINT8), columns);
+    diffuse::Communicator* world = diffuse::capi::sampling_world();
+    if (world == nullptr || world->rank() == 0) diffuse::write_png(path, grid);
     return DIFFUSE_OK;
   });
 }

@@ -6,7 +6,9 @@
 #  2. a run stopped at world size 2 and resumed at world size 1 ends where the uninterrupted run does;
 #  3. a rank killed with SIGKILL makes the other exit non-zero, naming it, within the timeout, and the
 #     run resumes afterwards (also when the lost rank is rank 0, which hosts the store);
-#  4. ranks with different configs are refused at start-up.
+#  4. ranks with different configs are refused at start-up;
+#  5. `diffuse sample --nproc 2` writes the same grid, bit for bit, and `diffuse eval --nproc 2` prints the
+#     same metrics as one process.
 # Usage: cli_distributed.sh CLI SAFETENSORS_EQUAL [TORCHRUN]
 set -euo pipefail
 cli=$1 equal=$2 torchrun=${3:-}
@@ -131,3 +133,21 @@ for r in 0 1; do
 done
 [ $s0 -ne 0 ] && [ $s1 -ne 0 ] || { echo "FAIL: mismatched ranks exited $s0 and $s1"; exit 1; }
 echo "mismatched configs refused: $(grep -o "rank 1's TrainConfig.*" "$work/mismatch-0.log" | head -n 1 | cut -c1-140)"
+
+# 5. Sampling and evaluation spread over two processes.
+model=$(ls "$work"/reference/ema-0.100-*.safetensors | tail -n 1)
+"$cli" sample "$model" --seeds 0-63 --steps 8 --class-rows --out "$work/one.png" >/dev/null
+"$cli" sample --nproc 2 "$model" --seeds 0-63 --steps 8 --class-rows --out "$work/two.png" >"$work/sample2.log" 2>&1 ||
+  { cat "$work/sample2.log"; exit 1; }
+cmp "$work/one.png" "$work/two.png" || { echo "FAIL: the 2-process grid differs"; exit 1; }
+cat >"$work/eval.textproto" <<EVAL
+reference { format: IDX path: "$data/t10k-images-idx3-ubyte.gz" labels_path: "$data/t10k-labels-idx1-ubyte.gz" }
+resize: RESIZE
+classifier: "$(cd "$(dirname "$0")/.." && pwd)/metrics/fashion-mnist-classifier.safetensors"
+num_images: 100
+sampler { num_steps: 8 }
+EVAL
+"$cli" eval "$model" "$work/eval.textproto" >"$work/eval1.txt"
+"$cli" eval --nproc 2 "$model" "$work/eval.textproto" >"$work/eval2.txt" 2>&1 || { cat "$work/eval2.txt"; exit 1; }
+diff "$work/eval1.txt" "$work/eval2.txt" || { echo "FAIL: the 2-process evaluation differs"; exit 1; }
+echo "sample and eval over 2 processes: the same grid, the same metrics (FD_cls $(awk '/FD_cls/ { print $2 }' "$work/eval1.txt"))"

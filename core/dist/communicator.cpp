@@ -109,6 +109,7 @@ struct Communicator::Impl {
     o.isServer = host;
     o.waitWorkers = false;
     o.timeout = timeout;
+    o.multiTenant = true;  // the trainer's and the sampling world's communicators share one server
     c10::intrusive_ptr<c10d::TCPStore> tcp;
     try {
       tcp = c10::make_intrusive<c10d::TCPStore>(world.master_addr, o);
@@ -265,8 +266,8 @@ struct Communicator::Impl {
 Communicator::Communicator(const World& world, const CommunicatorOptions& options)
     : impl_(std::make_unique<Impl>(world, options)) {
   Impl& m = *impl_;
-  m.store = m.open_store(world.rank == 0 && !world.launcher_hosts_store, "");
-  m.beat_store = m.open_store(false, "");
+  m.store = m.open_store(world.rank == 0 && !world.launcher_hosts_store, options.purpose + "/");
+  m.beat_store = m.open_store(false, options.purpose + "/");
   m.beat_thread = std::thread([&m] { m.beat(); });
   m.join();
   m.make_group();
@@ -353,6 +354,22 @@ void Communicator::allreduce_sum(const std::vector<at::Tensor>& tensors) {
     m.fail_lost("an all-reduce", e);
   }
   m.communication_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+at::Tensor Communicator::allgather(const at::Tensor& local) {
+  Impl& m = *impl_;
+  const auto start = Clock::now();
+  const at::Tensor input = local.contiguous();
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < m.world.size; ++r) outputs[0].push_back(at::empty_like(input));
+  try {
+    std::vector<at::Tensor> inputs{input};
+    m.group->allgather(outputs, inputs)->wait();
+  } catch (const std::exception& e) {
+    m.fail_lost("an all-gather", e);
+  }
+  m.communication_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  return at::cat(outputs[0]);
 }
 
 void Communicator::require_same(const std::string& what, const std::string& text) {

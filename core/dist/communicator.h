@@ -20,6 +20,9 @@ struct CommunicatorOptions {
   c10::Device device{c10::kCPU};  // where the tensors of allreduce_sum live
   double timeout_seconds = 300;   // for joining, for the store and for each collective
   double bucket_mib = 25;         // all-reduce granularity
+  // Keeps the store keys of this communicator apart from those of another one of the same launch
+  // (a trainer's and the sampling world's); every rank creates them in the same order.
+  std::string purpose = "train";
 };
 
 class Communicator {
@@ -39,6 +42,10 @@ class Communicator {
   // in flight at once; every rank ends with the same values. Throws Error(kPeerLost) naming the
   // lost rank when a peer died or did not answer within the timeout.
   void allreduce_sum(const std::vector<at::Tensor>& tensors);
+
+  // Every rank's `local` (the same shape and dtype on every rank), concatenated along dim 0 in rank
+  // order, on every rank.
+  at::Tensor allgather(const at::Tensor& local);
 
   // Every rank hands in its `text` (a resolved config, a version); when any differs from rank 0's,
   // every rank throws Error(kInvalidConfig) naming that rank and the first line that differs.

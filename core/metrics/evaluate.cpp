@@ -11,6 +11,7 @@
 #include "metrics/feature_classifier.h"
 #include "metrics/feature_distances.h"
 #include "metrics/sliced_wasserstein.h"
+#include "sample/distributed_sampling.h"
 #include "sample/sampler.h"
 #include "metrics/validation_loss.h"
 #include "util/error.h"
@@ -41,7 +42,8 @@ ResizeMode resize_mode(v1::DataConfig::Resize resize) {
 
 }  // namespace
 
-EvalResult evaluate_model(Precond& net, const v1::ModelConfig& model, const v1::EvalConfig& config) {
+EvalResult evaluate_model(Precond& net, const v1::ModelConfig& model, const v1::EvalConfig& config,
+                          Communicator* world) {
   if (config.classifier().empty()) reject("classifier", "required (a file written by train_feature_classifier)");
   const int64_t n = config.has_num_images() ? config.num_images() : 1000;
   if (n < 10) reject("num_images", std::to_string(n) + " < 10");
@@ -79,7 +81,7 @@ EvalResult evaluate_model(Precond& net, const v1::ModelConfig& model, const v1::
     seeds[static_cast<size_t>(i)] = config.seed() + static_cast<uint64_t>(i);
     if (model.label_dim() > 0) labels.push_back(i % model.label_dim());
   }
-  const at::Tensor generated = sample_images(net, nullptr, seeds, labels, sampler);
+  const at::Tensor generated = sample_images_over_ranks(net, nullptr, seeds, labels, sampler, world);
   // Quantised like any saved sample, so the metrics see what a user sees.
   const at::Tensor generated_pixels = images_to_uint8(generated).to(at::kFloat).sub(128).div(127.5);
 

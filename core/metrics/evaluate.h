@@ -2,6 +2,7 @@
 #pragma once
 
 #include "diffuse.pb.h"
+#include "dist/communicator.h"
 #include "nn/precond.h"
 
 namespace diffuse {
@@ -19,6 +20,9 @@ struct EvalResult {
 // Throws Error(kInvalidConfig) naming the EvalConfig field, Error(kIo)/Error(kCorruptFile) for the
 // reference data or the classifier file, Error(kInvalidArgument) when the classifier's channels or the
 // reference images do not fit the model.
-EvalResult evaluate_model(Precond& net, const v1::ModelConfig& model, const v1::EvalConfig& config);
+// With `world`, the samples are generated over its ranks (sample_images_over_ranks): every rank calls
+// it with the same arguments and gets the same result.
+EvalResult evaluate_model(Precond& net, const v1::ModelConfig& model, const v1::EvalConfig& config,
+                          Communicator* world = nullptr);
 
 }  // namespace diffuse

@@ -8,6 +8,7 @@
 //                  [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
 //   diffuse phema RUN --sigma-rel 0.05,0.1 --out DIR [--nimg N] [--force] [--fp32]
 //   diffuse eval MODEL CONFIG [--device D]  FD_cls, KID_cls, precision/recall, SWD (an EvalConfig)
+//   (sample and eval take --nproc N too: the seeds spread over N local processes)
 //   diffuse consistency MODEL_A MODEL_B [--seeds 0-63] [--steps N]   similarity of the two models' samples
 //   diffuse info FILE                       a model file's config and parameter count
 //   diffuse validate-config CONFIG          check a TrainConfig and print it resolved
@@ -44,12 +45,12 @@ void on_sigint(int) {
 int usage() {
   std::fputs(
       "usage: diffuse train [--nproc N] CONFIG | train [--nproc N] --resume RUN\n"
-      "       diffuse sample MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
+      "       diffuse sample [--nproc N] MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
       "                      [--steps N] [--solver heun|euler|dpmpp-2m|dpmpp-2m-sde|euler-ancestral]\n"
       "                      [--schedule edm|log-linear] [--eta E] [--guide MODEL --guidance W] [--device D]\n"
       "                      [--sampler CONFIG]\n"
       "       diffuse phema RUN --sigma-rel S[,S...] --out DIR [--nimg N] [--force] [--fp32]\n"
-      "       diffuse eval MODEL EVAL_CONFIG [--device D]\n"
+      "       diffuse eval [--nproc N] MODEL EVAL_CONFIG [--device D]\n"
       "       diffuse consistency MODEL_A MODEL_B [--seeds A-B[,C...]] [--steps N]\n"
       "       diffuse info FILE\n"
       "       diffuse validate-config CONFIG\n",
@@ -132,14 +133,15 @@ std::string duration(double seconds) {
   return buf;
 }
 
-int train(int argc, char** argv) {
-  // --nproc N anywhere after `train`: this process becomes the launcher of N workers.
+// `--nproc N` anywhere after the command: this process becomes the launcher of N workers that run the
+// same command line without it. Returns their exit status, or -1 without --nproc.
+int launch_if_asked(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--nproc") != 0) continue;
     char* end = nullptr;
     const long nproc = i + 1 < argc ? std::strtol(argv[i + 1], &end, 10) : 0;
     if (i + 1 >= argc || *end != '\0' || nproc < 1 || nproc > 1024) {
-      std::fprintf(stderr, "diffuse: train: --nproc needs a number of processes in 1..1024, got '%s'\n",
+      std::fprintf(stderr, "diffuse: %s: --nproc needs a number of processes in 1..1024, got '%s'\n", argv[1],
                    i + 1 < argc ? argv[i + 1] : "");
       return 2;
     }
@@ -149,6 +151,34 @@ int train(int argc, char** argv) {
     }
     return launch_local_workers(static_cast<int>(nproc), worker, 30.0);
   }
+  return -1;
+}
+
+// This process's rank when a launcher (--nproc, torchrun, Slurm) started it as one of several.
+bool launched_rank(long* rank) {
+  const char* value = std::getenv(std::getenv("WORLD_SIZE") ? "RANK" : "SLURM_PROCID");
+  if (value == nullptr || (!std::getenv("WORLD_SIZE") && !std::getenv("SLURM_NTASKS"))) return false;
+  *rank = std::atol(value);
+  return true;
+}
+
+// Sampling and evaluation spread over the launch's ranks (diffuse_world_join); false (after
+// reporting) when joining failed. *quiet: this rank leaves the printing to rank 0.
+bool join_world(bool* quiet) {
+  long rank = 0;
+  *quiet = false;
+  if (!launched_rank(&rank)) return true;
+  int joined_rank = 0;
+  const diffuse_status status = diffuse_world_join(&joined_rank, nullptr);
+  if (status != DIFFUSE_OK) {
+    report("--nproc", status);
+    return false;
+  }
+  *quiet = joined_rank != 0;
+  return true;
+}
+
+int train(int argc, char** argv) {
   if (argc < 3) return usage();
   diffuse_trainer* trainer = nullptr;
   diffuse_status status;
@@ -168,8 +198,8 @@ int train(int argc, char** argv) {
 
   // A progress bar on a terminal, plain lines otherwise (logs, CI); in a data-parallel run only rank 0
   // reports progress (the others log to log-rankN.txt in the run directory).
-  const char* rank = std::getenv(std::getenv("WORLD_SIZE") ? "RANK" : "SLURM_PROCID");
-  const bool quiet = rank != nullptr && std::strcmp(rank, "0") != 0;
+  long rank = 0;
+  const bool quiet = launched_rank(&rank) && rank != 0;
   const bool tty = !quiet && isatty(STDOUT_FILENO);
   diffuse_train_status s;
   std::memset(&s, 0, sizeof s);
@@ -266,6 +296,8 @@ int sample(int argc, char** argv) {
   }
   if (seeds.empty()) parse_seeds("0-63", &seeds);
   if (out.empty()) return usage();
+  bool quiet = false;
+  if (!join_world(&quiet)) return 1;
 
   diffuse_model* model = nullptr;
   diffuse_model* guide = nullptr;
@@ -305,7 +337,7 @@ int sample(int argc, char** argv) {
   diffuse_model_free(guide);
   diffuse_model_free(model);
   if (status != DIFFUSE_OK) return report("sample", status);
-  std::printf("wrote %zu samples to %s\n", seeds.size(), out.c_str());
+  if (!quiet) std::printf("wrote %zu samples to %s\n", seeds.size(), out.c_str());
   return 0;
 }
 
@@ -380,6 +412,8 @@ int eval(int argc, char** argv) {
   if (argc != 4 && !(argc == 6 && std::strcmp(argv[4], "--device") == 0)) return usage();
   std::string config;
   if (!read_file(argv[3], &config)) return 1;
+  bool quiet = false;
+  if (!join_world(&quiet)) return 1;
   diffuse_model* model = nullptr;
   diffuse_status status = diffuse_model_open(&model, argv[2], argc == 6 ? argv[5] : "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
   if (status != DIFFUSE_OK) return report(argv[2], status);
@@ -389,6 +423,7 @@ int eval(int argc, char** argv) {
   status = diffuse_evaluate(model, config.data(), config.size(), format_of(argv[3]), &r);
   diffuse_model_free(model);
   if (status != DIFFUSE_OK) return report(argv[3], status);
+  if (quiet) return 0;
   std::printf("images           %lld\nFD_cls           %.4f\nKID_cls          %.6f\nprecision        %.4f\n"
               "recall           %.4f\nSWD (x1e3)       %.3f\nvalidation loss  %.5f\n",
               static_cast<long long>(r.num_images), r.fd_cls, r.kid_cls, r.precision, r.recall, r.swd,
@@ -444,6 +479,10 @@ int consistency(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string command = argv[1];
+  if (command == "train" || command == "sample" || command == "eval") {
+    const int launched = launch_if_asked(argc, argv);
+    if (launched >= 0) return launched;
+  }
   if (command == "train") return train(argc, argv);
   if (command == "sample") return sample(argc, argv);
   if (command == "phema") return phema(argc, argv);

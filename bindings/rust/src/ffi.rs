@@ -121,6 +121,7 @@ extern "C" {
     pub fn diffuse_log_set_callback(callback: diffuse_log_callback, user: *mut c_void) -> diffuse_status;
     pub fn diffuse_set_num_threads(n: c_int) -> diffuse_status;
     pub fn diffuse_device_available(device: *const c_char, available: *mut c_int) -> diffuse_status;
+    pub fn diffuse_world_join(rank: *mut c_int, world_size: *mut c_int) -> diffuse_status;
     pub fn diffuse_buffer_free(buffer: *mut diffuse_buffer);
     pub fn diffuse_train_config_resolve(
         config: *const c_void,
