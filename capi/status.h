@@ -8,6 +8,7 @@
 
 #include "diffuse.h"
 #include "util/error.h"
+#include "util/torch_error.h"
 
 namespace diffuse::capi {
 
@@ -44,6 +45,8 @@ diffuse_status guarded(F&& body) noexcept {
     return set_error(to_status(e.code()), e.what());
   } catch (const std::bad_alloc&) {
     return set_error(DIFFUSE_E_OUT_OF_MEMORY, "out of memory");
+  } catch (const c10::Error& e) {  // LibTorch's own: the message without its C++ backtrace
+    return set_error(to_status(torch_error_code(e)), torch_error_message(e));
   } catch (const std::exception& e) {
     return set_error(DIFFUSE_E_INTERNAL, e.what());
   } catch (...) {

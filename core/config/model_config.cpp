@@ -9,6 +9,8 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "config/proto_format.h"
+#include "nn/model_plan.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -117,8 +119,17 @@ void apply_explicit_fields(const v1::ModelConfig& explicit_config, v1::ModelConf
   }
 }
 
-void check_at_least(const char* field, int64_t value, int64_t min) {
-  if (value < min) fail(ErrorCode::kInvalidConfig, "ModelConfig.{}: {} must be >= {}", field, value, min);
+// What can exist (the schema comments state these bounds): sizes past them would ask for more memory
+// than any machine has before a single tensor is checked.
+constexpr int64_t kMaxResolution = 4096, kMaxImgChannels = 1024, kMaxLabelDim = 100000, kMaxChannels = 16384;
+constexpr int64_t kMaxMult = 64, kMaxLevels = 12, kMaxBlocks = 64;
+constexpr int64_t kMaxParameters = 4'000'000'000;
+constexpr double kMaxClip = 65504;  // the largest fp16 value
+
+void check_range(const char* field, int64_t value, int64_t min, int64_t max) {
+  if (value < min || value > max) {
+    fail(ErrorCode::kInvalidConfig, "ModelConfig.{}: {} is outside {}..{}", field, value, min, max);
+  }
 }
 
 // The comparisons are written so that NaN fails them.
@@ -144,24 +155,28 @@ std::vector<Level> levels_of(const v1::ModelConfig& config) {
 }
 
 void validate_shape(const v1::ModelConfig& config) {
-  check_at_least("img_channels", config.img_channels(), 1);
-  check_at_least("label_dim", config.label_dim(), 0);
-  check_at_least("model_channels", config.model_channels(), 1);
-  check_at_least("num_blocks", config.num_blocks(), 1);
-  check_at_least("logvar_channels", config.logvar_channels(), 1);
+  check_range("img_channels", config.img_channels(), 1, kMaxImgChannels);
+  check_range("label_dim", config.label_dim(), 0, kMaxLabelDim);
+  check_range("model_channels", config.model_channels(), 1, kMaxChannels);
+  check_range("num_blocks", config.num_blocks(), 1, kMaxBlocks);
+  check_range("logvar_channels", config.logvar_channels(), 1, kMaxChannels);
 
+  if (config.channel_mult_size() > kMaxLevels) {
+    fail(ErrorCode::kInvalidConfig, "ModelConfig.channel_mult: {} levels, more than {}", config.channel_mult_size(),
+         kMaxLevels);
+  }
   for (int l = 0; l < config.channel_mult_size(); ++l) {
     const int64_t mult = config.channel_mult(l);
-    if (mult < 1) fail(ErrorCode::kInvalidConfig, "ModelConfig.channel_mult: [{}] = {} must be >= 1", l, mult);
-    // The network counts channels in int.
-    if (mult * config.model_channels() > std::numeric_limits<int>::max()) {
-      fail(ErrorCode::kInvalidConfig,
-           "ModelConfig.channel_mult: [{}] = {} times model_channels {} exceeds 2^31 - 1 channels", l, mult,
-           config.model_channels());
+    if (mult < 1 || mult > kMaxMult) {
+      fail(ErrorCode::kInvalidConfig, "ModelConfig.channel_mult: [{}] = {} is outside 1..{}", l, mult, kMaxMult);
+    }
+    if (mult * config.model_channels() > kMaxChannels) {
+      fail(ErrorCode::kInvalidConfig, "ModelConfig.channel_mult: [{}] = {} times model_channels {} exceeds {} channels", l,
+           mult, config.model_channels(), kMaxChannels);
     }
   }
 
-  check_at_least("img_resolution", config.img_resolution(), 1);
+  check_range("img_resolution", config.img_resolution(), 1, kMaxResolution);
   // Each level after the first halves the resolution, which must stay an integer. channel_mult is never
   // empty here: an empty one resolves to the default.
   const int halvings = config.channel_mult_size() - 1;
@@ -191,7 +206,7 @@ void validate_attention(const v1::ModelConfig& config) {
     }
   }
 
-  check_at_least("channels_per_head", config.channels_per_head(), 1);
+  check_range("channels_per_head", config.channels_per_head(), 1, kMaxChannels);
   for (size_t l = 0; l < levels.size(); ++l) {
     const bool lowest = l + 1 == levels.size();
     if (!attention[l] && !lowest) continue;
@@ -211,9 +226,9 @@ void validate_scalars(const v1::ModelConfig& config) {
   check_unit_interval("label_balance", config.label_balance(), true);
   check_unit_interval("concat_balance", config.concat_balance(), true);
 
-  if (!(config.clip_act() >= 0.0 && std::isfinite(config.clip_act()))) {
-    fail(ErrorCode::kInvalidConfig, "ModelConfig.clip_act: {} must be finite and >= 0 (0 disables clamping)",
-         config.clip_act());
+  if (!(config.clip_act() >= 0.0 && config.clip_act() <= kMaxClip)) {
+    fail(ErrorCode::kInvalidConfig, "ModelConfig.clip_act: {} is outside [0, {}] (0 disables clamping)",
+         config.clip_act(), kMaxClip);
   }
   if (!(config.sigma_data() > 0.0 && std::isfinite(config.sigma_data()))) {
     fail(ErrorCode::kInvalidConfig, "ModelConfig.sigma_data: {} must be finite and > 0", config.sigma_data());
@@ -235,13 +250,20 @@ const std::vector<std::string>& model_preset_names() {
   return names;
 }
 
-v1::ModelConfig resolve_model_config(const v1::ModelConfig& config) {
+v1::ModelConfig resolve_model_config(const v1::ModelConfig& given) {
+  v1::ModelConfig config = given;
+  canonicalize_numbers(&config, "ModelConfig");
   v1::ModelConfig resolved = default_config();
   if (!config.preset().empty()) apply_preset(config.preset(), &resolved);
   apply_explicit_fields(config, &resolved);
   validate_shape(resolved);
   validate_attention(resolved);
   validate_scalars(resolved);
+  const int64_t parameters = count_parameters(to_model_options(resolved));
+  if (parameters > kMaxParameters) {
+    fail(ErrorCode::kInvalidConfig, "ModelConfig: the network would have {} parameters, more than {}", parameters,
+         kMaxParameters);
+  }
   return resolved;
 }
 

@@ -1,6 +1,7 @@
 #include "config/proto_format.h"
 
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -204,6 +205,63 @@ std::string print_config(const pb::Message& message, ConfigFormat format) {
   }
   fail(ErrorCode::kInvalidArgument, "{}: unknown config format {}", message.GetDescriptor()->full_name(),
        static_cast<int>(format));
+}
+
+}  // namespace diffuse
+
+namespace diffuse {
+namespace {
+
+// A double or float field's value made canonical, or an error naming it.
+template <typename T>
+T canonical(T value, const std::string& field) {
+  if (!std::isfinite(value)) fail(ErrorCode::kInvalidConfig, "{}: {} is not finite", field, value);
+  return value == 0 ? T(0) : value;  // -0 == 0: both become +0
+}
+
+}  // namespace
+
+void canonicalize_numbers(google::protobuf::Message* message, const std::string& name) {
+  namespace pb = google::protobuf;
+  const pb::Reflection* reflection = message->GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  reflection->ListFields(*message, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    const std::string field = name + "." + f->name();
+    switch (f->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+        if (f->is_repeated()) {
+          for (int i = 0; i < reflection->FieldSize(*message, f); ++i) {
+            reflection->SetRepeatedDouble(message, f, i,
+                                          canonical(reflection->GetRepeatedDouble(*message, f, i), fmt::format("{}[{}]", field, i)));
+          }
+        } else {
+          reflection->SetDouble(message, f, canonical(reflection->GetDouble(*message, f), field));
+        }
+        break;
+      case pb::FieldDescriptor::CPPTYPE_FLOAT:
+        if (f->is_repeated()) {
+          for (int i = 0; i < reflection->FieldSize(*message, f); ++i) {
+            reflection->SetRepeatedFloat(message, f, i,
+                                         canonical(reflection->GetRepeatedFloat(*message, f, i), fmt::format("{}[{}]", field, i)));
+          }
+        } else {
+          reflection->SetFloat(message, f, canonical(reflection->GetFloat(*message, f), field));
+        }
+        break;
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+        if (f->is_repeated()) {
+          for (int i = 0; i < reflection->FieldSize(*message, f); ++i) {
+            canonicalize_numbers(reflection->MutableRepeatedMessage(message, f, i), fmt::format("{}[{}]", field, i));
+          }
+        } else {
+          canonicalize_numbers(reflection->MutableMessage(message, f), field);
+        }
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 }  // namespace diffuse

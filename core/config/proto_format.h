@@ -20,4 +20,9 @@ void parse_config(const void* data, size_t len, ConfigFormat format, google::pro
 // Serializes `message` in `format` (text format is human-readable, JSON uses proto field names).
 std::string print_config(const google::protobuf::Message& message, ConfigFormat format);
 
+// Every floating-point field of `message` and its submessages: NaN or an infinity throws
+// Error(kInvalidConfig) naming the field ("ModelConfig.res_balance: nan is not finite"); -0 becomes 0,
+// so that a resolved config prints the same after any number of round trips.
+void canonicalize_numbers(google::protobuf::Message* message, const std::string& name);
+
 }  // namespace diffuse

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/model_config.h"
+#include "config/proto_format.h"
 #include "log/log.h"
 #include "noise/noise_distribution.h"
 #include "util/device.h"
@@ -471,6 +472,8 @@ v1::TrainConfig resolve_train_config(const v1::TrainConfig& config) {
 
 v1::TrainConfig resolve_train_config(const v1::TrainConfig& config, std::vector<std::string>* warnings) {
   v1::TrainConfig out = config;
+  out.clear_model();
+  canonicalize_numbers(&out, "TrainConfig");  // the model's numbers: resolve_model_config below
   try {
     *out.mutable_model() = resolve_model_config(config.model());
   } catch (const Error& e) {

@@ -212,7 +212,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, and numbers out of range (1e309)
     fail(ErrorCode::kCorruptFile, "{}: header is not valid JSON: {}", path, e.what());
   }
   if (!header.is_object()) fail(ErrorCode::kCorruptFile, "{}: header is not a JSON object", path);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/file.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kConfigName[] = "config.textproto";
+constexpr char kLockName[] = "run.lock";  // held (flock) by the trainer that writes the run
 constexpr char kStatsName[] = "stats.jsonl";
 constexpr char kLogName[] = "log.txt";
 
@@ -43,7 +45,48 @@ std::string RunDirectory::file(const std::string& name) const { return (fs::path
 
 std::string RunDirectory::log_file() const { return file(kLogName); }
 
-bool RunDirectory::holds_run() const { return !checkpoints().empty() || fs::exists(file(kConfigName)); }
+RunDirectory::Lock::~Lock() { ::close(fd_); }  // closing releases the flock
+
+std::unique_ptr<RunDirectory::Lock> RunDirectory::lock() const {
+  const std::string path = file(kLockName);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) fail(ErrorCode::kIo, "{}: cannot open: {}", path, std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int saved = errno;
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    if (saved == EWOULDBLOCK) {
+      fail(ErrorCode::kBusy, "{}: in use by another trainer (pid {})", path_, n > 0 ? std::string(pid, static_cast<size_t>(n)) : "?");
+    }
+    fail(ErrorCode::kIo, "{}: cannot lock: {}", path, std::strerror(saved));
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    const int saved = errno;
+    ::close(fd);
+    fail(ErrorCode::kIo, "{}: cannot write: {}", path, std::strerror(saved));
+  }
+  return std::make_unique<Lock>(fd);
+}
+
+bool RunDirectory::holds_run() const { return !checkpoints().empty(); }
+
+std::vector<std::string> RunDirectory::clear_unfinished_run() const {
+  std::vector<std::string> removed;
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name == kConfigName || name == kStatsName || name.find(".tmp.") != std::string::npos ||
+                      (name.rfind("ema-", 0) == 0 && entry.path().extension() == ".safetensors");
+    if (!entry.is_regular_file() || !ours) continue;
+    std::error_code ec;
+    fs::remove(entry.path(), ec);
+    if (ec) fail(ErrorCode::kIo, "{}: cannot remove: {}", entry.path().string(), ec.message());
+    removed.push_back(name);
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
 
 void RunDirectory::save_config(const v1::TrainConfig& resolved) const {
   const std::string text = print_config(resolved, ConfigFormat::kText);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,18 @@ class RunDirectory {
   std::string file(const std::string& name) const;  // path/name
   std::string log_file() const;                      // path/log.txt
 
-  // Whether the directory holds a run already (a config.textproto or a checkpoint).
+  // An exclusive lock on the directory (run.lock, flock) for as long as the returned object lives, so
+  // that two trainers never write one run. Throws Error(kBusy) naming the holder's pid when another
+  // trainer (in this or another process) holds it, Error(kIo) when the lock file cannot be made.
+  class Lock;
+  std::unique_ptr<Lock> lock() const;
+
+  // Whether the directory holds a run that can be resumed (a checkpoint). A directory whose run ended
+  // before its first checkpoint (a wrong dataset path, a kill) holds none: a new run may start there.
   bool holds_run() const;
+  // Removes what such an unfinished run left besides its log: config.textproto, stats.jsonl, EMA
+  // snapshots and temporaries. Returns the names removed. Throws Error(kIo).
+  std::vector<std::string> clear_unfinished_run() const;
   // Writes the resolved config as config.textproto, atomically.
   void save_config(const v1::TrainConfig& resolved) const;
   // Reads <run_dir>/config.textproto with run.output_dir set to run_dir (unresolved), without creating
@@ -46,6 +57,17 @@ class RunDirectory {
 
  private:
   std::string path_;
+};
+
+class RunDirectory::Lock {
+ public:
+  explicit Lock(int fd) : fd_(fd) {}
+  ~Lock();
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+ private:
+  int fd_;
 };
 
 }  // namespace diffuse

@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <fmt/ranges.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -87,6 +88,7 @@ struct Trainer::Impl {
   int64_t local_batch = 0;  // images of each step on this process
   int64_t pass_batch = 0;   // images per forward/backward pass
   std::string log_path;
+  std::unique_ptr<RunDirectory::Lock> lock;  // rank 0's, while it writes the directory
 
   // State that a checkpoint carries.
   int64_t nimg = 0;
@@ -444,8 +446,28 @@ struct Trainer::Impl {
     log_info("checkpoint at {} images: {}", nimg, RunDirectory::checkpoint_name(nimg));
   }
 
+  // The counters of a checkpoint of this run obey its config: every step adds batch_size images,
+  // one Adam step and batch_size loader positions, and the run stops once duration_images are seen.
+  void check_counters(const CheckpointState& s, const std::string& path) const {
+    const v1::RunConfig& run = config.run();
+    const int64_t batch = run.batch_size();
+    const char* wrong = nullptr;
+    if (s.nimg < 0 || s.nimg % batch != 0 || s.nimg >= run.duration_images() + batch) wrong = "images seen";
+    else if (s.step != s.nimg / batch) wrong = "step";
+    else if (s.loader_position != s.nimg) wrong = "loader position";
+    else if (s.adam_steps != s.step) wrong = "Adam steps";
+    else if (s.nonfinite_steps < 0 || s.nonfinite_steps >= run.max_nonfinite_steps()) wrong = "non-finite steps";
+    if (wrong) {
+      fail(ErrorCode::kCorruptFile,
+           "{}: its counters do not fit the run, {} first (images seen {}, step {}, loader position {}, Adam "
+           "steps {}, non-finite steps {}; batch_size {}, duration_images {})",
+           path, wrong, s.nimg, s.step, s.loader_position, s.adam_steps, s.nonfinite_steps, batch, run.duration_images());
+    }
+  }
+
   void load_checkpoint(const std::string& path) {
     const CheckpointState s = read_checkpoint(path);
+    check_counters(s, path);
     load_state_dict(*net, s.net, path + " (tensors net.*)");
     std::vector<std::string> names;
     for (const auto& item : net->named_parameters()) names.push_back(item.key());
@@ -476,9 +498,15 @@ std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData
   auto impl = std::make_unique<Impl>(resolved);
   impl->join_world();
   impl->on_rank0("creating the run directory", [&] {
+    impl->lock = impl->dir.lock();
     if (impl->dir.holds_run()) {
       fail(ErrorCode::kInvalidArgument,
            "TrainConfig.run.output_dir: {} already holds a run; resume it or choose another directory", impl->dir.path());
+    }
+    const std::vector<std::string> removed = impl->dir.clear_unfinished_run();
+    if (!removed.empty()) {
+      log_warn("{}: starting over: the run there ended before its first checkpoint (removed {})", impl->dir.path(),
+               fmt::join(removed, ", "));
     }
     impl->dir.save_config(resolved);
   });
@@ -495,9 +523,17 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData ho
   const v1::TrainConfig config = RunDirectory::load_config(run_dir);
   auto impl = std::make_unique<Impl>(resolve_train_config(config));
   impl->join_world();
-  impl->on_rank0("cleaning the run directory", [&] { impl->dir.remove_stale_temporaries(); });
+  impl->on_rank0("cleaning the run directory", [&] {
+    impl->lock = impl->dir.lock();
+    impl->dir.remove_stale_temporaries();
+  });
   std::vector<std::string> checkpoints = impl->dir.checkpoints();
-  if (checkpoints.empty()) fail(ErrorCode::kNotFound, "{}: no checkpoint to resume from", run_dir);
+  if (checkpoints.empty()) {
+    fail(ErrorCode::kNotFound,
+         "{}: no checkpoint to resume from (the run ended before its first); start it again from its config, "
+         "e.g. diffuse train {}/config.textproto",
+         run_dir, run_dir);
+  }
   impl->build(host_data);
   // Newest first; an unreadable checkpoint (which atomic writes should prevent) falls back to the previous one.
   for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {

@@ -2,17 +2,40 @@
 #include <set>
 #include <string>
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
 #include "fixtures.h"
 #include "util/device.h"
 #include "util/error.h"
+#include "util/torch_error.h"
 
 namespace diffuse {
 namespace {
 
 using test::throws_error;
+
+// LibTorch's errors reach the user as their message, without the C++ backtrace, and an allocation
+// that fails is out of memory.
+TEST(TorchErrors, AreTheirMessageAndOutOfMemoryIsNamed) {
+  try {
+    TORCH_CHECK(false, "the tensor is too small");
+    FAIL() << "no error";
+  } catch (const c10::Error& e) {
+    EXPECT_EQ(torch_error_message(e), "the tensor is too small");
+    EXPECT_NE(std::string(e.what()).find("the tensor is too small"), std::string::npos);
+    EXPECT_EQ(torch_error_code(e), ErrorCode::kInternal);
+  }
+  try {
+    at::empty({int64_t{1} << 52}, at::kByte);  // 4 PiB
+    FAIL() << "no error";
+  } catch (const c10::Error& e) {
+    EXPECT_EQ(torch_error_code(e), ErrorCode::kOutOfMemory) << torch_error_message(e);
+    EXPECT_EQ(torch_error_message(e).find("frame #"), std::string::npos);
+    EXPECT_EQ(torch_error_message(e).rfind("DefaultCPUAllocator: can't allocate memory", 0), 0u) << torch_error_message(e);
+  }
+}
 
 TEST(Device, ParsesCpuCudaAndIndexedCuda) {
   EXPECT_TRUE(parse_device("cpu", "x").is_cpu());

@@ -471,14 +471,15 @@ const InvalidCase kInvalidCases[] = {
     {"ImgResolutionZero", "img_resolution", [](v1::ModelConfig* c) { c->set_img_resolution(0); }},
     {"ImgResolutionNegative", "img_resolution", [](v1::ModelConfig* c) { c->set_img_resolution(-64); }},
     {"ImgResolutionNotDivisibleByLevels", "img_resolution", [](v1::ModelConfig* c) { c->set_img_resolution(20); }},
-    {"ImgResolutionTooSmallForFortyLevels", "img_resolution",
-     [](v1::ModelConfig* c) { set_channel_mult(c, std::vector<int>(40, 1)); }},
+    {"FortyLevels", "channel_mult", [](v1::ModelConfig* c) { set_channel_mult(c, std::vector<int>(40, 1)); }},
+    {"ImgResolutionTooSmallForTheLevels", "img_resolution",
+     [](v1::ModelConfig* c) { set_channel_mult(c, std::vector<int>(12, 1)); }},
     {"ImgChannelsZero", "img_channels", [](v1::ModelConfig* c) { c->set_img_channels(0); }},
     {"LabelDimNegative", "label_dim", [](v1::ModelConfig* c) { c->set_label_dim(-1); }},
     {"ModelChannelsZero", "model_channels", [](v1::ModelConfig* c) { c->set_model_channels(0); }},
     {"ChannelMultZero", "channel_mult", [](v1::ModelConfig* c) { set_channel_mult(c, {1, 0}); }},
     {"ChannelMultNegative", "channel_mult", [](v1::ModelConfig* c) { set_channel_mult(c, {1, -2}); }},
-    {"ChannelCountOverflowsInt", "channel_mult",
+    {"ChannelCountOverflowsInt", "model_channels",
      [](v1::ModelConfig* c) {
        c->set_model_channels(1 << 30);
        set_channel_mult(c, {1, 4});
@@ -515,6 +516,20 @@ const InvalidCase kInvalidCases[] = {
     {"ClipActNegative", "clip_act", [](v1::ModelConfig* c) { c->set_clip_act(-1.0); }},
     {"ClipActNan", "clip_act", [](v1::ModelConfig* c) { c->set_clip_act(kNan); }},
     {"ClipActInfinite", "clip_act", [](v1::ModelConfig* c) { c->set_clip_act(kInf); }},
+    // Sizes past what can exist (found by fuzzing the C API: they asked for gigabytes before any check).
+    {"ClipActHuge", "clip_act", [](v1::ModelConfig* c) { c->set_clip_act(1e308); }},
+    {"NumBlocksHuge", "num_blocks", [](v1::ModelConfig* c) { c->set_num_blocks(65535); }},
+    {"ImgChannelsHuge", "img_channels", [](v1::ModelConfig* c) { c->set_img_channels(2147483647); }},
+    {"ChannelMultHuge", "channel_mult", [](v1::ModelConfig* c) { set_channel_mult(c, {65535, 2}); }},
+    {"ChannelsHuge", "channel_mult", [](v1::ModelConfig* c) {
+       c->set_model_channels(8192);
+       set_channel_mult(c, {1, 4});
+     }},
+    {"ModelChannelsHuge", "model_channels", [](v1::ModelConfig* c) { c->set_model_channels(1 << 20); }},
+    {"LabelDimHuge", "label_dim", [](v1::ModelConfig* c) { c->set_label_dim(2147483647); }},
+    {"ImgResolutionHuge", "img_resolution", [](v1::ModelConfig* c) { c->set_img_resolution(1 << 20); }},
+    {"LogvarChannelsHuge", "logvar_channels", [](v1::ModelConfig* c) { c->set_logvar_channels(1 << 30); }},
+    {"AttnBalanceInfinite", "attn_balance", [](v1::ModelConfig* c) { c->set_attn_balance(-kInf); }},
     {"LogvarChannelsZero", "logvar_channels", [](v1::ModelConfig* c) { c->set_logvar_channels(0); }},
     {"SigmaDataZero", "sigma_data", [](v1::ModelConfig* c) { c->set_sigma_data(0.0); }},
     {"SigmaDataNegative", "sigma_data", [](v1::ModelConfig* c) { c->set_sigma_data(-0.5); }},
@@ -574,6 +589,35 @@ std::string written(const v1::ModelConfig& config, const google::protobuf::Field
     case F::CPPTYPE_ENUM: return r->GetEnum(config, f)->name();
     case F::CPPTYPE_STRING: return r->GetString(config, f);
     default: return "?";
+  }
+}
+
+TEST(ModelConfigResolve, RefusesANetworkOfMoreThanFourBillionParameters) {
+  v1::ModelConfig config;
+  config.set_model_channels(2048);
+  set_channel_mult(&config, {1, 2, 4, 8});
+  config.set_num_blocks(16);
+  EXPECT_THAT(resolve_error(config), HasSubstr("ModelConfig: the network would have"));
+  config.Clear();
+  config.set_preset("edm2-img512-xxl");  // 1.5 billion: fine
+  EXPECT_NO_THROW(resolve_model_config(config));
+}
+
+// -0 is printed as "-0" by text format and JSON; resolving makes it 0, so a resolved config prints the
+// same bytes after any number of round trips.
+TEST(ModelConfigResolve, NegativeZeroBecomesZeroAndPrintingIsStable) {
+  v1::ModelConfig config;
+  config.set_clip_act(-0.0);
+  config.set_res_balance(-0.0);
+  config.set_concat_balance(-0.0);
+  const v1::ModelConfig once = resolve_model_config(config);
+  EXPECT_FALSE(std::signbit(once.clip_act()));
+  EXPECT_FALSE(std::signbit(once.res_balance()));
+  for (ConfigFormat format : {ConfigFormat::kText, ConfigFormat::kJson}) {
+    const std::string printed = print_config(once, format);
+    v1::ModelConfig parsed;
+    parse_config(printed.data(), printed.size(), format, &parsed);
+    EXPECT_EQ(print_config(resolve_model_config(parsed), format), printed);
   }
 }
 

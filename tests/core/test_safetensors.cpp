@@ -311,6 +311,10 @@ TEST_F(SafetensorsTest, RejectsDtypeThatIsNotAString) {
                            {"tensor 'w'", "'dtype' is not a string"}));
 }
 
+TEST_F(SafetensorsTest, RejectsANumberOutOfRangeAsCorrupt) {
+  EXPECT_TRUE(open_rejects(R"({"x": 1e309})", 0, {"not valid JSON"}));
+}
+
 TEST_F(SafetensorsTest, RejectsShapeThatIsNotAnArray) {
   EXPECT_TRUE(open_rejects(R"({"w": {"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}})", 4,
                            {"tensor 'w'", "'shape' is not an array"}));

@@ -16,6 +16,7 @@
 #include "io/safetensors.h"
 #include "store/checkpoint.h"
 #include "store/ema_snapshot.h"
+#include "store/model_file.h"
 #include "store/posthoc_output.h"
 #include "store/run_directory.h"
 #include "store/stats_line.h"
@@ -119,6 +120,19 @@ TEST_F(StoreTest, CheckpointRefusesAnotherFormatAndNamesAMissingTensor) {
                            {"missing tensor 'state.step'"}));
 }
 
+// A 1-tensor file whose metadata names the 1.5-billion-parameter preset is refused from its tensor
+// table, before the network is built (found by fuzzing: it did not return within 120 s).
+TEST_F(StoreTest, ModelFileIsCheckedAgainstItsTensorTableBeforeTheNetworkIsBuilt) {
+  write_safetensors(path("claims-xxl.safetensors"), {{"unet.out_gain", at::zeros({})}},
+                    {{"model_config", R"({"preset": "edm2-img512-xxl"})"}});
+  EXPECT_TRUE(throws_error([&] { load_model(path("claims-xxl.safetensors")); }, ErrorCode::kInvalidArgument,
+                           {"claims-xxl.safetensors", "missing tensor 'unet.emb_noise.weight'"}));
+  write_safetensors(path("wrong-shape.safetensors"), {{"unet.emb_noise.weight", at::zeros({3})}},
+                    {{"model_config", R"({"preset": "edm2-img64-xs"})"}});
+  EXPECT_TRUE(throws_error([&] { load_model(path("wrong-shape.safetensors")); }, ErrorCode::kInvalidArgument,
+                           {"tensor 'unet.emb_noise.weight' has shape [3] but the model expects ["}));
+}
+
 TEST_F(StoreTest, EmaSnapshotCarriesItsProfileTimeAndModel) {
   EXPECT_EQ(ema_snapshot_name(0.05, 8388608), "ema-0.050-0008388.safetensors");
   const v1::ModelConfig model = sample_config().model();
@@ -151,6 +165,8 @@ TEST_F(StoreTest, RunDirectoryConfigAndStatsLines) {
   v1::TrainConfig config = sample_config();
   config.mutable_run()->set_output_dir(dir_);
   dir.save_config(config);
+  EXPECT_FALSE(dir.holds_run()) << "a config without a checkpoint is no run to resume";
+  test::write_bytes(path("checkpoint-0000002.safetensors"), "");
   EXPECT_TRUE(dir.holds_run());
   EXPECT_EQ(resolve_train_config(RunDirectory::load_config(dir_)).SerializeAsString(), config.SerializeAsString());
   EXPECT_TRUE(throws_error([&] { RunDirectory::load_config(dir_ + "/none"); }, ErrorCode::kIo, {"config.textproto"}));

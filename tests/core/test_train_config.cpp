@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -202,6 +203,29 @@ std::vector<std::string> warnings_for(const std::string& text) {
   std::vector<std::string> warnings;
   resolve_train_config(config, &warnings);
   return warnings;
+}
+
+// -0 anywhere (here the noise mean and the model's balance) resolves to 0: a resolved config prints
+// the same after a round trip; NaN and infinities are refused naming the field.
+TEST(TrainConfig, ResolvingIsByteStableAndRefusesNonFiniteNumbers) {
+  v1::TrainConfig config = minimal();
+  config.mutable_noise()->set_p_mean(-0.0);
+  config.mutable_model()->set_res_balance(-0.0);
+  const std::string once = print_config(resolve_train_config(config), ConfigFormat::kText);
+  v1::TrainConfig parsed;
+  parse_config(once.data(), once.size(), ConfigFormat::kText, &parsed);
+  EXPECT_EQ(print_config(resolve_train_config(parsed), ConfigFormat::kText), once);
+  EXPECT_EQ(once.find(": -0\n"), std::string::npos) << once;
+
+  config = minimal();
+  config.mutable_optimizer()->set_ref_lr(std::numeric_limits<double>::infinity());
+  try {
+    resolve_train_config(config);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidConfig);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("TrainConfig.optimizer.ref_lr: inf is not finite"));
+  }
 }
 
 TEST(TrainConfig, DubiousCombinationsWarnNamingTheFields) {

@@ -3,19 +3,23 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "config/proto_format.h"
+#include "config/train_config.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "store/checkpoint.h"
 #include "store/run_directory.h"
 #include "train/trainer.h"
 #include "fixtures.h"
@@ -189,13 +193,63 @@ TEST(Trainer, RunDirectoryHoldsConfigStatsLogCheckpointAndSnapshots) {
 
 TEST(Trainer, CreateRefusesADirectoryThatHoldsARun) {
   const std::string dir = test::make_temp_dir("twice");
-  Trainer::create(tiny_config(dir, 4));
+  Trainer::create(tiny_config(dir, 4))->run(100);  // to the end: its final checkpoint
   try {
     Trainer::create(tiny_config(dir, 4));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos) << e.what();
   }
+}
+
+TEST(Trainer, ALiveTrainerLocksItsDirectory) {
+  const std::string dir = test::make_temp_dir("locked");
+  const auto first = Trainer::create(tiny_config(dir, 4));
+  EXPECT_TRUE(test::throws_error([&] { Trainer::create(tiny_config(dir, 4)); }, ErrorCode::kBusy,
+                                 {"in use by another trainer (pid " + std::to_string(::getpid()) + ")"}));
+  first->run(100);
+  EXPECT_TRUE(test::throws_error([&] { Trainer::resume(dir); }, ErrorCode::kBusy, {"in use by another trainer"}));
+}
+
+// A run that ended before its first checkpoint (here: its files, as a kill would leave them) can be
+// neither resumed nor left in the way: resume says what to do, and a new run starts over in its place.
+TEST(Trainer, ARunThatEndedBeforeItsFirstCheckpointStartsOver) {
+  const std::string dir = test::make_temp_dir("unfinished");
+  Trainer::create(tiny_config(dir, 4));  // config.textproto, stats.jsonl, log.txt; no step, no checkpoint
+  test::write_bytes(dir + "/ema-0.050-0000001.safetensors", "left by a killed run");
+  ASSERT_TRUE(fs::exists(dir + "/config.textproto"));
+  EXPECT_TRUE(test::throws_error([&] { Trainer::resume(dir); }, ErrorCode::kNotFound,
+                                 {"no checkpoint to resume from", "start it again from its config"}));
+  const auto again = Trainer::create(tiny_config(dir, 4));
+  EXPECT_FALSE(fs::exists(dir + "/ema-0.050-0000001.safetensors"));
+  EXPECT_TRUE(fs::exists(dir + "/log.txt"));
+  again->run(100);
+  EXPECT_TRUE(again->done());
+  EXPECT_FALSE(fs::is_empty(dir + "/stats.jsonl"));
+}
+
+// Counters at their limits (a corrupt or forged file) would overflow at the next step: refused.
+TEST(Trainer, ResumeRefusesACheckpointWhoseCountersDoNotFitTheRun) {
+  const std::string dir = test::make_temp_dir("counters");
+  Trainer::create(tiny_config(dir, 4))->run(100);
+  const std::vector<std::string> checkpoints = RunDirectory(dir).checkpoints();
+  ASSERT_EQ(checkpoints.size(), 1u);
+  const v1::TrainConfig config = resolve_train_config(RunDirectory::load_config(dir));
+  const CheckpointState good = read_checkpoint(checkpoints[0]);
+  for (const auto& [what, change] : std::vector<std::pair<std::string, std::function<void(CheckpointState&)>>>{
+           {"images seen", [](CheckpointState& s) { s.nimg = int64_t{1} << 62; }},
+           {"step", [](CheckpointState& s) { s.step += 1; }},
+           {"loader position", [](CheckpointState& s) { s.loader_position = int64_t{1} << 62; }},
+           {"Adam steps", [](CheckpointState& s) { s.adam_steps = 0; }},
+           {"non-finite steps", [](CheckpointState& s) { s.nonfinite_steps = 1000; }}}) {
+    CheckpointState bad = good;
+    change(bad);
+    write_checkpoint(checkpoints[0], bad, config);
+    EXPECT_TRUE(test::throws_error([&] { Trainer::resume(dir); }, ErrorCode::kCorruptFile,
+                                   {"counters do not fit the run, " + what + " first"}));
+  }
+  write_checkpoint(checkpoints[0], good, config);
+  EXPECT_NO_THROW(Trainer::resume(dir));
 }
 
 TEST(Trainer, KeepsOnlyTheNewestCheckpoints) {
