@@ -16,6 +16,7 @@
 // Config files are text format (.textproto, .txtpb, .pbtxt), JSON (.json) or binary (anything else).
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -84,23 +85,62 @@ bool read_file(const std::string& path, std::string* out) {
 }
 
 // "0-3,7,10-11" → 0 1 2 3 7 10 11.
-bool parse_seeds(const std::string& text, std::vector<uint64_t>* seeds) {
+constexpr unsigned long long kMaxSeeds = 1000000;
+
+// One seed in 0..2^64-1, digits only (strtoull would take "-1" as 2^64-1).
+bool parse_seed(const char* text, const char** end, unsigned long long* value) {
+  if (*text < '0' || *text > '9') return false;
+  errno = 0;
+  char* stop = nullptr;
+  *value = std::strtoull(text, &stop, 10);
+  *end = stop;
+  return errno == 0;
+}
+
+// "0-63", "5", "1,7,10-12": at most kMaxSeeds seeds in all. On failure *why says what is wrong.
+bool parse_seeds(const std::string& text, std::vector<uint64_t>* seeds, std::string* why) {
   std::stringstream ss(text);
   std::string part;
+  seeds->clear();
   while (std::getline(ss, part, ',')) {
-    char* end = nullptr;
-    const unsigned long long a = std::strtoull(part.c_str(), &end, 10);
-    if (end == part.c_str()) return false;
-    unsigned long long b = a;
-    if (*end == '-') {
-      const char* rest = end + 1;
-      b = std::strtoull(rest, &end, 10);
-      if (end == rest || b < a) return false;
+    const char* end = nullptr;
+    unsigned long long a = 0, b = 0;
+    if (!parse_seed(part.c_str(), &end, &a)) {
+      *why = "'" + part + "' is not a seed (0 to 18446744073709551615) or a range A-B";
+      return false;
     }
-    if (*end != '\0' || b - a > 1000000) return false;
-    for (unsigned long long s = a; s <= b; ++s) seeds->push_back(s);
+    b = a;
+    if (*end == '-' && !parse_seed(end + 1, &end, &b)) {
+      *why = "'" + part + "' is not a range A-B of seeds (0 to 18446744073709551615)";
+      return false;
+    }
+    if (*end != '\0') {
+      *why = "'" + part + "' is not a seed or a range A-B";
+      return false;
+    }
+    if (b < a) {
+      *why = "the range '" + part + "' ends before it begins";
+      return false;
+    }
+    if (b - a >= kMaxSeeds || seeds->size() + (b - a + 1) > kMaxSeeds) {
+      *why = "more than " + std::to_string(kMaxSeeds) + " seeds";
+      return false;
+    }
+    for (unsigned long long s = a;; ++s) {  // written so that b = 2^64-1 ends the loop
+      seeds->push_back(s);
+      if (s == b) break;
+    }
   }
+  if (seeds->empty()) *why = "no seeds";
   return !seeds->empty();
+}
+
+// --seeds VALUE, or an error naming it.
+bool seeds_argument(const char* command, const char* value, std::vector<uint64_t>* seeds) {
+  std::string why;
+  if (parse_seeds(value, seeds, &why)) return true;
+  std::fprintf(stderr, "diffuse: %s: --seeds '%s': %s\n", command, value, why.c_str());
+  return false;
 }
 
 // "0.05,0.1" or an evenly spaced "a,b,...,c" as in the reference (0.010,0.015,...,0.250).
@@ -262,7 +302,7 @@ int sample(int argc, char** argv) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
     if (arg == "--seeds" && has_value) {
-      if (!parse_seeds(argv[++i], &seeds)) return usage();
+      if (!seeds_argument("sample", argv[++i], &seeds)) return 2;
     } else if (arg == "--out" && has_value) {
       out = argv[++i];
     } else if (arg == "--class" && has_value) {
@@ -294,7 +334,7 @@ int sample(int argc, char** argv) {
       return usage();
     }
   }
-  if (seeds.empty()) parse_seeds("0-63", &seeds);
+  if (seeds.empty()) seeds_argument("sample", "0-63", &seeds);
   if (out.empty()) return usage();
   bool quiet = false;
   if (!join_world(&quiet)) return 1;
@@ -439,7 +479,7 @@ int consistency(int argc, char** argv) {
   for (int i = 4; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seeds" && i + 1 < argc) {
-      if (!parse_seeds(argv[++i], &seeds)) return usage();
+      if (!seeds_argument("consistency", argv[++i], &seeds)) return 2;
     } else if (arg == "--steps" && i + 1 < argc) {
       steps = std::atol(argv[++i]);
     } else {
