@@ -12,23 +12,15 @@
 # Usage: cli_distributed.sh CLI SAFETENSORS_EQUAL [TORCHRUN]
 set -euo pipefail
 cli=$1 equal=$2 torchrun=${3:-}
-data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+source "$(dirname "$0")/tiny_config.sh"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
 tolerance=1e-3
 
 config() {  # config [SEED] > file: every run in $work/run (the metadata names it), moved aside after
-  cat <<CONFIG
-model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
-        num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 dropout: 0.1 }
-data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz"
-               labels_path: "$data/train-labels-idx1-ubyte.gz" } resize: RESIZE xflip: true }
-optimizer { rampup_images: 320 }
-ema { snapshot_images: 1024 }
-run { output_dir: "$work/run" batch_size: 64 duration_images: 2048 status_images: 256 checkpoint_images: 1024
-      validation_images: 32 threads: 1 seed: ${1:-0} distributed { timeout_seconds: 20 } }
-CONFIG
+  tiny_config "output_dir: \"$work/run\" batch_size: 64 duration_images: 2048 status_images: 256 checkpoint_images: 1024
+    validation_images: 32 threads: 1 seed: ${1:-0} distributed { timeout_seconds: 20 }" "dropout: 0.1" "xflip: true"
 }
 
 # Every checkpoint and snapshot of run $1 within the tolerance of the reference's, and the same losses.

@@ -5,21 +5,13 @@
 # (default cpu).
 set -euo pipefail
 cli=$1 equal=$2
-data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+source "$(dirname "$0")/tiny_config.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
 
-cat >"$work/tiny.textproto" <<CONFIG
-model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
-        num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
-data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz"
-               labels_path: "$data/train-labels-idx1-ubyte.gz" } resize: RESIZE }
-optimizer { rampup_images: 320 }
-ema { snapshot_images: 1024 }
-run { output_dir: "$work/run" batch_size: 32 duration_images: 2048 status_images: 128
-      checkpoint_images: 0 validation_images: 32 threads: 2 device: "${DIFFUSE_TEST_DEVICE:-cpu}" }
-CONFIG
+tiny_config "output_dir: \"$work/run\" batch_size: 32 duration_images: 2048 status_images: 128
+  checkpoint_images: 0 validation_images: 32 threads: 2 device: \"${DIFFUSE_TEST_DEVICE:-cpu}\"" >"$work/tiny.textproto"
 
 # The reference: one uninterrupted run, then moved aside so that the second run has the same path.
 "$cli" train "$work/tiny.textproto" >"$work/reference.log"

@@ -7,23 +7,15 @@
 # Usage: kill_soak.sh CLI SAFETENSORS_EQUAL [KILLS]   (make test: 3; the full soak: 20)
 set -euo pipefail
 cli=$1 equal=$2 kills=${3:-3}
-data=${DIFFUSE_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+source "$(dirname "$0")/tiny_config.sh"
 work=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
 # Long enough that every kill finds the run still going (a segment keeps about a second of its work).
 images=$(( (kills < 6 ? 6 : kills) * 1024 ))
 
-cat >"$work/tiny.textproto" <<CONFIG
-model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]
-        num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
-data { train { format: IDX path: "$data/train-images-idx3-ubyte.gz"
-               labels_path: "$data/train-labels-idx1-ubyte.gz" } resize: RESIZE }
-optimizer { rampup_images: 320 }
-ema { snapshot_images: 1024 }
-run { output_dir: "$work/run" batch_size: 32 duration_images: $images status_images: 256
-      checkpoint_images: 1024 keep_checkpoints: 8 validation_interval_images: 0 threads: 1 }
-CONFIG
+tiny_config "output_dir: \"$work/run\" batch_size: 32 duration_images: $images status_images: 256
+  checkpoint_images: 1024 keep_checkpoints: 8 validation_interval_images: 0 threads: 1" >"$work/tiny.textproto"
 
 "$cli" train "$work/tiny.textproto" >"$work/reference.log" 2>&1
 mv "$work/run" "$work/reference"

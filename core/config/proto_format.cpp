@@ -230,25 +230,23 @@ void canonicalize_numbers(google::protobuf::Message* message, const std::string&
     const std::string field = name + "." + f->name();
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-        if (f->is_repeated()) {
-          for (int i = 0; i < reflection->FieldSize(*message, f); ++i) {
-            reflection->SetRepeatedDouble(message, f, i,
-                                          canonical(reflection->GetRepeatedDouble(*message, f, i), fmt::format("{}[{}]", field, i)));
+      case pb::FieldDescriptor::CPPTYPE_FLOAT: {
+        const bool is_float = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_FLOAT;
+        const int n = f->is_repeated() ? reflection->FieldSize(*message, f) : 1;
+        for (int i = 0; i < n; ++i) {
+          const std::string where = f->is_repeated() ? fmt::format("{}[{}]", field, i) : field;
+          if (is_float) {
+            const float v = f->is_repeated() ? reflection->GetRepeatedFloat(*message, f, i) : reflection->GetFloat(*message, f);
+            f->is_repeated() ? reflection->SetRepeatedFloat(message, f, i, canonical(v, where))
+                             : reflection->SetFloat(message, f, canonical(v, where));
+          } else {
+            const double v = f->is_repeated() ? reflection->GetRepeatedDouble(*message, f, i) : reflection->GetDouble(*message, f);
+            f->is_repeated() ? reflection->SetRepeatedDouble(message, f, i, canonical(v, where))
+                             : reflection->SetDouble(message, f, canonical(v, where));
           }
-        } else {
-          reflection->SetDouble(message, f, canonical(reflection->GetDouble(*message, f), field));
         }
         break;
-      case pb::FieldDescriptor::CPPTYPE_FLOAT:
-        if (f->is_repeated()) {
-          for (int i = 0; i < reflection->FieldSize(*message, f); ++i) {
-            reflection->SetRepeatedFloat(message, f, i,
-                                         canonical(reflection->GetRepeatedFloat(*message, f, i), fmt::format("{}[{}]", field, i)));
-          }
-        } else {
-          reflection->SetFloat(message, f, canonical(reflection->GetFloat(*message, f), field));
-        }
-        break;
+      }
       case pb::FieldDescriptor::CPPTYPE_MESSAGE:
         if (f->is_repeated()) {
           for (int i = 0; i < reflection->FieldSize(*message, f); ++i) {
