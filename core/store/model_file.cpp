@@ -1,9 +1,5 @@
 #include "store/model_file.h"
 
-#include <map>
-
-#include <fmt/ranges.h>
-
 #include <ATen/ATen.h>
 
 #include "config/model_config.h"
@@ -12,29 +8,10 @@
 #include "nn/model_plan.h"
 #include "nn/state_dict.h"
 #include "store/checkpoint.h"
+#include "store/tensor_table.h"
 #include "util/error.h"
 
 namespace diffuse {
-namespace {
-
-// The file's tensor table against the network that its config describes, before the network is
-// built: a config that claims a huge network costs nothing when the file does not hold it.
-void require_parameters(const SafetensorsFile& file, const ModelOptions& options, const std::string& path,
-                        const std::string& prefix) {
-  std::map<std::string, const SafetensorsEntry*> table;
-  for (const SafetensorsEntry& e : file.entries()) table[e.name] = &e;
-  for (const auto& [name, shape] : parameter_shapes(options)) {
-    const auto found = table.find(prefix + name);
-    if (found == table.end()) fail(ErrorCode::kInvalidArgument, "{}: missing tensor '{}'", path, prefix + name);
-    if (found->second->shape != shape) {
-      fail(ErrorCode::kInvalidArgument, "{}: tensor '{}' has shape [{}] but the model expects [{}]", path, prefix + name,
-           fmt::join(found->second->shape, ", "), fmt::join(shape, ", "));
-    }
-  }
-}
-
-}  // namespace
-
 ModelFile load_model(const std::string& path, const v1::ModelConfig* config) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
@@ -54,7 +31,7 @@ ModelFile load_model(const std::string& path, const v1::ModelConfig* config) {
   ModelFile out;
   out.config = resolve_model_config(raw);
   const ModelOptions options = to_model_options(out.config);
-  require_parameters(file, options, path, prefix);
+  require_parameter_table(file, options, prefix, ErrorCode::kInvalidArgument);
   out.net = Precond(options);
   load_state_dict(*out.net, file.read_all(), path, prefix);
   out.net->eval();

@@ -17,6 +17,7 @@
 #include "nn/model_plan.h"
 #include "nn/precond.h"
 #include "store/posthoc_output.h"
+#include "store/tensor_table.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -34,18 +35,8 @@ struct ModelLayout {
 ModelLayout model_layout(const SafetensorsFile& file) {
   const v1::ModelConfig config = snapshot_model_config(file);
   const ModelOptions options = to_model_options(config);
-  // The parameters the config describes must be in the file before the network is built for its
-  // buffers: a config that claims a huge network costs nothing when the file does not hold it.
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (const SafetensorsEntry& e : file.entries()) shapes[e.name] = e.shape;
-  for (const auto& [name, shape] : parameter_shapes(options)) {
-    const auto found = shapes.find(name);
-    if (found == shapes.end()) fail(ErrorCode::kCorruptFile, "{}: missing tensor '{}'", file.path(), name);
-    if (found->second != shape) {
-      fail(ErrorCode::kCorruptFile, "{}: tensor '{}' has shape {} but the model has {}", file.path(), name,
-           shape_string(found->second), shape_string(shape));
-    }
-  }
+  // The parameters must be in the file before the network is built for its buffers.
+  require_parameter_table(file, options, "", ErrorCode::kCorruptFile);
   const Precond net(options);
   ModelLayout layout;
   for (const auto& [name, tensor] : state_dict(*net)) layout.tensors.emplace_back(name, tensor.sizes().vec());

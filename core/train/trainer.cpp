@@ -23,6 +23,7 @@
 #include "dist/communicator.h"
 #include "dist/world.h"
 #include "ema/power_ema.h"
+#include "io/safetensors.h"
 #include "log/log.h"
 #include "metrics/validation_loss.h"
 #include "loss/edm2_loss.h"
@@ -36,6 +37,7 @@
 #include "store/ema_snapshot.h"
 #include "store/run_directory.h"
 #include "store/stats_line.h"
+#include "store/tensor_table.h"
 #include "train/training_data.h"
 #include "train/training_stats.h"
 #include "util/device.h"
@@ -534,14 +536,27 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData ho
          "e.g. diffuse train {}/config.textproto",
          run_dir, run_dir);
   }
-  impl->build(host_data);
-  // Newest first; an unreadable checkpoint (which atomic writes should prevent) falls back to the previous one.
+  // Newest first; an unreadable checkpoint (which atomic writes should prevent) falls back to the previous
+  // one. Tensor tables are checked against the config before the network is built: a config.textproto
+  // edited to a larger network fails here instead of allocating it.
+  const ModelOptions model_options = to_model_options(impl->config.model());
+  std::vector<std::string> candidates;
   for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
+    try {
+      require_parameter_table(SafetensorsFile::open(*it), model_options, kCheckpointNetPrefix, ErrorCode::kCorruptFile);
+      candidates.push_back(*it);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kCorruptFile || (candidates.empty() && std::next(it) == checkpoints.rend())) throw;
+      log_warn("skipping unreadable checkpoint: {}", e.what());
+    }
+  }
+  impl->build(host_data);
+  for (auto it = candidates.begin(); it != candidates.end(); ++it) {
     try {
       impl->load_checkpoint(*it);
       break;
     } catch (const Error& e) {
-      if (e.code() != ErrorCode::kCorruptFile || std::next(it) == checkpoints.rend()) throw;
+      if (e.code() != ErrorCode::kCorruptFile || std::next(it) == candidates.end()) throw;
       log_warn("skipping unreadable checkpoint: {}", e.what());
     }
   }
