@@ -9,27 +9,34 @@
 
 namespace diffuse {
 
+// The parts of a line, outside StatsLine: clang 14 cannot default-construct a nested struct with member
+// initializers inside std::optional while the enclosing class is incomplete.
+
+// The status interval's training statistics.
+struct StatsLineStatus {
+  double loss = 0;                             // mean per element
+  std::vector<double> loss_per_sigma_bin;
+  std::vector<int64_t> samples_per_sigma_bin;  // draws per σ bin
+  double lr = 0, beta1 = 0, lr_compensation = 0;
+  std::optional<double> clts_strength;         // with the CLTS curriculum
+  std::optional<int64_t> curriculum_stage;     // with the cluster curriculum
+};
+
+// The validation loss at fixed σ (metrics/validation_loss.h).
+struct StatsLineValidation {
+  double loss = 0;
+  std::vector<double> per_sigma;
+};
+
 struct StatsLine {
   int64_t nimg = 0;  // also written as kimg = nimg / 1000
   int64_t step = 0;
   double progress = 0;
 
-  // The status interval's training statistics.
-  struct Status {
-    double loss = 0;                             // mean per element
-    std::vector<double> loss_per_sigma_bin;
-    std::vector<int64_t> samples_per_sigma_bin;  // draws per σ bin
-    double lr = 0, beta1 = 0, lr_compensation = 0;
-    std::optional<double> clts_strength;         // with the CLTS curriculum
-    std::optional<int64_t> curriculum_stage;     // with the cluster curriculum
-  };
+  using Status = StatsLineStatus;
   std::optional<Status> status;
 
-  // The validation loss at fixed σ (metrics/validation_loss.h).
-  struct Validation {
-    double loss = 0;
-    std::vector<double> per_sigma;
-  };
+  using Validation = StatsLineValidation;
   std::optional<Validation> validation;
 
   double images_per_second = 0, seconds_per_step = 0, elapsed_seconds = 0;

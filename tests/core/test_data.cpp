@@ -629,9 +629,10 @@ TEST(Subset, ExposesARangeOfTheBase) {
 
 TEST(Subset, RejectsRangesOutsideTheBase) {
   auto base = numbered_dataset(10);
-  for (const auto& [begin, end] : {std::pair{-1, 2}, std::pair{3, 2}, std::pair{0, 11}})
-    EXPECT_TRUE(throws_error([&] { make_subset(base, begin, end); }, ErrorCode::kInvalidArgument,
-                             {fmt::format("range [{}, {})", begin, end)}));
+  for (const auto& range : {std::pair{-1, 2}, std::pair{3, 2}, std::pair{0, 11}}) {
+    EXPECT_TRUE(throws_error([&] { make_subset(base, range.first, range.second); }, ErrorCode::kInvalidArgument,
+                             {fmt::format("range [{}, {})", range.first, range.second)}));
+  }
   EXPECT_TRUE(throws_error([] { make_subset(nullptr, 0, 0); }, ErrorCode::kInvalidArgument, {"null"}));
 }
 

@@ -181,7 +181,8 @@ TEST(EdmLogNormal, LogSigmaPassesKsAgainstNormal) {
     const auto noise = test::noise_from(fmt::format("p_mean: {} p_std: {}", mean, std));
     std::vector<double> log_sigma = draw_lambda(*noise, kDraws, 5);
     for (double& l : log_sigma) l = -l / 2;
-    const test::KsResult ks = ks_test(log_sigma, [&](double l) { return normal_cdf((l - mean) / std); });
+    const double mu = mean, sd = std;  // C++17 lambdas cannot capture structured bindings
+    const test::KsResult ks = ks_test(log_sigma, [&](double l) { return normal_cdf((l - mu) / sd); });
     std::printf("[ KS ] ln sigma ~ N(%.1f, %.1f^2): D = %.5f, p = %.4f\n", mean, std, ks.d, ks.p);
     EXPECT_GT(ks.p, 0.01);
   }

@@ -38,7 +38,7 @@ std::string length_field(uint64_t n) {
   if (actual.sizes() != expected.sizes())
     return ::testing::AssertionFailure() << "shape " << actual.sizes() << " vs " << expected.sizes();
   at::Tensor a = actual.contiguous(), e = expected.contiguous();
-  if (std::memcmp(a.data_ptr(), e.data_ptr(), a.nbytes()) != 0) return ::testing::AssertionFailure() << "bytes differ";
+  if (a.nbytes() > 0 && std::memcmp(a.data_ptr(), e.data_ptr(), a.nbytes()) != 0) return ::testing::AssertionFailure() << "bytes differ";
   return ::testing::AssertionSuccess();
 }
 
