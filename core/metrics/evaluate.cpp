@@ -42,15 +42,24 @@ ResizeMode resize_mode(v1::DataConfig::Resize resize) {
 
 }  // namespace
 
+EvalSettings resolve_eval_config(const v1::EvalConfig& config) {
+  if (config.classifier().empty()) reject("classifier", "required (a file written by train_feature_classifier)");
+  EvalSettings out;
+  if (config.has_num_images()) out.num_images = config.num_images();
+  if (out.num_images < 10) reject("num_images", std::to_string(out.num_images) + " < 10");
+  if (config.has_k()) out.k = config.k();
+  if (out.k < 1 || out.k >= out.num_images) reject("k", std::to_string(out.k) + " is not in [1, num_images)");
+  out.sampler = resolve_sampler_config(config.sampler());
+  if (out.sampler.guidance != 1) reject("sampler.guidance", "must be 1 (evaluation samples without a guide)");
+  return out;
+}
+
 EvalResult evaluate_model(Precond& net, const v1::ModelConfig& model, const v1::EvalConfig& config,
                           Communicator* world) {
-  if (config.classifier().empty()) reject("classifier", "required (a file written by train_feature_classifier)");
-  const int64_t n = config.has_num_images() ? config.num_images() : 1000;
-  if (n < 10) reject("num_images", std::to_string(n) + " < 10");
-  const int64_t k = config.has_k() ? config.k() : 3;
-  if (k < 1 || k >= n) reject("k", std::to_string(k) + " is not in [1, num_images)");
-  const SamplerOptions sampler = resolve_sampler_config(config.sampler());
-  if (sampler.guidance != 1) reject("sampler.guidance", "must be 1 (evaluation samples without a guide)");
+  const EvalSettings settings = resolve_eval_config(config);
+  const int64_t n = settings.num_images;
+  const int64_t k = settings.k;
+  const SamplerOptions& sampler = settings.sampler;
 
   const auto reference = open_reference(config.reference());
   if (reference->size() < n) {

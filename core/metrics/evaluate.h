@@ -4,6 +4,7 @@
 #include "diffuse.pb.h"
 #include "dist/communicator.h"
 #include "nn/precond.h"
+#include "sample/sampler.h"
 
 namespace diffuse {
 
@@ -16,6 +17,16 @@ struct EvalResult {
   double swd = 0;              // sliced Wasserstein distance of 7×7 patches (×10³)
   double validation_loss = 0;  // mean over σ of the fixed-σ validation loss on the real images
 };
+
+// The settings of an EvalConfig that need no file, with their defaults.
+struct EvalSettings {
+  int64_t num_images = 1000;
+  int64_t k = 3;  // neighbours of precision and recall
+  SamplerOptions sampler;
+};
+
+// Checks and completes everything but the files. Throws Error(kInvalidConfig) naming the field.
+EvalSettings resolve_eval_config(const v1::EvalConfig& config);
 
 // Throws Error(kInvalidConfig) naming the EvalConfig field, Error(kIo)/Error(kCorruptFile) for the
 // reference data or the classifier file, Error(kInvalidArgument) when the classifier's channels or the
