@@ -5,7 +5,11 @@
 #                the CPU here (in build-torch-wheel/)
 #   make test-debian, make test-wheel   one line only
 #   make build   the Debian line without running the tests (make build-wheel: the wheel's)
-#   make sanitize  the C API tests under AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
+#   make sanitize  the C API tests under AddressSanitizer + UndefinedBehaviorSanitizer and every fuzz corpus
+#                replayed (clang, in build-sanitize/; part of make test)
+#   make fuzz    fuzz every input surface for FUZZ_SECONDS each (default 60; FUZZ_TARGETS to pick some)
+#   make tsan    the C API tests (threads: concurrent sampling, status and stop while training) under
+#                ThreadSanitizer (clang, in build-tsan/)
 BUILD_DIR ?= build
 WHEEL_BUILD_DIR ?= build-torch-wheel
 BUILD_TYPE ?= Release
@@ -16,7 +20,8 @@ DEPS_FLAGS ?=
 # The tests also cover the Java, C#, Go and Rust bindings: install their toolchains too.
 test test-debian test-wheel: DEPS_FLAGS = --bindings
 
-.PHONY: all deps configure build test test-debian demo install package abi-baseline sanitize clean
+.PHONY: all deps configure build test test-debian demo install package abi-baseline clean
+.PHONY: configure-sanitize sanitize-build sanitize test-sanitize fuzz tsan
 .PHONY: configure-wheel build-wheel test-wheel
 
 all: build
@@ -30,7 +35,7 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: test-debian test-wheel
+test: test-debian test-wheel test-sanitize
 
 test-debian: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
@@ -51,12 +56,29 @@ test-wheel: build-wheel
 demo: build
 	scripts/demo
 
+# The sanitizer builds use clang (libFuzzer); they build only the library, its C tests and the fuzz targets.
 SANITIZE_DIR ?= build-sanitize
-sanitize: deps
-	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIFFUSE_SANITIZE=ON $(CMAKE_FLAGS)
-	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target diffuse_capi_tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir $(SANITIZE_DIR) -R '^capi$$' --output-on-failure
+configure-sanitize: deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDIFFUSE_FUZZ=ON -DDIFFUSE_BINDINGS=OFF $(CMAKE_FLAGS)
+
+sanitize-build: configure-sanitize
+	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target diffuse_capi_tests fuzz_targets
+
+sanitize test-sanitize: sanitize-build
+	ctest --test-dir $(SANITIZE_DIR) -L sanitize --output-on-failure
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: sanitize-build
+	tests/fuzz/fuzz.sh run $(SANITIZE_DIR)/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+TSAN_DIR ?= build-tsan
+tsan: deps
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDIFFUSE_TSAN=ON -DDIFFUSE_BINDINGS=OFF $(CMAKE_FLAGS)
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target diffuse_capi_tests
+	ctest --test-dir $(TSAN_DIR) -R '^capi$$' --output-on-failure
 
 install: build
 	cmake --install $(BUILD_DIR)
@@ -70,4 +92,4 @@ package: build
 	cmake --build $(BUILD_DIR) --target package
 
 clean:
-	rm -rf $(BUILD_DIR) $(WHEEL_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(WHEEL_BUILD_DIR) $(SANITIZE_DIR) $(TSAN_DIR)
