@@ -1,7 +1,7 @@
 // safetensors_equal A B [--ignore NAME]... [--all] [--tolerance T]: exit 0 when both files hold the same
-// tensors (names, dtypes, shapes, bits) and metadata, except the ignored names; else prints the first
-// difference, or with --all every differing tensor and the worst relative L2 difference of them (for
-// runs that are equal only to rounding, e.g. on a GPU with nondeterministic kernels). --tolerance T
+// tensors (names, dtypes, shapes, bits) and metadata, except the ignored names (of tensors or metadata
+// keys); else prints the first difference, or with --all every differing tensor and the worst relative
+// L2 difference of them (for runs that are equal only to rounding, e.g. on a GPU with nondeterministic kernels). --tolerance T
 // accepts tensors within relative L2 T and prints the worst one and that of all floating-point
 // tensors together (data-parallel runs, which sum in another order).
 #include <algorithm>
@@ -54,7 +54,12 @@ int main(int argc, char** argv) {
   try {
     const auto a = diffuse::SafetensorsFile::open(argv[1]);
     const auto b = diffuse::SafetensorsFile::open(argv[2]);
-    if (a.metadata() != b.metadata()) {
+    auto metadata = [&](const diffuse::SafetensorsFile& f) {
+      auto m = f.metadata();
+      for (const std::string& name : ignored) m.erase(name);
+      return m;
+    };
+    if (metadata(a) != metadata(b)) {
       std::printf("metadata differs\n");
       return 1;
     }
