@@ -85,7 +85,8 @@ DIFFUSE_API int diffuse_abi_version(void);
  * outside the enum ("unknown status"). Any thread. */
 DIFFUSE_API const char *diffuse_status_string(diffuse_status status);
 
-/* Message of the most recent failed call on the calling thread ("" if none failed yet). The string
+/* Message of the most recent failed call on the calling thread ("" if none failed yet), always valid
+ * UTF-8 (bytes of a name that are not, e.g. a path in another encoding, appear as \xNN). The string
  * is owned by the library and valid until the next call into the library on the same thread. */
 DIFFUSE_API const char *diffuse_last_error(void);
 
@@ -346,7 +347,7 @@ DIFFUSE_API diffuse_status diffuse_sampler_run_to_buffer(diffuse_sampler *sample
                                                          diffuse_buffer *out);
 
 /* Like diffuse_sampler_run, then writes the uint8 images as one PNG grid to `path` (atomically);
- * `columns` 0 = ceil(sqrt(count)). Blocks. Any thread. Returns the statuses of diffuse_sampler_run
+ * `columns` 0 = ceil(sqrt(count)); more columns than images make one row. Blocks. Any thread. Returns the statuses of diffuse_sampler_run
  * (count 0 or columns < 0: DIFFUSE_E_INVALID_ARGUMENT) and DIFFUSE_E_IO. */
 DIFFUSE_API diffuse_status diffuse_sampler_write_png_grid(diffuse_sampler *sampler, const uint64_t *seeds,
                                                           const int64_t *labels, size_t count, int columns,
@@ -359,9 +360,9 @@ DIFFUSE_API void diffuse_sampler_free(diffuse_sampler *sampler);
 /* Post-hoc EMA                                                                                    */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Reconstructs the EMA of each sigma_rels[i] (0 < sigma_rel < 0.2886) at training time `nimg` (a time
- * at which the run wrote snapshots; -1 = the latest) from the ema-* snapshots in `run_dir`, and writes
- * <out_dir>/phema-<sigma_rel>-<kimg>.safetensors (fp16 if `fp16`). residuals[i] (may be NULL)
+/* Reconstructs the EMA of each sigma_rels[i] (0 < sigma_rel < 0.2886; 1 <= count <= 1024) at training
+ * time `nimg` (a time at which the run wrote snapshots; -1 = the latest) from the ema-* snapshots in
+ * `run_dir`, and writes <out_dir>/phema-<sigma_rel>-<kimg>.safetensors (fp16 if `fp16`). residuals[i] (may be NULL)
  * receives the relative L2 error of each fitted EMA profile. Targets whose residual exceeds
  * `max_residual` (<= 0: the default 0.05) are refused with DIFFUSE_E_INVALID_ARGUMENT naming them,
  * unless `force` != 0; nothing is written then. Blocks. Any thread.

@@ -13,8 +13,54 @@ namespace diffuse::capi {
 
 thread_local std::string last_error;  // diffuse_last_error()
 
+namespace {
+
+// The length of the UTF-8 sequence at s[i] (1 to 4), or 0 when it is not well-formed (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF).
+size_t utf8_sequence(const std::string& s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b = byte(i);
+  if (b < 0x80) return 1;
+  size_t n;
+  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+  if (b >= 0xC2 && b <= 0xDF) n = 2;
+  else if (b == 0xE0) n = 3, low = 0xA0;
+  else if (b == 0xED) n = 3, high = 0x9F;
+  else if (b >= 0xE1 && b <= 0xEF) n = 3;
+  else if (b == 0xF0) n = 4, low = 0x90;
+  else if (b >= 0xF1 && b <= 0xF3) n = 4;
+  else if (b == 0xF4) n = 4, high = 0x8F;
+  else return 0;
+  if (i + n > s.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// Hosts decode messages as UTF-8 (Java, C#, Go, Rust): bytes that are not (a path in another encoding)
+// become \xNN escapes.
+std::string valid_utf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      static const char kHex[] = "0123456789ABCDEF";
+      const auto b = static_cast<unsigned char>(s[i++]);
+      out += {'\\', 'x', kHex[b >> 4], kHex[b & 15]};
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 diffuse_status set_error(diffuse_status status, const std::string& message) {
-  last_error = message;
+  last_error = valid_utf8(message);
   return status;
 }
 

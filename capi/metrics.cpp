@@ -73,6 +73,13 @@ diffuse_status diffuse_consistency(diffuse_sampler* sampler, diffuse_model* othe
   DIFFUSE_REQUIRE_ARG("diffuse_consistency", other);
   DIFFUSE_REQUIRE_ARG("diffuse_consistency", seeds);
   if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: count is 0");
+  const diffuse::v1::ModelConfig& shape = sampler->model->config;
+  const size_t per_image = sizeof(float) * static_cast<size_t>(shape.img_channels()) * shape.img_resolution() *
+                           shape.img_resolution();
+  if (count > SIZE_MAX / per_image) {
+    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: count " + std::to_string(count) +
+                                                     " images overflow the address space");
+  }
   return guarded([&] {
     if (sampler->options.guidance != 1) {
       return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_consistency: SamplerConfig.guidance must be 1 (no guide)");

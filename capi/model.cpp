@@ -23,6 +23,10 @@ using diffuse::capi::set_error;
 
 }  // namespace
 
+// Targets of one diffuse_phema_reconstruct call (capi/diffuse.h): far more than a sweep needs, and a
+// bound on what a wrong count can make the library read.
+constexpr size_t kMaxPosthocTargets = 1024;
+
 extern "C" {
 
 void diffuse_buffer_free(diffuse_buffer* buffer) {
@@ -93,7 +97,10 @@ diffuse_status diffuse_phema_reconstruct(const char* run_dir, const double* sigm
   DIFFUSE_REQUIRE_ARG("diffuse_phema_reconstruct", run_dir);
   DIFFUSE_REQUIRE_ARG("diffuse_phema_reconstruct", sigma_rels);
   DIFFUSE_REQUIRE_ARG("diffuse_phema_reconstruct", out_dir);
-  if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_phema_reconstruct: count is 0");
+  if (count == 0 || count > kMaxPosthocTargets) {
+    return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_phema_reconstruct: count " + std::to_string(count) +
+                                                     " is not in [1, " + std::to_string(kMaxPosthocTargets) + "]");
+  }
   return guarded([&] {
     diffuse::PosthocOptions options;
     options.sigma_rels.assign(sigma_rels, sigma_rels + count);

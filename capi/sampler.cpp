@@ -53,6 +53,17 @@ bool valid_type(const char* function, const diffuse_pixel_type& type, diffuse_st
 
 size_t bytes_per_value(int type) { return type == DIFFUSE_PIXELS_UINT8 ? 1 : sizeof(float); }
 
+// A count of images whose values could not fit in memory is refused before its seeds are read.
+bool valid_count(const char* function, const diffuse_sampler& sampler, size_t count, size_t value_bytes,
+                 diffuse_status* status) {
+  const size_t per_image = values_per_image(sampler.model) * value_bytes;
+  if (count <= SIZE_MAX / per_image) return true;
+  *status = set_error(DIFFUSE_E_INVALID_ARGUMENT, std::string(function) + ": count " + std::to_string(count) +
+                                                      " images of " + std::to_string(per_image) +
+                                                      " bytes overflow the address space");
+  return false;
+}
+
 }  // namespace
 
 extern "C" {
@@ -93,7 +104,8 @@ diffuse_status diffuse_sampler_run(diffuse_sampler* sampler, const uint64_t* see
   if (!valid_type("diffuse_sampler_run", type, &status)) return status;
   const int type_value = diffuse::capi::enum_value(type);
   const size_t per_image = values_per_image(sampler->model) * bytes_per_value(type_value);
-  if (count > 0 && (count > SIZE_MAX / per_image || capacity < count * per_image)) {
+  if (!valid_count("diffuse_sampler_run", *sampler, count, bytes_per_value(type_value), &status)) return status;
+  if (count > 0 && capacity < count * per_image) {
     return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sampler_run: capacity " + std::to_string(capacity) +
                                                      " bytes < " + std::to_string(per_image) + " per image x " +
                                                      std::to_string(count) + " images");
@@ -115,8 +127,10 @@ diffuse_status diffuse_sampler_run_to_buffer(diffuse_sampler* sampler, const uin
   diffuse_status status = DIFFUSE_OK;
   if (!valid_type("diffuse_sampler_run_to_buffer", type, &status)) return status;
   if (count == 0) return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sampler_run_to_buffer: count is 0");
+  const int type_value = diffuse::capi::enum_value(type);
+  if (!valid_count("diffuse_sampler_run_to_buffer", *sampler, count, bytes_per_value(type_value), &status)) return status;
   return guarded([&] {
-    const at::Tensor images = sample(*sampler, seeds, labels, count, diffuse::capi::enum_value(type));
+    const at::Tensor images = sample(*sampler, seeds, labels, count, type_value);
     const size_t bytes = images.numel() * images.element_size();
     diffuse::capi::copy_to_buffer(std::string(static_cast<const char*>(images.data_ptr()), bytes), out);
     return DIFFUSE_OK;
@@ -131,6 +145,8 @@ diffuse_status diffuse_sampler_write_png_grid(diffuse_sampler* sampler, const ui
   if (count == 0 || columns < 0) {
     return set_error(DIFFUSE_E_INVALID_ARGUMENT, "diffuse_sampler_write_png_grid: count must be > 0 and columns >= 0");
   }
+  diffuse_status status = DIFFUSE_OK;
+  if (!valid_count("diffuse_sampler_write_png_grid", *sampler, count, 1, &status)) return status;
   return guarded([&] {
     const at::Tensor grid = diffuse::make_grid(sample(*sampler, seeds, labels, count, DIFFUSE_PIXELS_UINT8), columns);
     diffuse::Communicator* world = diffuse::capi::sampling_world();

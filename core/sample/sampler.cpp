@@ -263,6 +263,7 @@ at::Tensor make_grid(const at::Tensor& images, int64_t columns) {
     columns = static_cast<int64_t>(std::sqrt(static_cast<double>(n)));
     while (columns * columns < n) ++columns;
   }
+  columns = std::min(columns, n);  // more columns than images: one row, no empty cells
   const int64_t rows = (n + columns - 1) / columns;
   at::Tensor cells = at::zeros({rows * columns, c, h, w}, images.options());
   cells.narrow(0, 0, n).copy_(images);

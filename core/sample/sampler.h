@@ -113,7 +113,7 @@ at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_
 at::Tensor images_to_uint8(const at::Tensor& images);
 
 // Tiles uint8 [N, C, H, W] into one uint8 [C, rows·H, columns·W] image, row-major; columns = 0 picks
-// ceil(sqrt(N)). Unused cells are black.
+// ceil(sqrt(N)), more than N are N. Unused cells are black.
 at::Tensor make_grid(const at::Tensor& images, int64_t columns = 0);
 
 }  // namespace diffuse

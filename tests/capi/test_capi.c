@@ -352,6 +352,118 @@ static void test_models_open_sample_and_reconstruct(void) {
   diffuse_model_free(NULL);
 }
 
+/* Whether s is well-formed UTF-8 (RFC 3629). */
+static int is_utf8(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    int n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 : *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+    if (n == 0) return 0;
+    for (int k = 1; k < n; ++k) {
+      if (p[k] < 0x80 || p[k] > 0xBF) return 0;
+    }
+    if ((*p == 0xE0 && p[1] < 0xA0) || (*p == 0xED && p[1] > 0x9F) || (*p == 0xF0 && p[1] < 0x90) ||
+        (*p == 0xF4 && p[1] > 0x8F)) {
+      return 0;
+    }
+    p += n;
+  }
+  return 1;
+}
+
+/* Sizes whose products overflow, labels and seeds at their limits, NaN, very long and non-UTF-8 paths:
+ * a status and a message, never a crash, a hang or an allocation of what the numbers claim. */
+static void test_hostile_arguments(void) {
+  char path[512];
+  diffuse_model *m = NULL;
+  diffuse_sampler *sampler = NULL;
+  snprintf(path, sizeof path, "%s/checkpoint-0000001.safetensors", trained_run);
+  CHECK(diffuse_model_open(&m, path, test_device(), NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_OK);
+  if (!m) return;
+  CHECK(diffuse_sampler_create(&sampler, m, NULL, kFastSampler, strlen(kFastSampler), DIFFUSE_FORMAT_TEXT) ==
+        DIFFUSE_OK);
+  if (!sampler) return;
+
+  /* count x 1 x 16 x 16 (x 4 bytes) wraps around size_t to a small number, or to 0. */
+  const size_t wraps = SIZE_MAX / 256 + 2, wraps_to_zero = ((size_t)1 << (sizeof(size_t) * 8 - 8));
+  uint8_t pixels[256];
+  diffuse_buffer buffer = {NULL, 0};
+  CHECK(diffuse_sampler_run(sampler, kSeeds, NULL, wraps, DIFFUSE_PIXELS_UINT8, pixels, sizeof pixels) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(strstr(diffuse_last_error(), "overflow") != NULL);
+  CHECK(diffuse_sampler_run(sampler, kSeeds, NULL, wraps_to_zero, DIFFUSE_PIXELS_FLOAT32, pixels, 0) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_sampler_run_to_buffer(sampler, kSeeds, NULL, wraps, DIFFUSE_PIXELS_UINT8, &buffer) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(buffer.data == NULL);
+  CHECK(diffuse_sampler_run_to_buffer(sampler, kSeeds, NULL, wraps_to_zero, DIFFUSE_PIXELS_FLOAT32, &buffer) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  snprintf(path, sizeof path, "%s/hostile-grid.png", trained_run);
+  CHECK(diffuse_sampler_write_png_grid(sampler, kSeeds, NULL, wraps, 0, path) == DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_consistency(sampler, m, kSeeds, NULL, wraps_to_zero, NULL, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+  /* More columns than images: one row, not a grid of INT_MAX empty cells. */
+  CHECK(diffuse_sampler_write_png_grid(sampler, kSeeds, NULL, 2, 2147483647, path) == DIFFUSE_OK);
+  remove(path);
+
+  /* Labels outside [-1, label_dim) are named; seeds take every uint64 value. */
+  const int64_t labels[3][1] = {{INT64_MAX}, {INT64_MIN}, {-2}};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(diffuse_sampler_run(sampler, kSeeds, labels[i], 1, DIFFUSE_PIXELS_UINT8, pixels, sizeof pixels) ==
+          DIFFUSE_E_INVALID_ARGUMENT);
+    CHECK(strstr(diffuse_last_error(), "label") != NULL);
+  }
+  const uint64_t extreme_seeds[2] = {0, UINT64_MAX};
+  uint8_t two[2 * 256], again[2 * 256];
+  CHECK(diffuse_sampler_run(sampler, extreme_seeds, NULL, 2, DIFFUSE_PIXELS_UINT8, two, sizeof two) == DIFFUSE_OK);
+  CHECK(diffuse_sampler_run(sampler, extreme_seeds, NULL, 2, DIFFUSE_PIXELS_UINT8, again, sizeof again) == DIFFUSE_OK);
+  CHECK(memcmp(two, again, sizeof two) == 0 && memcmp(two, two + 256, 256) != 0);
+
+  /* Host images whose size overflows, or with sizes that cannot be. */
+  diffuse_images images = {sizeof(diffuse_images), pixels, NULL, SIZE_MAX / 2, 65536, 65536, 4};
+  double mean = 0;
+  CHECK(diffuse_validation_loss(m, &images, 0, NULL, NULL, &mean) == DIFFUSE_E_INVALID_ARGUMENT);
+  images.count = 1, images.height = -16, images.width = 16, images.channels = 1;
+  CHECK(diffuse_validation_loss(m, &images, 0, NULL, NULL, &mean) == DIFFUSE_E_INVALID_ARGUMENT);
+  images.height = 16, images.channels = 2;
+  CHECK(diffuse_validation_loss(m, &images, 0, NULL, NULL, &mean) == DIFFUSE_E_INVALID_ARGUMENT);
+
+  /* Post-hoc EMA: NaN and infinite profiles, a count no caller can mean. */
+  const double bad_sigmas[3] = {NAN, INFINITY, -0.05};
+  snprintf(path, sizeof path, "%s/hostile-phema", trained_run);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(diffuse_phema_reconstruct(trained_run, &bad_sigmas[i], 1, -1, 0, 1, path, 1, NULL) ==
+          DIFFUSE_E_INVALID_ARGUMENT);
+    CHECK(strstr(diffuse_last_error(), "sigma_rel") != NULL);
+  }
+  CHECK(diffuse_phema_reconstruct(trained_run, bad_sigmas, SIZE_MAX, -1, 0, 1, path, 1, NULL) ==
+        DIFFUSE_E_INVALID_ARGUMENT);
+  CHECK(diffuse_trainer_run((diffuse_trainer *)NULL, -1, NULL) == DIFFUSE_E_INVALID_ARGUMENT);
+
+  /* A path of 64 KiB and one that is not UTF-8: an I/O error, and a message that is valid UTF-8. */
+  const size_t long_length = 65536;
+  char *long_path = malloc(long_length + 1);
+  if (long_path) {
+    memset(long_path, 'a', long_length);
+    long_path[0] = '/';
+    long_path[long_length] = '\0';
+    diffuse_model *none = NULL;
+    CHECK(diffuse_model_open(&none, long_path, NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) == DIFFUSE_E_IO);
+    CHECK(none == NULL);
+    free(long_path);
+  }
+  diffuse_model *none = NULL;
+  CHECK(diffuse_model_open(&none, "/nonexistent/\xff\xfe\xc3(.safetensors", NULL, NULL, 0, DIFFUSE_FORMAT_TEXT) ==
+        DIFFUSE_E_IO);
+  CHECK(is_utf8(diffuse_last_error()));
+  CHECK(strstr(diffuse_last_error(), "/nonexistent/\\xFF\\xFE\\xC3(.safetensors") != NULL);
+  diffuse_trainer *t = NULL;
+  const char *latin1 = "run { output_dir: \"/nonexistent/\\351t\\351\" }";
+  CHECK(diffuse_trainer_create(&t, latin1, strlen(latin1), DIFFUSE_FORMAT_TEXT) != DIFFUSE_OK);
+  CHECK(t == NULL && is_utf8(diffuse_last_error()));
+
+  diffuse_sampler_free(sampler);
+  diffuse_model_free(m);
+}
+
 static void test_config_resolve(void) {
   const char *json = "{\"run\": {\"outputDir\": \"/tmp/x\", \"durationImages\": \"4096\"},"
                      " \"data\": {\"train\": {\"format\": \"IDX\", \"path\": \"/x\"}}}";
@@ -744,6 +856,7 @@ int main(void) {
   test_trainer_rejects_bad_arguments_and_configs();
   test_trainer_trains_reports_stops_and_resumes();
   test_models_open_sample_and_reconstruct();
+  test_hostile_arguments();
   test_config_resolve();
   test_threads_devices_and_log_file();
   test_every_function_rejects_null();
