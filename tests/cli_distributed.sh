@@ -74,7 +74,9 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 kill -TERM $launcher
-wait $launcher || { echo "FAIL: the stopped launcher exited non-zero"; cat "$work/stopped.log"; exit 1; }
+status=0
+wait $launcher || status=$?
+[ $status -eq 3 ] || { echo "FAIL: the stopped launcher exited $status, not 3 (stopped)"; cat "$work/stopped.log"; exit 1; }
 [ "$(grep -c "stopped at" "$work/stopped.log")" -eq 1 ] || { echo "FAIL: rank 0 should report the stop"; cat "$work/stopped.log"; exit 1; }
 "$cli" train --resume "$work/run" >"$work/resumed.log"
 mv "$work/run" "$work/stopped"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The CLI stops a run on SIGTERM with a checkpoint, and `diffuse train --resume` continues it exactly:
-# every checkpoint and EMA snapshot of the resumed run holds the same tensors, bit for bit, as the one
-# of a run that was never stopped (all but the wall-clock training time). On $DIFFUSE_TEST_DEVICE
-# (default cpu).
+# The CLI stops a run on SIGTERM with a checkpoint (exit status 3), and `diffuse train --resume`
+# continues it exactly: every checkpoint and EMA snapshot of the resumed run holds the same tensors, bit
+# for bit, as the one of a run that was never stopped (all but the wall-clock training time). On
+# $DIFFUSE_TEST_DEVICE (default cpu).
 set -euo pipefail
 cli=$1 equal=$2
 source "$(dirname "$0")/tiny_config.sh"
@@ -27,8 +27,11 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 kill -TERM "$pid"
-wait "$pid"
+status=0
+wait "$pid" || status=$?
 grep -q "stopped at" "$work/stopped.log" || { echo "FAIL: the run was not stopped by SIGTERM"; cat "$work/stopped.log"; exit 1; }
+# Scripts tell "stopped" from "done": exit status 3 (samples/cli/command_line.h).
+[ $status -eq 3 ] || { echo "FAIL: the stopped run exited $status, not 3"; exit 1; }
 ls "$work/run"/checkpoint-*.safetensors >/dev/null || { echo "FAIL: no checkpoint after SIGTERM"; exit 1; }
 
 "$cli" train --resume "$work/run" >"$work/resumed.log"

@@ -1,17 +1,5 @@
-// The `diffuse` command line, built on the C API (diffuse.h) alone.
-//
-//   diffuse train CONFIG                    start the run a TrainConfig describes
-//   diffuse train --resume RUN              continue a run from its newest checkpoint
-//   diffuse train --nproc N CONFIG|--resume RUN   the same, data-parallel over N local processes
-//   diffuse sample MODEL --seeds 0-63 --out grid.png [--class K | --class-rows] [--columns N]
-//                  [--steps N] [--solver S] [--schedule edm|log-linear] [--eta E]
-//                  [--guide MODEL --guidance W] [--device D] [--sampler CONFIG]
-//   diffuse phema RUN --sigma-rel 0.05,0.1 --out DIR [--nimg N] [--force] [--fp32]
-//   diffuse eval MODEL CONFIG [--device D]  FD_cls, KID_cls, precision/recall, SWD (an EvalConfig)
-//   (sample and eval take --nproc N too: the seeds spread over N local processes)
-//   diffuse consistency MODEL_A MODEL_B [--seeds 0-63] [--steps N]   similarity of the two models' samples
-//   diffuse info FILE                       a model file's config and parameter count
-//   diffuse validate-config CONFIG          check a TrainConfig and print it resolved
+// The `diffuse` command line, built on the C API (diffuse.h) alone. `diffuse --help` lists the commands,
+// `diffuse COMMAND --help` explains each (the declarations below, samples/cli/command_line.h).
 //
 // Config files are text format (.textproto, .txtpb, .pbtxt), JSON (.json) or binary (anything else).
 #include <unistd.h>
@@ -28,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "command_line.h"
 #include "diffuse.h"
 #include "launch.h"
+#include "terminal.h"
 
 namespace {
 
@@ -43,25 +33,18 @@ void on_sigint(int) {
   if (active_trainer) diffuse_trainer_request_stop(active_trainer);
 }
 
-int usage() {
-  std::fputs(
-      "usage: diffuse train [--nproc N] CONFIG | train [--nproc N] --resume RUN\n"
-      "       diffuse sample [--nproc N] MODEL --seeds A-B[,C...] --out FILE.png [--class K | --class-rows] [--columns N]\n"
-      "                      [--steps N] [--solver heun|euler|dpmpp-2m|dpmpp-2m-sde|euler-ancestral]\n"
-      "                      [--schedule edm|log-linear] [--eta E] [--guide MODEL --guidance W] [--device D]\n"
-      "                      [--sampler CONFIG]\n"
-      "       diffuse phema RUN --sigma-rel S[,S...] --out DIR [--nimg N] [--force] [--fp32]\n"
-      "       diffuse eval [--nproc N] MODEL EVAL_CONFIG [--device D]\n"
-      "       diffuse consistency MODEL_A MODEL_B [--seeds A-B[,C...]] [--steps N]\n"
-      "       diffuse info FILE\n"
-      "       diffuse validate-config CONFIG\n",
-      stderr);
-  return 2;
-}
+using diffuse_cli::Arguments;
+using diffuse_cli::Command;
+using diffuse_cli::Option;
+using diffuse_cli::Parse;
+using diffuse_cli::kExitFailed;
+using diffuse_cli::kExitOk;
+using diffuse_cli::kExitStopped;
+using diffuse_cli::kExitUsage;
 
 int report(const char* what, diffuse_status status) {
   std::fprintf(stderr, "diffuse: %s: %s: %s\n", what, diffuse_status_string(status), diffuse_last_error());
-  return 1;
+  return kExitFailed;
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -174,8 +157,11 @@ std::string duration(double seconds) {
 }
 
 // `--nproc N` anywhere after the command: this process becomes the launcher of N workers that run the
-// same command line without it. Returns their exit status, or -1 without --nproc.
+// same command line without it. Returns their exit status, or -1 without --nproc (or with --help).
 int launch_if_asked(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return -1;
+  }
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--nproc") != 0) continue;
     char* end = nullptr;
@@ -183,13 +169,13 @@ int launch_if_asked(int argc, char** argv) {
     if (i + 1 >= argc || *end != '\0' || nproc < 1 || nproc > 1024) {
       std::fprintf(stderr, "diffuse: %s: --nproc needs a number of processes in 1..1024, got '%s'\n", argv[1],
                    i + 1 < argc ? argv[i + 1] : "");
-      return 2;
+      return kExitUsage;
     }
     std::vector<std::string> worker;
     for (int j = 0; j < argc; ++j) {
       if (j != i && j != i + 1) worker.emplace_back(argv[j]);
     }
-    return launch_local_workers(static_cast<int>(nproc), worker, 30.0);
+    return launch_local_workers(static_cast<int>(nproc), worker, 30.0, kExitStopped);
   }
   return -1;
 }
@@ -218,29 +204,144 @@ bool join_world(bool* quiet) {
   return true;
 }
 
+// A config given on the command line: a file when one of that name exists, else the text itself
+// (text format), e.g. --sampler 'num_steps: 16 solver: DPMPP_2M'.
+bool config_argument(const std::string& value, std::string* bytes, diffuse_format* format) {
+  std::ifstream probe(value, std::ios::binary);
+  if (probe.good()) {
+    *format = format_of(value);
+    return read_file(value, bytes);
+  }
+  *bytes = value;
+  *format = DIFFUSE_FORMAT_TEXT;
+  return true;
+}
+
+// Opens a model file on `device` with the --model-config of `args`, if any.
+diffuse_status open_model(const std::string& path, const std::string& device, const Arguments& args,
+                          diffuse_model** out) {
+  std::string config;
+  diffuse_format format = DIFFUSE_FORMAT_TEXT;
+  if (args.has("--model-config") && !config_argument(args.get("--model-config"), &config, &format)) {
+    return DIFFUSE_E_IO;
+  }
+  return diffuse_model_open(out, path.c_str(), device.c_str(), config.empty() ? nullptr : config.data(), config.size(),
+                            format);
+}
+
+const Option kNproc = {"--nproc", "N", "run as N local processes (data-parallel; also torchrun, Slurm)"};
+const Option kDevice = {"--device", "D", "cpu (default), cuda or cuda:N"};
+const Option kModelConfig = {"--model-config", "CONFIG",
+                             "the ModelConfig of a file that carries none (a file, or text: 'preset: \"edm2-img64-s\"')"};
+
+const Command kTrain = {
+    "train", "CONFIG | --resume RUN",
+    "Starts the run a TrainConfig describes, or continues one from its newest checkpoint.",
+    {{"--resume", "RUN", "continue the run in directory RUN exactly where its checkpoint left it"}, kNproc},
+    {"diffuse train samples/configs/fashion-mnist-demo.textproto", "diffuse train --resume runs/demo-fashion-mnist",
+     "diffuse train --nproc 2 samples/configs/fashion-mnist-demo.textproto"},
+    "Ctrl-C or SIGTERM stops the run after its current step with a checkpoint (exit status 3); --resume\n"
+    "continues it bit for bit. The run directory holds config.textproto, stats.jsonl, log.txt, the\n"
+    "checkpoints and the EMA snapshots (README \"The run directory\")."};
+
+const Command kSample = {
+    "sample", "MODEL",
+    "Samples a model file (checkpoint, EMA snapshot, post-hoc output or saved model) into a PNG grid.",
+    {{"--out", "FILE.png", "the grid to write (required)"},
+     {"--seeds", "A-B[,C...]", "one image per seed (default 0-63); image i depends only on its seed and class"},
+     {"--class", "K", "class of every image of a conditional model (default: none, an all-zero label)"},
+     {"--class-rows", "", "one class per row, cycling through the classes"},
+     {"--columns", "N", "images per row (default ceil(sqrt(count)); with --class-rows the class count)"},
+     {"--steps", "N", "sampler steps (default 32)"},
+     {"--solver", "S", "heun (default), euler, dpmpp-2m, dpmpp-2m-sde or euler-ancestral"},
+     {"--schedule", "S", "edm (default, the rho schedule) or log-linear"},
+     {"--eta", "E", "share of fresh noise of the SDE and ancestral solvers, in [0, 1] (default 1)"},
+     {"--guide", "MODEL", "a guide model for autoguidance / CFG (with --guidance)"},
+     {"--guidance", "W", "guidance weight (default 1: no guide)"},
+     {"--sampler", "CONFIG", "a whole SamplerConfig (a file, or text: 'num_steps: 16 solver: DPMPP_2M')"},
+     kModelConfig,
+     kDevice,
+     kNproc},
+    {"diffuse sample runs/demo-fashion-mnist/phema/phema-0.075-0000065.safetensors --seeds 0-99 --class-rows "
+     "--out grid.png",
+     "diffuse sample MODEL --seeds 0-15 --solver dpmpp-2m --steps 12 --out fast.png"},
+    ""};
+
+const Command kPhema = {
+    "phema", "RUN",
+    "Post-hoc EMA: reconstructs the EMA of any sigma_rel from a run's EMA snapshots.",
+    {{"--sigma-rel", "S[,S...]", "the profiles to reconstruct, each in (0, 0.2886); 'a,b,...,c' for a sweep (required)"},
+     {"--out", "DIR", "where phema-<sigma_rel>-<kimg>.safetensors go (required)"},
+     {"--nimg", "N", "training time to reconstruct at: a time with snapshots (default the latest)"},
+     {"--force", "", "write profiles whose fit residual is above 0.05 too"},
+     {"--fp32", "", "write fp32 weights (default fp16)"}},
+    {"diffuse phema runs/demo-fashion-mnist --sigma-rel 0.075 --out runs/demo-fashion-mnist/phema",
+     "diffuse phema RUN --sigma-rel 0.010,0.015,...,0.250 --out sweep/"},
+    "A profile is reconstructed from snapshots of at least two sigma_rels (the run's ema.sigma_rels) at\n"
+    "several times; with snapshots at few times the fit residual rises (printed per profile)."};
+
+const Command kEval = {
+    "eval", "MODEL EVAL_CONFIG",
+    "Measures sample quality against real images: FD_cls, KID_cls, precision/recall, SWD, validation loss.",
+    {kModelConfig, kDevice, kNproc},
+    {"diffuse eval runs/demo-fashion-mnist/phema/phema-0.075-0000065.safetensors samples/eval/fashion-mnist.textproto"},
+    "EVAL_CONFIG is an EvalConfig (schemas/diffuse/v1/diffuse.proto): the reference images, the feature\n"
+    "classifier, the number of samples and the sampler."};
+
+const Command kConsistency = {
+    "consistency", "MODEL_A MODEL_B",
+    "How alike two models' samples from the same noise are (relative MSD, cosine).",
+    {{"--seeds", "A-B[,C...]", "the seeds (default 0-63)"}, {"--steps", "N", "sampler steps (default 32)"}, kDevice},
+    {"diffuse consistency runs/a/phema/phema-0.075-0000065.safetensors runs/b/phema/phema-0.075-0000065.safetensors"},
+    ""};
+
+const Command kInfo = {"info", "FILE", "Prints a model file's ModelConfig and parameter count.", {kModelConfig},
+                       {"diffuse info runs/demo-fashion-mnist/checkpoint-0000065.safetensors"}, ""};
+
+const Command kValidateConfig = {"validate-config", "CONFIG", "Checks a TrainConfig and prints it resolved.", {},
+                                 {"diffuse validate-config samples/configs/fashion-mnist-demo.textproto"}, ""};
+
+const std::vector<const Command*> kCommands = {&kTrain, &kSample, &kPhema, &kEval, &kConsistency, &kInfo,
+                                               &kValidateConfig};
+
+// Parses the command line of `command` into *args; returns -1 to go on, else the exit status.
+int parse(const Command& command, int argc, char** argv, size_t min_positional, size_t max_positional,
+          Arguments* args) {
+  switch (diffuse_cli::parse_arguments(command, argc, argv, 2, min_positional, max_positional, args)) {
+    case Parse::kOk: return -1;
+    case Parse::kHelp: return kExitOk;
+    default: return kExitUsage;
+  }
+}
+
 int train(int argc, char** argv) {
-  if (argc < 3) return usage();
+  Arguments args;
+  if (const int done = parse(kTrain, argc, argv, 0, 1, &args); done >= 0) return done;
+  if (args.has("--resume") == !args.positional.empty()) {
+    return diffuse_cli::usage_error(kTrain, "give either CONFIG or --resume RUN");
+  }
   diffuse_trainer* trainer = nullptr;
   diffuse_status status;
-  if (std::strcmp(argv[2], "--resume") == 0) {
-    if (argc < 4) return usage();
-    status = diffuse_trainer_resume(&trainer, argv[3]);
+  if (args.has("--resume")) {
+    status = diffuse_trainer_resume(&trainer, args.get("--resume").c_str());
     if (status != DIFFUSE_OK) return report("resume", status);
   } else {
+    const std::string& path = args.positional[0];
     std::string config;
-    if (!read_file(argv[2], &config)) return 1;
-    status = diffuse_trainer_create(&trainer, config.data(), config.size(), format_of(argv[2]));
-    if (status != DIFFUSE_OK) return report(argv[2], status);
+    if (!read_file(path, &config)) return kExitFailed;
+    status = diffuse_trainer_create(&trainer, config.data(), config.size(), format_of(path));
+    if (status != DIFFUSE_OK) return report(path.c_str(), status);
   }
   active_trainer = trainer;
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
 
-  // A progress bar on a terminal, plain lines otherwise (logs, CI); in a data-parallel run only rank 0
-  // reports progress (the others log to log-rankN.txt in the run directory).
+  // A progress bar on a terminal (log lines print above it), plain lines otherwise (logs, CI); in a
+  // data-parallel run only rank 0 reports progress (the others log to log-rankN.txt in the run directory).
   long rank = 0;
   const bool quiet = launched_rank(&rank) && rank != 0;
-  const bool tty = !quiet && isatty(STDOUT_FILENO);
+  const bool tty = !quiet && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+  diffuse_cli::Terminal terminal(tty);
   diffuse_train_status s;
   std::memset(&s, 0, sizeof s);
   s.size = sizeof s;
@@ -253,12 +354,13 @@ int train(int argc, char** argv) {
     if (status != DIFFUSE_OK) break;
     diffuse_trainer_get_status(trainer, &s);
     const double fraction = s.images_total ? static_cast<double>(s.images_seen) / s.images_total : 0;
+    char line[256];
     if (tty) {
       const int width = 30, filled = static_cast<int>(fraction * width);
-      std::printf("\r[%.*s%*s] %5.1f%%  %.1f/%.1f kimg  loss %.4f  %.0f img/s  ETA %s ", filled,
-                  "##############################", width - filled, "", 100 * fraction, s.images_seen / 1000.0,
-                  s.images_total / 1000.0, s.loss, s.images_per_second, duration(s.eta_seconds).c_str());
-      std::fflush(stdout);
+      std::snprintf(line, sizeof line, "[%.*s%*s] %5.1f%%  %.1f/%.1f kimg  loss %.4f  %.0f img/s  ETA %s", filled,
+                    "##############################", width - filled, "", 100 * fraction, s.images_seen / 1000.0,
+                    s.images_total / 1000.0, s.loss, s.images_per_second, duration(s.eta_seconds).c_str());
+      terminal.progress(line);
     } else if (!quiet && (s.images_seen / 10000 != last_line_kimg || s.done)) {
       last_line_kimg = s.images_seen / 10000;
       std::printf("%.1f/%.1f kimg  loss %.4f  %.0f img/s  ETA %s\n", s.images_seen / 1000.0, s.images_total / 1000.0,
@@ -269,14 +371,15 @@ int train(int argc, char** argv) {
     stopped = !s.done && taken < requested;
     if (s.done || stopped) break;
   }
-  if (tty) std::printf("\n");
+  terminal.finish();
   active_trainer = nullptr;
   diffuse_trainer_free(trainer);
   if (status != DIFFUSE_OK) return report("train", status);
-  if (quiet) return 0;
-  std::printf(s.done ? "done: %.1f kimg\n" : "stopped at %.1f kimg; a checkpoint was written (diffuse train --resume)\n",
-              s.images_seen / 1000.0);
-  return 0;
+  if (!quiet) {
+    std::printf(s.done ? "done: %.1f kimg\n" : "stopped at %.1f kimg; a checkpoint was written (diffuse train --resume)\n",
+                s.images_seen / 1000.0);
+  }
+  return stopped ? kExitStopped : kExitOk;
 }
 
 // The SamplerConfig.Solver name of a --solver value, or "" for an unknown one.
@@ -290,81 +393,63 @@ std::string solver_enum(const std::string& name) {
 }
 
 int sample(int argc, char** argv) {
-  if (argc < 3) return usage();
-  const char* model_path = argv[2];
-  std::string out, guide_path, device = "cpu", sampler_path;
+  Arguments args;
+  if (const int done = parse(kSample, argc, argv, 1, 1, &args); done >= 0) return done;
+  const std::string& model_path = args.positional[0];
+  if (!args.has("--out")) return diffuse_cli::usage_error(kSample, "--out FILE.png is required");
+  const std::string out = args.get("--out"), device = args.get("--device", "cpu");
   std::vector<uint64_t> seeds;
-  long klass = -1, columns = 0, steps = -1;
-  bool class_rows = false;
-  double guidance = 1;
-  std::string solver, schedule, eta;
-  for (int i = 3; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "--seeds" && has_value) {
-      if (!seeds_argument("sample", argv[++i], &seeds)) return 2;
-    } else if (arg == "--out" && has_value) {
-      out = argv[++i];
-    } else if (arg == "--class" && has_value) {
-      klass = std::atol(argv[++i]);
-    } else if (arg == "--class-rows") {
-      class_rows = true;
-    } else if (arg == "--columns" && has_value) {
-      columns = std::atol(argv[++i]);
-    } else if (arg == "--steps" && has_value) {
-      steps = std::atol(argv[++i]);
-    } else if (arg == "--guide" && has_value) {
-      guide_path = argv[++i];
-    } else if (arg == "--guidance" && has_value) {
-      guidance = std::atof(argv[++i]);
-    } else if (arg == "--device" && has_value) {
-      device = argv[++i];
-    } else if (arg == "--sampler" && has_value) {
-      sampler_path = argv[++i];
-    } else if (arg == "--solver" && has_value) {
-      solver = solver_enum(argv[++i]);
-      if (solver.empty()) return usage();
-    } else if (arg == "--schedule" && has_value) {
-      schedule = std::strcmp(argv[i + 1], "log-linear") == 0 ? "LOG_LINEAR" : std::strcmp(argv[i + 1], "edm") == 0 ? "EDM_RHO" : "";
-      ++i;
-      if (schedule.empty()) return usage();
-    } else if (arg == "--eta" && has_value) {
-      eta = argv[++i];
-    } else {
-      return usage();
-    }
+  if (!seeds_argument("sample", args.get("--seeds", "0-63").c_str(), &seeds)) return kExitUsage;
+  long long klass = -1, columns = 0, steps = -1;
+  double guidance = 1, eta = 1;
+  if (!diffuse_cli::integer_option(kSample, args, "--class", 0, INT64_MAX, &klass) ||
+      !diffuse_cli::integer_option(kSample, args, "--columns", 0, 1 << 20, &columns) ||
+      !diffuse_cli::integer_option(kSample, args, "--steps", 1, 10000, &steps) ||
+      !diffuse_cli::number_option(kSample, args, "--guidance", 0, 1e6, &guidance) ||
+      !diffuse_cli::number_option(kSample, args, "--eta", 0, 1, &eta)) {
+    return kExitUsage;
   }
-  if (seeds.empty()) seeds_argument("sample", "0-63", &seeds);
-  if (out.empty()) return usage();
+  const std::string solver = args.has("--solver") ? solver_enum(args.get("--solver")) : "";
+  if (args.has("--solver") && solver.empty()) {
+    return diffuse_cli::usage_error(kSample, "--solver: '" + args.get("--solver") +
+                                                 "' is not heun, euler, dpmpp-2m, dpmpp-2m-sde or euler-ancestral");
+  }
+  const std::string schedule_name = args.get("--schedule");
+  const std::string schedule = schedule_name == "log-linear" ? "LOG_LINEAR" : schedule_name == "edm" ? "EDM_RHO" : "";
+  if (args.has("--schedule") && schedule.empty()) {
+    return diffuse_cli::usage_error(kSample, "--schedule: '" + schedule_name + "' is not edm or log-linear");
+  }
+  if (args.has("--guidance") != args.has("--guide") && guidance != 1) {
+    return diffuse_cli::usage_error(kSample, "--guidance needs --guide MODEL");
+  }
+  const bool class_rows = args.has("--class-rows");
   bool quiet = false;
-  if (!join_world(&quiet)) return 1;
+  if (!join_world(&quiet)) return kExitFailed;
 
   diffuse_model* model = nullptr;
   diffuse_model* guide = nullptr;
-  diffuse_status status = diffuse_model_open(&model, model_path, device.c_str(), nullptr, 0, DIFFUSE_FORMAT_TEXT);
-  if (status != DIFFUSE_OK) return report(model_path, status);
-  if (!guide_path.empty() &&
-      (status = diffuse_model_open(&guide, guide_path.c_str(), device.c_str(), nullptr, 0, DIFFUSE_FORMAT_TEXT)) != DIFFUSE_OK) {
+  diffuse_status status = open_model(model_path, device, args, &model);
+  if (status != DIFFUSE_OK) return report(model_path.c_str(), status);
+  if (args.has("--guide") && (status = open_model(args.get("--guide"), device, args, &guide)) != DIFFUSE_OK) {
     diffuse_model_free(model);
-    return report(guide_path.c_str(), status);
+    return report(args.get("--guide").c_str(), status);
   }
   std::string sampler;
   diffuse_format sampler_format = DIFFUSE_FORMAT_TEXT;
-  if (!sampler_path.empty()) {
-    if (!read_file(sampler_path, &sampler)) return 1;
-    sampler_format = format_of(sampler_path);
+  if (args.has("--sampler")) {
+    if (!config_argument(args.get("--sampler"), &sampler, &sampler_format)) return kExitFailed;
   } else {
     if (steps > 0) sampler += "num_steps: " + std::to_string(steps) + " ";
     if (guidance != 1) sampler += "guidance: " + std::to_string(guidance) + " ";
     if (!solver.empty()) sampler += "solver: " + solver + " ";
     if (!schedule.empty()) sampler += "schedule: " + schedule + " ";
-    if (!eta.empty()) sampler += "eta: " + eta + " ";
+    if (args.has("--eta")) sampler += "eta: " + args.get("--eta") + " ";
   }
   int label_dim = 0;
   diffuse_model_shape(model, nullptr, nullptr, &label_dim);
   if (class_rows && columns == 0) columns = label_dim > 0 ? label_dim : 0;
   std::vector<int64_t> labels(seeds.size(), klass);
-  if (class_rows && label_dim > 0) {
+  if (class_rows && label_dim > 0 && columns > 0) {
     for (size_t i = 0; i < seeds.size(); ++i) labels[i] = static_cast<int64_t>(i / columns) % label_dim;
   }
   diffuse_sampler* handle = nullptr;
@@ -378,50 +463,41 @@ int sample(int argc, char** argv) {
   diffuse_model_free(model);
   if (status != DIFFUSE_OK) return report("sample", status);
   if (!quiet) std::printf("wrote %zu samples to %s\n", seeds.size(), out.c_str());
-  return 0;
+  return kExitOk;
 }
 
 int phema(int argc, char** argv) {
-  if (argc < 3) return usage();
-  const char* run = argv[2];
+  Arguments args;
+  if (const int done = parse(kPhema, argc, argv, 1, 1, &args); done >= 0) return done;
   std::vector<double> sigma_rels;
-  std::string out;
-  long long nimg = -1;
-  bool force = false, fp16 = true;
-  for (int i = 3; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "--sigma-rel" && has_value) {
-      if (!parse_floats(argv[++i], &sigma_rels)) return usage();
-    } else if (arg == "--out" && has_value) {
-      out = argv[++i];
-    } else if (arg == "--nimg" && has_value) {
-      nimg = std::atoll(argv[++i]);
-    } else if (arg == "--force") {
-      force = true;
-    } else if (arg == "--fp32") {
-      fp16 = false;
-    } else {
-      return usage();
-    }
+  if (!args.has("--sigma-rel")) return diffuse_cli::usage_error(kPhema, "--sigma-rel S[,S...] is required");
+  if (!parse_floats(args.get("--sigma-rel"), &sigma_rels)) {
+    return diffuse_cli::usage_error(kPhema, "--sigma-rel: '" + args.get("--sigma-rel") +
+                                                "' is not a list of numbers (0.05,0.1) or a sweep (0.01,0.02,...,0.25)");
   }
-  if (sigma_rels.empty() || out.empty()) return usage();
+  if (!args.has("--out")) return diffuse_cli::usage_error(kPhema, "--out DIR is required");
+  long long nimg = -1;
+  if (!diffuse_cli::integer_option(kPhema, args, "--nimg", 0, INT64_MAX, &nimg)) return kExitUsage;
+  const std::string out = args.get("--out");
   std::vector<double> residuals(sigma_rels.size());
-  const diffuse_status status = diffuse_phema_reconstruct(run, sigma_rels.data(), sigma_rels.size(), nimg, 0, force,
-                                                          out.c_str(), fp16, residuals.data());
+  const diffuse_status status =
+      diffuse_phema_reconstruct(args.positional[0].c_str(), sigma_rels.data(), sigma_rels.size(), nimg, 0,
+                                args.has("--force"), out.c_str(), !args.has("--fp32"), residuals.data());
   if (status != DIFFUSE_OK) return report("phema", status);
   for (size_t i = 0; i < sigma_rels.size(); ++i) {
     std::printf("sigma_rel %.3f  profile residual %.3g\n", sigma_rels[i], residuals[i]);
   }
   std::printf("written to %s\n", out.c_str());
-  return 0;
+  return kExitOk;
 }
 
 int info(int argc, char** argv) {
-  if (argc != 3) return usage();
+  Arguments args;
+  if (const int done = parse(kInfo, argc, argv, 1, 1, &args); done >= 0) return done;
+  const std::string& path = args.positional[0];
   diffuse_model* model = nullptr;
-  diffuse_status status = diffuse_model_open(&model, argv[2], "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
-  if (status != DIFFUSE_OK) return report(argv[2], status);
+  diffuse_status status = open_model(path, "cpu", args, &model);
+  if (status != DIFFUSE_OK) return report(path.c_str(), status);
   diffuse_buffer config = {nullptr, 0};
   int64_t parameters = 0;
   status = diffuse_model_info(model, DIFFUSE_FORMAT_TEXT, &config, &parameters);
@@ -430,72 +506,65 @@ int info(int argc, char** argv) {
   }
   diffuse_buffer_free(&config);
   diffuse_model_free(model);
-  return status == DIFFUSE_OK ? 0 : report("info", status);
+  return status == DIFFUSE_OK ? kExitOk : report("info", status);
 }
 
 int validate_config(int argc, char** argv) {
-  if (argc != 3) return usage();
+  Arguments args;
+  if (const int done = parse(kValidateConfig, argc, argv, 1, 1, &args); done >= 0) return done;
+  const std::string& path = args.positional[0];
   std::string config;
-  if (!read_file(argv[2], &config)) return 1;
+  if (!read_file(path, &config)) return kExitFailed;
   diffuse_buffer resolved = {nullptr, 0};
   const diffuse_status status =
-      diffuse_train_config_resolve(config.data(), config.size(), format_of(argv[2]), DIFFUSE_FORMAT_TEXT, &resolved);
-  if (status != DIFFUSE_OK) return report(argv[2], status);
-  std::printf("%s: valid\n%s", argv[2], static_cast<const char*>(resolved.data));
+      diffuse_train_config_resolve(config.data(), config.size(), format_of(path), DIFFUSE_FORMAT_TEXT, &resolved);
+  if (status != DIFFUSE_OK) return report(path.c_str(), status);
+  std::printf("%s: valid\n%s", path.c_str(), static_cast<const char*>(resolved.data));
   diffuse_buffer_free(&resolved);
-  return 0;
+  return kExitOk;
 }
 
-}  // namespace
-
 int eval(int argc, char** argv) {
-  if (argc != 4 && !(argc == 6 && std::strcmp(argv[4], "--device") == 0)) return usage();
+  Arguments args;
+  if (const int done = parse(kEval, argc, argv, 2, 2, &args); done >= 0) return done;
+  const std::string &model_path = args.positional[0], &config_path = args.positional[1];
   std::string config;
-  if (!read_file(argv[3], &config)) return 1;
+  if (!read_file(config_path, &config)) return kExitFailed;
   bool quiet = false;
-  if (!join_world(&quiet)) return 1;
+  if (!join_world(&quiet)) return kExitFailed;
   diffuse_model* model = nullptr;
-  diffuse_status status = diffuse_model_open(&model, argv[2], argc == 6 ? argv[5] : "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
-  if (status != DIFFUSE_OK) return report(argv[2], status);
+  diffuse_status status = open_model(model_path, args.get("--device", "cpu"), args, &model);
+  if (status != DIFFUSE_OK) return report(model_path.c_str(), status);
   diffuse_eval_result r;
   std::memset(&r, 0, sizeof r);
   r.size = sizeof r;
-  status = diffuse_evaluate(model, config.data(), config.size(), format_of(argv[3]), &r);
+  status = diffuse_evaluate(model, config.data(), config.size(), format_of(config_path), &r);
   diffuse_model_free(model);
-  if (status != DIFFUSE_OK) return report(argv[3], status);
-  if (quiet) return 0;
+  if (status != DIFFUSE_OK) return report(config_path.c_str(), status);
+  if (quiet) return kExitOk;
   std::printf("images           %lld\nFD_cls           %.4f\nKID_cls          %.6f\nprecision        %.4f\n"
               "recall           %.4f\nSWD (x1e3)       %.3f\nvalidation loss  %.5f\n",
               static_cast<long long>(r.num_images), r.fd_cls, r.kid_cls, r.precision, r.recall, r.swd,
               r.validation_loss);
-  return 0;
+  return kExitOk;
 }
 
 // The same seeds (and classes, cycling for conditional models) sampled by two models.
 int consistency(int argc, char** argv) {
-  if (argc < 4) return usage();
+  Arguments args;
+  if (const int done = parse(kConsistency, argc, argv, 2, 2, &args); done >= 0) return done;
   std::vector<uint64_t> seeds;
-  long steps = 32;
-  for (int i = 4; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--seeds" && i + 1 < argc) {
-      if (!seeds_argument("consistency", argv[++i], &seeds)) return 2;
-    } else if (arg == "--steps" && i + 1 < argc) {
-      steps = std::atol(argv[++i]);
-    } else {
-      return usage();
-    }
-  }
-  if (seeds.empty()) {
-    for (uint64_t s = 0; s < 64; ++s) seeds.push_back(s);
-  }
+  if (!seeds_argument("consistency", args.get("--seeds", "0-63").c_str(), &seeds)) return kExitUsage;
+  long long steps = 32;
+  if (!diffuse_cli::integer_option(kConsistency, args, "--steps", 1, 10000, &steps)) return kExitUsage;
+  const std::string device = args.get("--device", "cpu");
   diffuse_model *a = nullptr, *b = nullptr;
-  diffuse_status status = diffuse_model_open(&a, argv[2], "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
-  if (status != DIFFUSE_OK) return report(argv[2], status);
-  status = diffuse_model_open(&b, argv[3], "cpu", nullptr, 0, DIFFUSE_FORMAT_TEXT);
+  diffuse_status status = open_model(args.positional[0], device, args, &a);
+  if (status != DIFFUSE_OK) return report(args.positional[0].c_str(), status);
+  status = open_model(args.positional[1], device, args, &b);
   if (status != DIFFUSE_OK) {
     diffuse_model_free(a);
-    return report(argv[3], status);
+    return report(args.positional[1].c_str(), status);
   }
   int label_dim = 0;
   diffuse_model_shape(a, nullptr, nullptr, &label_dim);
@@ -513,12 +582,21 @@ int consistency(int argc, char** argv) {
   diffuse_model_free(b);
   if (status != DIFFUSE_OK) return report("consistency", status);
   std::printf("images           %zu\nrelative MSD     %.4f\ncosine           %.4f\n", seeds.size(), msd, cosine);
-  return 0;
+  return kExitOk;
 }
 
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc < 2) return usage();
-  const std::string command = argv[1];
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "--help" || command == "-h" || command == "help") {
+    diffuse_cli::print_overview(kCommands, diffuse_version());
+    return kExitOk;
+  }
+  if (command == "--version") {
+    std::printf("diffuse %s\n", diffuse_version());
+    return kExitOk;
+  }
   if (command == "train" || command == "sample" || command == "eval") {
     const int launched = launch_if_asked(argc, argv);
     if (launched >= 0) return launched;
@@ -530,9 +608,7 @@ int main(int argc, char** argv) {
   if (command == "eval") return eval(argc, argv);
   if (command == "consistency") return consistency(argc, argv);
   if (command == "validate-config") return validate_config(argc, argv);
-  if (command == "--version") {
-    std::printf("diffuse %s\n", diffuse_version());
-    return 0;
-  }
-  return usage();
+  std::fprintf(stderr, "diffuse: %s\nusage: diffuse COMMAND [arguments] [options]; diffuse --help lists the commands\n",
+               command.empty() ? "no command given" : ("unknown command '" + command + "'").c_str());
+  return kExitUsage;
 }

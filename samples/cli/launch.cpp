@@ -57,7 +57,7 @@ int exit_code(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) 
 
 }  // namespace
 
-int launch_local_workers(int nproc, const std::vector<std::string>& args, double grace_seconds) {
+int launch_local_workers(int nproc, const std::vector<std::string>& args, double grace_seconds, int stopped_status) {
   const char* addr = std::getenv("MASTER_ADDR");
   const std::string master_addr = addr ? addr : "127.0.0.1";
   int port = std::getenv("MASTER_PORT") ? std::atoi(std::getenv("MASTER_PORT")) : free_port();
@@ -116,7 +116,9 @@ int launch_local_workers(int nproc, const std::vector<std::string>& args, double
         if (workers[r] != pid) continue;
         workers[r] = 0;
         --running;
-        if (status != 0 && !failed) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == stopped_status) {
+          if (!failed) result = stopped_status;
+        } else if (status != 0 && !failed) {
           failed = true;
           failed_at = Clock::now();
           result = exit_code(status);
