@@ -364,8 +364,9 @@ DIFFUSE_API void diffuse_sampler_free(diffuse_sampler *sampler);
  * time `nimg` (a time at which the run wrote snapshots; -1 = the latest) from the ema-* snapshots in
  * `run_dir`, and writes <out_dir>/phema-<sigma_rel>-<kimg>.safetensors (fp16 if `fp16`). residuals[i] (may be NULL)
  * receives the relative L2 error of each fitted EMA profile. Targets whose residual exceeds
- * `max_residual` (<= 0: the default 0.05) are refused with DIFFUSE_E_INVALID_ARGUMENT naming them,
- * unless `force` != 0; nothing is written then. Blocks. Any thread.
+ * `max_residual` (<= 0: the default 0.05) are refused with DIFFUSE_E_INVALID_ARGUMENT naming them and
+ * saying how many snapshot times would fit them (a fit needs snapshots of the tracked sigma_rels at
+ * several times), unless `force` != 0; nothing is written then. Blocks. Any thread.
  * Returns DIFFUSE_E_NOT_FOUND (no snapshots), DIFFUSE_E_INVALID_ARGUMENT, DIFFUSE_E_IO,
  * DIFFUSE_E_CORRUPT_FILE. */
 DIFFUSE_API diffuse_status diffuse_phema_reconstruct(const char *run_dir, const double *sigma_rels, size_t count,

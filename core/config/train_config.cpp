@@ -18,6 +18,13 @@ namespace {
 
 constexpr int64_t kKi = 1024, kMi = 1024 * 1024;
 
+// A default cadence that scales with a short run: about duration/parts images, never more than the
+// reference's `cap` nor less than `floor`, rounded up to a multiple of the batch.
+int64_t scaled_cadence(int64_t duration, int64_t parts, int64_t cap, int64_t floor, int64_t batch) {
+  const int64_t wanted = std::min(cap, std::max(floor, (duration + parts - 1) / parts));
+  return (wanted + batch - 1) / batch * batch;
+}
+
 [[noreturn]] void reject(const std::string& field, const std::string& why) {
   fail(ErrorCode::kInvalidConfig, "TrainConfig.{}: {}", field, why);
 }
@@ -338,14 +345,15 @@ void resolve_mdlrc(const v1::OptimizerConfig& o, v1::MdlrcConfig* m, Warnings* w
   }
 }
 
-void resolve_optimizer(const v1::ModelConfig& model, v1::OptimizerConfig* o, Warnings* warnings) {
+void resolve_optimizer(const v1::ModelConfig& model, int64_t duration, v1::OptimizerConfig* o, Warnings* warnings) {
   if (!o->has_lr_schedule() || o->lr_schedule() == v1::OptimizerConfig::LR_SCHEDULE_UNSPECIFIED) {
     o->set_lr_schedule(v1::OptimizerConfig::EDM2);
   }
   if (!v1::OptimizerConfig::LrSchedule_IsValid(o->lr_schedule())) reject("optimizer.lr_schedule", "unknown value");
   if (!o->has_ref_lr()) o->set_ref_lr(0.01);
   if (!o->has_ref_batches()) o->set_ref_batches(model.preset().rfind("edm2-img64", 0) == 0 ? 35000 : 70000);
-  if (!o->has_rampup_images()) o->set_rampup_images(10e6);
+  // The reference's 10 M images, or a tenth of a shorter run (which would otherwise end warming up).
+  if (!o->has_rampup_images()) o->set_rampup_images(std::min(10e6, static_cast<double>(duration) / 10));
   if (!o->has_beta1()) o->set_beta1(0.9);
   if (!o->has_beta2()) o->set_beta2(0.99);
   if (!o->has_eps()) o->set_eps(1e-8);
@@ -427,17 +435,23 @@ void resolve_run(v1::RunConfig* r) {
   if (!r->has_threads()) r->set_threads(0);
   if (r->threads() < 0 || r->threads() > 1024) reject("run.threads", fmt::format("{} is outside 0..1024", r->threads()));
   const int64_t batch = r->batch_size();
-  if (!r->has_status_images()) r->set_status_images(128 * kKi);
-  if (!r->has_checkpoint_images()) r->set_checkpoint_images(128 * kMi);
-  if (!r->has_validation_interval_images()) r->set_validation_interval_images(r->status_images());
+  const int64_t duration = r->duration_images();
+  if (!r->has_status_images()) r->set_status_images(scaled_cadence(duration, 32, 128 * kKi, batch, batch));
+  if (!r->has_checkpoint_images()) r->set_checkpoint_images(scaled_cadence(duration, 4, 128 * kMi, 1000, batch));
   if (r->status_images() <= 0) reject("run.status_images", fmt::format("{} must be > 0", r->status_images()));
+  if (!r->has_validation_images()) r->set_validation_images(256);
+  if (r->validation_images() < 1) reject("run.validation_images", fmt::format("{} must be >= 1", r->validation_images()));
+  // Validation at the status lines, but not more often than every 64 validation sets: its 10 noise
+  // levels of forward passes then cost at most ~5 % of training's 3 passes per image.
+  if (!r->has_validation_interval_images()) {
+    const int64_t every = (64 * int64_t{r->validation_images()} + r->status_images() - 1) / r->status_images();
+    r->set_validation_interval_images(std::max<int64_t>(1, every) * r->status_images());
+  }
   require_cadence("run.status_images", r->status_images(), batch, false);
   require_cadence("run.checkpoint_images", r->checkpoint_images(), batch, true);
   require_cadence("run.validation_interval_images", r->validation_interval_images(), batch, false);
   if (!r->has_keep_checkpoints()) r->set_keep_checkpoints(2);
   if (r->keep_checkpoints() < 1) reject("run.keep_checkpoints", fmt::format("{} must be >= 1", r->keep_checkpoints()));
-  if (!r->has_validation_images()) r->set_validation_images(256);
-  if (r->validation_images() < 1) reject("run.validation_images", fmt::format("{} must be >= 1", r->validation_images()));
   if (!r->has_max_nonfinite_steps()) r->set_max_nonfinite_steps(8);
   if (r->max_nonfinite_steps() < 1) {
     reject("run.max_nonfinite_steps", fmt::format("{} must be >= 1", r->max_nonfinite_steps()));
@@ -445,7 +459,7 @@ void resolve_run(v1::RunConfig* r) {
   resolve_distributed(parse_device(r->device(), "TrainConfig.run.device"), r->mutable_distributed());
 }
 
-void resolve_ema(int64_t batch, v1::EmaConfig* e) {
+void resolve_ema(int64_t batch, int64_t duration, v1::EmaConfig* e) {
   if (e->sigma_rels_size() == 0) {
     e->add_sigma_rels(0.05);
     e->add_sigma_rels(0.10);
@@ -453,7 +467,8 @@ void resolve_ema(int64_t batch, v1::EmaConfig* e) {
   for (double s : e->sigma_rels()) {
     if (!(s > 0 && s < 0.2886)) reject("ema.sigma_rels", fmt::format("{} is outside (0, 0.2886)", s));
   }
-  if (!e->has_snapshot_images()) e->set_snapshot_images(8 * kMi);
+  // Post-hoc EMA fits a profile from snapshots at several times: a short run still gets about 8.
+  if (!e->has_snapshot_images()) e->set_snapshot_images(scaled_cadence(duration, 8, 8 * kMi, 1000, batch));
   require_cadence("ema.snapshot_images", e->snapshot_images(), batch, true);
   if (!e->has_snapshot_dtype() || e->snapshot_dtype() == v1::EmaConfig::SNAPSHOT_DTYPE_UNSPECIFIED) {
     e->set_snapshot_dtype(v1::EmaConfig::FP16);
@@ -484,8 +499,8 @@ v1::TrainConfig resolve_train_config(const v1::TrainConfig& config, std::vector<
   const double sigma_data = out.model().sigma_data();
   resolve_noise(sigma_data, out.mutable_noise(), warnings);
   resolve_loss(sigma_data, out.mutable_loss());
-  resolve_optimizer(out.model(), out.mutable_optimizer(), warnings);
-  resolve_ema(out.run().batch_size(), out.mutable_ema());
+  resolve_optimizer(out.model(), out.run().duration_images(), out.mutable_optimizer(), warnings);
+  resolve_ema(out.run().batch_size(), out.run().duration_images(), out.mutable_ema());
   check_sampler_coverage(out, warnings);
   return out;
 }

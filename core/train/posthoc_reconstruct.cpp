@@ -67,6 +67,24 @@ void check_layout(const SafetensorsFile& file, const ModelLayout& layout) {
   }
 }
 
+// The fewest evenly spaced snapshot times (2 to 64), each with every tracked profile, at which post-hoc
+// EMA fits `sigma_rel` at `time` within `max_residual`; 0 if none does. Needs no tensors: the fit
+// depends on the profiles alone.
+int snapshot_times_needed(const std::vector<double>& tracked, double time, double sigma_rel, double max_residual) {
+  for (int m = 2; m <= 64; ++m) {
+    std::vector<EmaProfile> profiles;
+    for (int k = 1; k <= m; ++k) {
+      for (double s : tracked) profiles.push_back({time * k / m, s});
+    }
+    try {
+      if (solve_posthoc(profiles, time, {sigma_rel}).residuals[0] <= max_residual) return m;
+    } catch (const Error&) {
+      // A singular system at this m: try more times.
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::vector<PosthocOutput> reconstruct_posthoc(const std::string& run_dir, const PosthocOptions& options) {
@@ -96,10 +114,20 @@ std::vector<PosthocOutput> reconstruct_posthoc(const std::string& run_dir, const
   const PosthocSolution solution = solve_posthoc(profiles, static_cast<double>(target), options.sigma_rels);
   for (size_t j = 0; j < options.sigma_rels.size(); ++j) {
     if (!options.force && !(solution.residuals[j] <= options.max_residual)) {
+      std::set<double> tracked;
+      for (const EmaSnapshot& s : inputs) tracked.insert(s.sigma_rel);
+      const size_t have = std::set<int64_t>(times.begin(), times.upper_bound(target)).size();
+      const int need = snapshot_times_needed({tracked.begin(), tracked.end()}, static_cast<double>(target),
+                                             options.sigma_rels[j], options.max_residual);
+      const std::string advice =
+          need > 0 ? fmt::format("the run has snapshots at {} times up to then; {} evenly spaced times would fit it "
+                                 "(ema.snapshot_images = duration_images / {})",
+                                 have, need, need)
+                   : std::string("more snapshot times would not fit it: track a sigma_rel near it (ema.sigma_rels)");
       fail(ErrorCode::kInvalidArgument,
-           "post-hoc EMA: sigma_rel {} at {} images fits its profile with residual {:.3g}, above the limit {:.3g}; "
-           "--force (force=true) reconstructs it anyway",
-           options.sigma_rels[j], target, solution.residuals[j], options.max_residual);
+           "post-hoc EMA: sigma_rel {} at {} images fits its profile with residual {:.3g}, above the limit {:.3g}: "
+           "{}; --force (force=true) reconstructs it anyway",
+           options.sigma_rels[j], target, solution.residuals[j], options.max_residual, advice);
     }
   }
 

@@ -160,6 +160,31 @@ TEST(PosthocReconstruct, IntermediateTargetApproximatesItsTrackedEma) {
 TEST(PosthocReconstruct, ShortTargetIsRefusedUnlessForced) {
   EXPECT_TRUE(throws_error([] { reconstruct_one(0.01); }, ErrorCode::kInvalidArgument,
                            {"sigma_rel 0.01", "residual", "limit 0.05", "--force", "force=true"}));
+  // The refusal says how many evenly spaced snapshot times of the tracked profiles would fit the target
+  // (exactly the fewest), or that up to 64 would not.
+  const auto residual = [](int times) {
+    std::vector<EmaProfile> profiles;
+    for (int k = 1; k <= times; ++k) {
+      for (double s : {0.05, 0.10}) profiles.push_back({1.0 * k / times, s});
+    }
+    return solve_posthoc(profiles, 1.0, {0.01}).residuals[0];
+  };
+  try {
+    reconstruct_one(0.01);
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    const size_t at = message.find(" evenly spaced times would fit it");
+    if (at == std::string::npos) {
+      EXPECT_NE(message.find("more snapshot times would not fit it: track a sigma_rel near it"), std::string::npos)
+          << message;
+      EXPECT_GT(residual(64), 0.05);
+    } else {
+      const int m = std::stoi(message.substr(message.rfind(' ', at - 1) + 1));
+      EXPECT_LE(residual(m), 0.05) << message;
+      EXPECT_GT(residual(m - 1), 0.05) << message;
+    }
+  }
   const PosthocOutput out = reconstruct_one(0.01, -1, /*force=*/true);
   EXPECT_GT(out.residual, 0.05);
   ::testing::Test::RecordProperty("residual_0.01", fmt::format("{:.4g}", out.residual));

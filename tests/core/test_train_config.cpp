@@ -28,7 +28,9 @@ v1::TrainConfig minimal() {
 }
 
 TEST(TrainConfig, DefaultsFollowTheReference) {
-  const v1::TrainConfig c = resolve_train_config(minimal());
+  v1::TrainConfig config = minimal();
+  config.mutable_run()->set_duration_images(int64_t{2048} << 20);  // the reference's 2147 M images
+  const v1::TrainConfig c = resolve_train_config(config);
   EXPECT_EQ(c.run().batch_size(), 2048);
   EXPECT_EQ(c.run().batch_per_step(), 2048);
   EXPECT_EQ(c.run().status_images(), 128 * 1024);
@@ -48,6 +50,30 @@ TEST(TrainConfig, DefaultsFollowTheReference) {
   EXPECT_TRUE(c.data().use_labels());  // the preset is class-conditional
   EXPECT_EQ(c.model().model_channels(), 128);
   EXPECT_EQ(c.run().device(), "cpu");
+  EXPECT_EQ(c.run().validation_interval_images(), 128 * 1024);  // every status line
+}
+
+// A run that sets only model, data and duration gets cadences and a warm-up that fit it: status lines
+// during the run, EMA snapshots at about 8 times (post-hoc EMA needs several), a learning rate that
+// reaches ref_lr, validation costing at most ~5 % of training.
+TEST(TrainConfig, DefaultsScaleWithAShortRun) {
+  v1::TrainConfig config = minimal();
+  config.mutable_run()->set_duration_images(65536);
+  const v1::TrainConfig c = resolve_train_config(config);
+  EXPECT_DOUBLE_EQ(c.optimizer().rampup_images(), 6553.6);
+  EXPECT_EQ(c.run().status_images(), 2048);       // 65536 / 32, one per step of 2048
+  EXPECT_EQ(c.run().checkpoint_images(), 16384);  // 65536 / 4
+  EXPECT_EQ(c.ema().snapshot_images(), 8192);     // 65536 / 8
+  EXPECT_EQ(c.run().validation_interval_images(), 16384);  // the first status multiple >= 64 x 256
+
+  config.mutable_run()->set_batch_size(100);
+  config.mutable_run()->set_duration_images(3000);
+  const v1::TrainConfig small = resolve_train_config(config);
+  EXPECT_EQ(small.run().status_images(), 100);      // not below one batch
+  EXPECT_EQ(small.run().checkpoint_images(), 1000);  // not below 1000, a multiple of the batch
+  EXPECT_EQ(small.ema().snapshot_images(), 1000);
+  EXPECT_EQ(small.run().validation_interval_images(), 16400);
+  EXPECT_DOUBLE_EQ(small.optimizer().rampup_images(), 300);
 }
 
 struct Invalid {
