@@ -58,7 +58,7 @@ TEST(Mdlrc, ScheduleAppliesBeta1AndTheCompensatedRate) {
   EXPECT_NEAR(h.lr, 0.004, 1e-15);
   // Neutral: p < p_start keeps beta1_start and c = 1, and the rate is the plain schedule.
   const v1::OptimizerConfig late = test::resolved_methods_config(
-      "optimizer { momentum_schedule: MDLRC mdlrc { p_start: 0.5 p_end: 1 } }").optimizer();
+      "optimizer { rampup_images: 10000000 momentum_schedule: MDLRC mdlrc { p_start: 0.5 p_end: 1 } }").optimizer();
   const OptimizerSchedule s2(late, 2048);
   for (int64_t nimg : {0, 5000000, 143360000}) {
     const StepHyperparameters n = s2.at(nimg, 0.3);
