@@ -2,7 +2,7 @@
 #   make demo    install, build, train on Fashion-MNIST (CPU) and write a grid of samples
 #   make test    install what the build needs, then build and run every test against both LibTorch lines:
 #                Debian's 1.13 (CPU; in build/) and the PyTorch 2.11 wheel's, CUDA compiled in and run on
-#                the CPU here (in build-torch-wheel/)
+#                the CPU here (in build-torch-wheel/); then make sanitize
 #   make test-debian, make test-wheel   one line only
 #   make build   the Debian line without running the tests (make build-wheel: the wheel's)
 #   make sanitize  the C API tests under AddressSanitizer + UndefinedBehaviorSanitizer and every fuzz corpus
