@@ -4,25 +4,8 @@
 // Each input that gets that far builds a (small) network, so this target runs slower than the parsers.
 #include <filesystem>
 
-#include <ATen/ATen.h>
-
-#include "data/dataset.h"
 #include "fuzz_support.h"
 #include "train/trainer.h"
-
-namespace {
-
-diffuse::HostData host_images() {
-  const at::Tensor images = at::randint(0, 256, {16, 8, 8, 1}, at::TensorOptions().dtype(at::kByte));
-  std::vector<int64_t> labels(16);
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 2);
-  diffuse::HostData host;
-  host.train = diffuse::make_memory_dataset(images.data_ptr<uint8_t>(), 16, 8, 8, 1, labels.data());
-  host.validation = host.train;
-  return host;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   diffuse::fuzz::quiet_library();
@@ -30,7 +13,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const diffuse::HostData host = host_images();
+  static const diffuse::HostData host = diffuse::fuzz::tiny_host_images();
   const std::string dir = diffuse::fuzz::scratch_dir() + "/run";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

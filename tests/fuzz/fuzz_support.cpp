@@ -8,9 +8,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sanitizer/allocator_interface.h>
+
+#include <atomic>
+
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <google/protobuf/stubs/logging.h>
 
+#include "data/dataset.h"
 #include "log/log.h"
 #include "util/error.h"
 
@@ -81,7 +87,34 @@ std::vector<std::string_view> split_parts(const uint8_t* data, size_t size, size
   return parts;
 }
 
+namespace {
+
+std::atomic<size_t> g_largest_allocation{0};
+
+void record_allocation(const volatile void*, size_t size) {
+  size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
+  while (size > seen && !g_largest_allocation.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+  }
+}
+
+void ignore_free(const volatile void*) {}
+
+}  // namespace
+
+HostData tiny_host_images() {
+  const at::Tensor images = at::randint(0, 256, {16, 8, 8, 1}, at::TensorOptions().dtype(at::kByte));
+  std::vector<int64_t> labels(16);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 2);
+  HostData host;
+  host.train = make_memory_dataset(images.data_ptr<uint8_t>(), 16, 8, 8, 1, labels.data());
+  host.validation = host.train;
+  return host;
+}
+
 void quiet_library() {
+  // The largest single allocation of the whole run (LibTorch's start-up included), printed at exit.
+  __sanitizer_install_malloc_and_free_hooks(record_allocation, ignore_free);
+  std::atexit([] { std::fprintf(stderr, "largest allocation: %zu bytes\n", g_largest_allocation.load()); });
   set_log_level(LogLevel::kOff);
   google::protobuf::SetLogHandler(nullptr);  // its parse errors reach us as exceptions already
   at::set_num_threads(1);

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "train/training_data.h"
+
 namespace diffuse::fuzz {
 
 // Runs `body`, accepting only the errors a caller is meant to get (printed when $DIFFUSE_FUZZ_VERBOSE is
@@ -33,7 +35,12 @@ std::string write_file(const std::string& name, std::string_view bytes);
 inline constexpr std::string_view kPartSeparator = "\n--8<--\n";
 std::vector<std::string_view> split_parts(const uint8_t* data, size_t size, size_t max_parts);
 
-// Silences the library's log and pins LibTorch to one thread; call from LLVMFuzzerInitialize.
+// The host images of the resume target and of the run its seeds come from: 16 random 8×8 gray
+// images of 2 classes (format MEMORY), for training and validation.
+HostData tiny_host_images();
+
+// Silences the library's log, pins LibTorch to one thread and prints the largest single allocation at
+// exit; call from LLVMFuzzerInitialize.
 void quiet_library();
 
 }  // namespace diffuse::fuzz

@@ -78,13 +78,7 @@ std::string tiny_run() {
           validation_interval_images: 1000 validation_images: 4 threads: 1 output_dir: ")" + dir + "\" }";
   v1::TrainConfig config;
   diffuse::parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  const at::Tensor images = at::randint(0, 256, {16, 8, 8, 1}, at::TensorOptions().dtype(at::kByte));
-  std::vector<int64_t> labels(16);
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 2);
-  diffuse::HostData host;
-  host.train = diffuse::make_memory_dataset(images.data_ptr<uint8_t>(), 16, 8, 8, 1, labels.data());
-  host.validation = host.train;
-  diffuse::Trainer::create(config, host)->run(1000);
+  diffuse::Trainer::create(config, diffuse::fuzz::tiny_host_images())->run(1000);
   return dir;
 }
 
