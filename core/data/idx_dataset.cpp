@@ -4,10 +4,12 @@
 #include <cstring>
 #include <vector>
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data/dataset.h"
 #include "data/packed_dataset.h"
+#include "io/atomic_file.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -37,10 +39,12 @@ const char* idx_type_name(uint8_t type) {
 class IdxReader {
  public:
   explicit IdxReader(std::string path) : path_(std::move(path)) {
-    errno = 0;
-    file_ = gzopen(path_.c_str(), "rb");
-    if (file_ == nullptr)
-      fail(ErrorCode::kIo, "{}: cannot open: {}", path_, errno != 0 ? std::strerror(errno) : "out of memory");
+    const int fd = open_regular_file(path_);
+    file_ = gzdopen(fd, "rb");
+    if (file_ == nullptr) {
+      ::close(fd);
+      fail(ErrorCode::kIo, "{}: cannot open: out of memory", path_);
+    }
     gzbuffer(file_, 1 << 17);
   }
   ~IdxReader() { gzclose(file_); }

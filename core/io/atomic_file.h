@@ -28,7 +28,12 @@ class AtomicFile {
 // Convenience: writes `len` bytes to `path` atomically.
 void write_file_atomic(const std::string& path, const void* data, size_t len);
 
-// Reads a whole file. Throws Error(kIo) naming the path on failure.
+// Opens a regular file for reading and returns its descriptor (the caller closes it). A FIFO, a device
+// or a directory named where a file belongs is refused, Error(kIo) "not a regular file", before it can
+// block or stream without end; Error(kIo) naming the path when it cannot be opened.
+int open_regular_file(const std::string& path);
+
+// Reads a whole file (open_regular_file). Throws Error(kIo) naming the path on failure.
 std::string read_file(const std::string& path);
 
 }  // namespace diffuse

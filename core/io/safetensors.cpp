@@ -64,9 +64,7 @@ std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[
 // Read-only file descriptor that closes itself.
 class InputFile {
  public:
-  explicit InputFile(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_ < 0) fail(ErrorCode::kIo, "{}: cannot open: {}", path_, std::strerror(errno));
-  }
+  explicit InputFile(const std::string& path) : path_(path), fd_(open_regular_file(path)) {}
   ~InputFile() { ::close(fd_); }
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;

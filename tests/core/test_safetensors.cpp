@@ -10,6 +10,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
+#include "data/dataset.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "fixtures.h"
@@ -437,6 +440,23 @@ TEST_F(SafetensorsTest, WriteRejectsMetadataKeyAsTensorName) {
 TEST_F(SafetensorsTest, WriteToMissingDirectoryIsIoError) {
   const std::string p = path("no/such/dir/w.safetensors");
   EXPECT_TRUE(throws_error([&] { write_safetensors(p, {{"w", at::ones({1})}}); }, ErrorCode::kIo, {p}));
+}
+
+// ---- files that are not regular files ----
+
+// A FIFO (which would block an open until a writer comes), a device (which streams without end) and a
+// directory named where a file belongs: every reader refuses them at once, naming the path.
+TEST_F(SafetensorsTest, ReadersRefuseWhatIsNotARegularFile) {
+  const std::string fifo = path("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [target, kind] : {std::pair{fifo, "a FIFO"}, std::pair{std::string("/dev/zero"), "a device"},
+                                     std::pair{dir_, "a directory"}}) {
+    const std::string p = target;
+    const std::vector<std::string> phrases = {p, "not a regular file", kind};
+    EXPECT_TRUE(throws_error([&] { read_file(p); }, ErrorCode::kIo, phrases));
+    EXPECT_TRUE(throws_error([&] { SafetensorsFile::open(p); }, ErrorCode::kIo, phrases));
+    EXPECT_TRUE(throws_error([&] { open_idx_dataset(p, ""); }, ErrorCode::kIo, phrases));
+  }
 }
 
 // ---- atomic files ----
