@@ -13,8 +13,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const char* const kNames[] = {"a.png", "b/c.png", "b/d.png", "e/f/g.png"};
-  const std::string dir = diffuse::fuzz::scratch_dir() + "/folder";
-  std::filesystem::remove_all(dir);
+  const std::string dir = diffuse::fuzz::fresh_scratch_dir("folder");
   std::filesystem::create_directories(dir + "/b");
   std::filesystem::create_directories(dir + "/e/f");
   const auto parts = diffuse::fuzz::split_parts(data, size, 1 + std::size(kNames));

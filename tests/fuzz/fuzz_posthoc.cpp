@@ -12,9 +12,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string dir = diffuse::fuzz::scratch_dir() + "/run";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::string dir = diffuse::fuzz::fresh_scratch_dir("run");
   const auto parts = diffuse::fuzz::split_parts(data, size, 2);
   diffuse::fuzz::write_file(dir + "/ema-0.050-0000000.safetensors", parts[0]);
   if (parts.size() > 1) diffuse::fuzz::write_file(dir + "/ema-0.100-0000000.safetensors", parts[1]);

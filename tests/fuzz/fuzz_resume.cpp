@@ -14,9 +14,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const diffuse::HostData host = diffuse::fuzz::tiny_host_images();
-  const std::string dir = diffuse::fuzz::scratch_dir() + "/run";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::string dir = diffuse::fuzz::fresh_scratch_dir("run");
   const auto parts = diffuse::fuzz::split_parts(data, size, 3);
   diffuse::fuzz::write_file(dir + "/config.textproto", parts[0]);
   if (parts.size() > 1) diffuse::fuzz::write_file(dir + "/stats.jsonl", parts[1]);

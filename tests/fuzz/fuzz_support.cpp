@@ -59,8 +59,11 @@ const std::string& scratch_dir() {
   return dir;
 }
 
-void clear_dir(const std::string& dir) {
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) std::filesystem::remove_all(entry.path());
+std::string fresh_scratch_dir(const std::string& name) {
+  const std::string dir = scratch_dir() + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 std::string write_file(const std::string& name, std::string_view bytes) {

@@ -26,8 +26,8 @@ void expect_clean(const char* what, F&& body) {
 
 // A directory of this process for scratch files (under /dev/shm when it exists), empty at first use.
 const std::string& scratch_dir();
-// Empties `dir` (a scratch directory) without removing it.
-void clear_dir(const std::string& dir);
+// scratch_dir()/name, emptied (created when missing): each input starts from nothing.
+std::string fresh_scratch_dir(const std::string& name);
 // Writes bytes to scratch_dir()/name (or to a path with a '/'), returns the path.
 std::string write_file(const std::string& name, std::string_view bytes);
 
