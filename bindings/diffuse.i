@@ -50,7 +50,10 @@
 /* The facade. */
 %include "facade/arrays.hpp"
 %include "facade/status.hpp"
+%include "facade/images.hpp"
 %include "facade/trainer.hpp"
 %include "facade/model.hpp"
 %include "facade/sampler.hpp"
 %include "facade/functions.hpp"
+%include "facade/log_queue.hpp"
+%include "facade/metrics.hpp"

@@ -5,6 +5,9 @@
 
 #include "arrays.hpp"
 #include "functions.hpp"
+#include "images.hpp"
+#include "log_queue.hpp"
+#include "metrics.hpp"
 #include "model.hpp"
 #include "sampler.hpp"
 #include "status.hpp"

@@ -40,4 +40,21 @@ inline bool device_available(const std::string& device, Status& status) {
   return available != 0;
 }
 
+// Where this process stands in a data-parallel launch (diffuse_world_join): rank 0 of 1 outside one.
+struct WorldPosition {
+  int rank = 0;
+  int world_size = 1;
+};
+
+inline WorldPosition world_join(Status& status) {
+  WorldPosition position;
+  status.record(diffuse_world_join(&position.rank, &position.world_size));
+  return position;
+}
+
+// Also writes every log message to `path` ("" stops).
+inline void log_to_file(const std::string& path, Status& status) {
+  status.record(diffuse_log_to_file(path.empty() ? nullptr : path.c_str()));
+}
+
 }  // namespace diffuse_binding

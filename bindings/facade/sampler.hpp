@@ -3,6 +3,7 @@
 // referenced); several threads may run one sampler at once (the C API's rules).
 #pragma once
 
+#include <cstring>
 #include <string>
 
 #include "arrays.hpp"
@@ -33,18 +34,34 @@ class Sampler {
   }
 
   // Images for `seeds` (labels empty = unconditional, else one per seed, -1 = none):
-  // count x channels x resolution x resolution bytes.
+  // count x channels x resolution x resolution bytes, in a buffer the library allocates.
   Bytes run(const Int64s& seeds, const Int64s& labels, Status& status) const {
-    Bytes images(seeds.size() * values_per_image());
-    run_into(seeds, labels, DIFFUSE_PIXELS_UINT8, images.data(), images.size(), status);
-    return status.ok() ? images : Bytes();
+    Bytes bytes = run_to_buffer(seeds, labels, DIFFUSE_PIXELS_UINT8, status);
+    return bytes;
   }
 
   // The same images before quantisation, about [-1, 1].
   Floats run_float(const Int64s& seeds, const Int64s& labels, Status& status) const {
-    Floats images(seeds.size() * values_per_image());
-    run_into(seeds, labels, DIFFUSE_PIXELS_FLOAT32, images.data(), images.size() * sizeof(float), status);
-    return status.ok() ? images : Floats();
+    const Bytes bytes = run_to_buffer(seeds, labels, DIFFUSE_PIXELS_FLOAT32, status);
+    Floats values(bytes.size() / sizeof(float));
+    if (!values.empty()) std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+    return values;
+  }
+
+  // The images of `type` (a diffuse_pixel_type) written into the caller's memory: `capacity` bytes
+  // at `destination` (diffuse_sampler_run).
+  void run_into(const Int64s& seeds, const Int64s& labels, int type, void* destination, size_t capacity,
+                Status& status) const {
+    if (!check_labels(seeds, labels, status)) return;
+    static uint8_t none;  // an empty destination may be NULL, which the C API refuses
+    status.record(diffuse_sampler_run(handle_, seeds_data(seeds), labels_or_null(labels), seeds.size(),
+                                      static_cast<diffuse_pixel_type>(type), destination ? destination : &none,
+                                      capacity));
+  }
+
+  // Values per image: channels x resolution x resolution.
+  int64_t values_per_image() const {
+    return static_cast<int64_t>(shape_.channels) * shape_.resolution * shape_.resolution;
   }
 
   // run(), then one PNG grid of `columns` columns (0 = square) at `path`.
@@ -78,16 +95,17 @@ class Sampler {
 
  private:
 #ifndef SWIG
-  size_t values_per_image() const {
-    return static_cast<size_t>(shape_.channels) * static_cast<size_t>(shape_.resolution) *
-           static_cast<size_t>(shape_.resolution);
-  }
-  void run_into(const Int64s& seeds, const Int64s& labels, diffuse_pixel_type type, void* data, size_t bytes,
-                Status& status) const {
-    if (!check_labels(seeds, labels, status)) return;
-    static uint8_t none;  // an empty vector's data() may be NULL, which the C API refuses
-    status.record(diffuse_sampler_run(handle_, seeds_data(seeds), labels_or_null(labels), seeds.size(), type,
-                                      data ? data : &none, bytes));
+  Bytes run_to_buffer(const Int64s& seeds, const Int64s& labels, diffuse_pixel_type type, Status& status) const {
+    if (!check_labels(seeds, labels, status) || seeds.empty()) return {};  // count 0: no images
+    diffuse_buffer buffer{nullptr, 0};
+    if (!status.record(diffuse_sampler_run_to_buffer(handle_, seeds_data(seeds), labels_or_null(labels), seeds.size(),
+                                                     type, &buffer))) {
+      return {};
+    }
+    const auto* data = static_cast<const uint8_t*>(buffer.data);
+    Bytes bytes(data, data + buffer.len);
+    diffuse_buffer_free(&buffer);
+    return bytes;
   }
   static bool check_labels(const Int64s& seeds, const Int64s& labels, Status& status) {
     if (labels.empty() || labels.size() == seeds.size()) return true;

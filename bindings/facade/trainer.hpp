@@ -7,6 +7,7 @@
 
 #include "arrays.hpp"
 #include "diffuse.h"
+#include "images.hpp"
 #include "status.hpp"
 
 namespace diffuse_binding {
@@ -24,6 +25,27 @@ class Trainer {
   void create(const Bytes& config, int format, Status& status) {
     close();
     status.record(diffuse_trainer_create(&handle_, config.data(), config.size(), static_cast<diffuse_format>(format)));
+  }
+
+  // Starts a new run whose TrainConfig reads MEMORY data: the training images and, when its
+  // validation reads MEMORY too, the validation images (NULL otherwise).
+  void create_with_images(const Bytes& config, int format, const Images& train, const Images* validation,
+                          Status& status) {
+    close();
+    diffuse_images train_view, validation_view;
+    if (!train.view(train_view, status) || (validation && !validation->view(validation_view, status))) return;
+    status.record(diffuse_trainer_create_with_images(&handle_, config.data(), config.size(),
+                                                     static_cast<diffuse_format>(format), &train_view,
+                                                     validation ? &validation_view : nullptr));
+  }
+
+  // Continues a MEMORY-data run: the host hands the same images in again.
+  void resume_with_images(const std::string& run_dir, const Images& train, const Images* validation, Status& status) {
+    close();
+    diffuse_images train_view, validation_view;
+    if (!train.view(train_view, status) || (validation && !validation->view(validation_view, status))) return;
+    status.record(diffuse_trainer_resume_with_images(&handle_, run_dir.c_str(), &train_view,
+                                                     validation ? &validation_view : nullptr));
   }
 
   // Continues the run in `run_dir` from its newest checkpoint.
@@ -44,6 +66,17 @@ class Trainer {
     progress.size = sizeof progress;
     status.record(diffuse_trainer_get_status(handle_, &progress));
     return progress;
+  }
+
+  // The progress as a TrainStatus message in `format` (text and JSON without their NUL).
+  Bytes status_message(int format, Status& status) const {
+    diffuse_buffer buffer{nullptr, 0};
+    if (!status.record(diffuse_trainer_get_status_message(handle_, static_cast<diffuse_format>(format), &buffer)))
+      return {};
+    const auto* data = static_cast<const uint8_t*>(buffer.data);
+    Bytes bytes(data, data + buffer.len);
+    diffuse_buffer_free(&buffer);
+    return bytes;
   }
 
   void request_stop(Status& status) { status.record(diffuse_trainer_request_stop(handle_)); }

@@ -32,3 +32,11 @@ DIFFUSE_GO_SLICE(uint8_t, byte)
 DIFFUSE_GO_SLICE(int64_t, int64)
 DIFFUSE_GO_SLICE(double, float64)
 DIFFUSE_GO_SLICE(float, float32)
+
+/* Caller memory for diffuse_sampler_run: a []byte, written in place during the call (it holds no Go
+ * pointers, so cgo lets C write it). */
+%typemap(gotype) (void* destination, size_t capacity) %{[]byte%}
+%typemap(in) (void* destination, size_t capacity) {
+  $1 = $input.array;
+  $2 = static_cast<size_t>($input.len);
+}

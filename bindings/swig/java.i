@@ -33,3 +33,20 @@ DIFFUSE_JAVA_ARRAY(uint8_t, byte, jbyte, jbyteArray, Byte)
 DIFFUSE_JAVA_ARRAY(int64_t, long, jlong, jlongArray, Long)
 DIFFUSE_JAVA_ARRAY(double, double, jdouble, jdoubleArray, Double)
 DIFFUSE_JAVA_ARRAY(float, float, jfloat, jfloatArray, Float)
+
+/* Caller memory for diffuse_sampler_run: a direct java.nio.ByteBuffer, written from its address for
+ * its capacity (the idiomatic layer passes a slice() at the buffer's position). */
+%typemap(jni) (void* destination, size_t capacity) "jobject"
+%typemap(jtype) (void* destination, size_t capacity) "java.nio.ByteBuffer"
+%typemap(jstype) (void* destination, size_t capacity) "java.nio.ByteBuffer"
+%typemap(javain) (void* destination, size_t capacity) "$javainput"
+%typemap(in) (void* destination, size_t capacity) {
+  $1 = $input ? jenv->GetDirectBufferAddress($input) : nullptr;
+  const jlong capacity = $input ? jenv->GetDirectBufferCapacity($input) : 0;
+  if ($input && (!$1 || capacity < 0)) {
+    SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
+                            "the buffer is not direct: allocate it with ByteBuffer.allocateDirect");
+    return $null;
+  }
+  $2 = static_cast<size_t>(capacity);
+}

@@ -18,29 +18,18 @@ internal static class Calls {
     Call<bool>(status => { call(status); return true; });
   }
 
-  internal static ByteVector Bytes(byte[] bytes) {
-    return bytes == null ? new ByteVector() : new ByteVector(bytes);
+  // The facade's arrays are C# arrays (bindings/swig/csharp.i); an IList that is one passes as it is.
+  internal static long[] Int64s(IList<long> values) {
+    if (values == null) return null;
+    return values as long[] ?? new List<long>(values).ToArray();
   }
 
-  internal static Int64Vector Int64s(IList<long> values) {
-    var vector = new Int64Vector();
-    if (values != null) foreach (long v in values) vector.Add(v);
-    return vector;
-  }
-
-  internal static float[] ToArray(FloatVector vector) {
-    using (vector) {
-      var values = new float[vector.Count];
-      vector.CopyTo(values);
-      return values;
-    }
-  }
-
-  internal static byte[] ToArray(ByteVector vector) {
-    using (vector) {
-      var bytes = new byte[vector.Count];
-      vector.CopyTo(bytes);
-      return bytes;
+  // For the raw functions that return a status: P/Invoke stays on the calling thread, so the message
+  // of diffuse_last_error() is theirs.
+  internal static void Check(diffuse_status status) {
+    if (status != diffuse_status.DIFFUSE_OK) {
+      throw new DiffuseException((int)status, DiffuseNative.diffuse_status_string(status),
+                                 DiffuseNative.diffuse_last_error());
     }
   }
 }

@@ -20,9 +20,7 @@ public sealed class Model : IDisposable {
   public static Model Open(string path, string device = "cpu", byte[] config = null, Format format = Format.Binary) {
     var handle = new Native.Model();
     try {
-      using (var bytes = Calls.Bytes(config)) {
-        Calls.Run(status => handle.open(path, device ?? "", bytes, (int)format, status));
-      }
+      Calls.Run(status => handle.open(path, device ?? "", config, (int)format, status));
     } catch {
       handle.Dispose();
       throw;
@@ -47,7 +45,7 @@ public sealed class Model : IDisposable {
   /// <summary>The resolved ModelConfig in format.</summary>
   public byte[] Config(Format format) {
     var h = Handle;
-    return Calls.ToArray(Calls.Call(status => h.config((int)format, status)));
+    return Calls.Call(status => h.config((int)format, status));
   }
 
   /// <summary>The resolved ModelConfig in text format.</summary>
@@ -65,6 +63,29 @@ public sealed class Model : IDisposable {
     get {
       var h = Handle;
       using (var s = Calls.Call(status => h.shape(status))) return new ModelShape(s.channels, s.resolution, s.label_dim);
+    }
+  }
+
+  /// <summary>Validation loss on held-out images at the fixed noise levels a run writes to
+  /// stats.jsonl, with noise fixed by seed (the same seed compares models).</summary>
+  public ValidationLoss ValidationLoss(Images images, ulong seed = 0) {
+    if (images == null) throw new ArgumentNullException(nameof(images));
+    var h = Handle;
+    using (var native = images.ToNative())
+    using (var v = Calls.Call(status => Native.DiffuseNative.validation_loss(h, native, (long)seed, status))) {
+      return new ValidationLoss(v.sigmas(), v.losses(), v.mean());
+    }
+  }
+
+  /// <summary>Samples EvalConfig.num_images images and measures them against the EvalConfig's real
+  /// images (text format, e.g. "data { path: ... }").</summary>
+  public EvalResult Evaluate(string config) => Evaluate(Encoding.UTF8.GetBytes(config), Format.Text);
+
+  /// <summary>Evaluate for an EvalConfig in any format.</summary>
+  public EvalResult Evaluate(byte[] config, Format format) {
+    var h = Handle;
+    using (var r = Calls.Call(status => Native.DiffuseNative.evaluate(h, config, (int)format, status))) {
+      return new EvalResult(r);
     }
   }
 

@@ -12,12 +12,8 @@ public static class PostHocEma {
   /// </summary>
   public static double[] Reconstruct(string runDir, IList<double> sigmaRels, string outDir, long nimg = -1,
                                      double maxResidual = 0, bool force = false, bool fp16 = false) {
-    using (var sigmas = new DoubleVector(sigmaRels)) {
-      using (var residuals = Calls.Call(status =>
-                 DiffuseNative.phema_reconstruct(runDir, sigmas, nimg, maxResidual, force, outDir, fp16, status))) {
-        return residuals.ToArray();
-      }
-    }
+    var sigmas = sigmaRels as double[] ?? new List<double>(sigmaRels).ToArray();
+    return Calls.Call(status => DiffuseNative.phema_reconstruct(runDir, sigmas, nimg, maxResidual, force, outDir, fp16, status));
   }
 }
 

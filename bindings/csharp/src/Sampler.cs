@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Diffuse {
@@ -37,9 +38,7 @@ public sealed class Sampler : IDisposable {
     var g = guide?.Handle;
     var handle = new Native.Sampler();
     try {
-      using (var bytes = Calls.Bytes(config)) {
-        Calls.Run(status => handle.create(m, g, bytes, (int)format, status));
-      }
+      Calls.Run(status => handle.create(m, g, config, (int)format, status));
     } catch {
       handle.Dispose();
       throw;
@@ -59,28 +58,51 @@ public sealed class Sampler : IDisposable {
   /// Returns count x channels x resolution x resolution bytes, each image in C, H, W order.</summary>
   public byte[] Sample(IList<long> seeds, IList<long> labels = null) {
     var h = Handle;
-    using (var s = Calls.Int64s(seeds))
-    using (var l = Calls.Int64s(labels)) {
-      return Calls.ToArray(Calls.Call(status => h.run(s, l, status)));
-    }
+    return Calls.Call(status => h.run(Calls.Int64s(seeds), Calls.Int64s(labels), status));
   }
 
   /// <summary>Sample, the values before quantisation (about [-1, 1]).</summary>
   public float[] SampleFloat(IList<long> seeds, IList<long> labels = null) {
     var h = Handle;
-    using (var s = Calls.Int64s(seeds))
-    using (var l = Calls.Int64s(labels)) {
-      return Calls.ToArray(Calls.Call(status => h.run_float(s, l, status)));
-    }
+    return Calls.Call(status => h.run_float(Calls.Int64s(seeds), Calls.Int64s(labels), status));
   }
 
   /// <summary>Sample, then one PNG grid of columns columns (0: square) at path.</summary>
   public void SampleGrid(IList<long> seeds, IList<long> labels, int columns, string path) {
     var h = Handle;
-    using (var s = Calls.Int64s(seeds))
-    using (var l = Calls.Int64s(labels)) {
-      Calls.Run(status => h.write_png_grid(s, l, columns, path, status));
+    Calls.Run(status => h.write_png_grid(Calls.Int64s(seeds), Calls.Int64s(labels), columns, path, status));
+  }
+
+  /// <summary>Sample into the caller's array (no allocation per call): destination must hold
+  /// count x channels x resolution x resolution bytes.</summary>
+  public void SampleInto(IList<long> seeds, IList<long> labels, byte[] destination) =>
+      SampleInto(seeds, labels, destination, Native.diffuse_pixel_type.DIFFUSE_PIXELS_UINT8, sizeof(byte));
+
+  /// <summary>SampleFloat into the caller's array.</summary>
+  public void SampleInto(IList<long> seeds, IList<long> labels, float[] destination) =>
+      SampleInto(seeds, labels, destination, Native.diffuse_pixel_type.DIFFUSE_PIXELS_FLOAT32, sizeof(float));
+
+  private void SampleInto(IList<long> seeds, IList<long> labels, Array destination, Native.diffuse_pixel_type type,
+                          int valueSize) {
+    if (destination == null) throw new ArgumentNullException(nameof(destination));
+    var h = Handle;
+    var pin = GCHandle.Alloc(destination, GCHandleType.Pinned);
+    try {
+      Calls.Run(status => h.run_into(Calls.Int64s(seeds), Calls.Int64s(labels), (int)type, pin.AddrOfPinnedObject(),
+                                     (ulong)destination.LongLength * (ulong)valueSize, status));
+    } finally {
+      pin.Free();
     }
+  }
+
+  /// <summary>How alike other's images are to this sampler's model's from the same seeds and noise
+  /// (this sampler's config; no guide).</summary>
+  public Consistency Consistency(Model other, IList<long> seeds, IList<long> labels = null) {
+    if (other == null) throw new ArgumentNullException(nameof(other));
+    var h = Handle;
+    var o = other.Handle;
+    double[] values = Calls.Call(status => h.consistency(o, Calls.Int64s(seeds), Calls.Int64s(labels), status));
+    return new Consistency(values[0], values[1]);
   }
 
   /// <summary>Releases the sampler; its models stay open.</summary>

@@ -25,7 +25,7 @@ public sealed class Trainer : IDisposable {
   public static Trainer Create(byte[] config, Format format) {
     var handle = new Native.Trainer();
     try {
-      using (var bytes = Calls.Bytes(config)) Calls.Run(status => handle.create(bytes, (int)format, status));
+      Calls.Run(status => handle.create(config, (int)format, status));
     } catch {
       handle.Dispose();
       throw;
@@ -34,6 +34,44 @@ public sealed class Trainer : IDisposable {
   }
 
   /// <summary>Continues the run in runDir exactly where its newest checkpoint left it.</summary>
+  /// <summary>Starts a new run whose TrainConfig reads MEMORY data from train (and validation, when
+  /// its validation data is MEMORY too; null otherwise).</summary>
+  public static Trainer Create(string config, Images train, Images validation = null, Format format = Format.Text) {
+    return Create(Encoding.UTF8.GetBytes(config), format, train, validation);
+  }
+
+  /// <summary>Create with host images, for a TrainConfig in any format.</summary>
+  public static Trainer Create(byte[] config, Format format, Images train, Images validation = null) {
+    if (train == null) throw new ArgumentNullException(nameof(train));
+    var handle = new Native.Trainer();
+    try {
+      using (var t = train.ToNative())
+      using (var v = validation?.ToNative()) {
+        Calls.Run(status => handle.create_with_images(config, (int)format, t, v, status));
+      }
+    } catch {
+      handle.Dispose();
+      throw;
+    }
+    return new Trainer(handle);
+  }
+
+  /// <summary>Continues a MEMORY-data run: the same images handed in again.</summary>
+  public static Trainer Resume(string runDir, Images train, Images validation = null) {
+    if (train == null) throw new ArgumentNullException(nameof(train));
+    var handle = new Native.Trainer();
+    try {
+      using (var t = train.ToNative())
+      using (var v = validation?.ToNative()) {
+        Calls.Run(status => handle.resume_with_images(runDir, t, v, status));
+      }
+    } catch {
+      handle.Dispose();
+      throw;
+    }
+    return new Trainer(handle);
+  }
+
   public static Trainer Resume(string runDir) {
     var handle = new Native.Trainer();
     try {
@@ -68,6 +106,16 @@ public sealed class Trainer : IDisposable {
   }
 
   /// <summary>Makes the current (or next) Run write a checkpoint and return after its step.</summary>
+  /// <summary>The progress as a TrainStatus message (schemas/diffuse/v1/diffuse.proto) in format,
+  /// with the run directory.</summary>
+  public byte[] StatusMessage(Format format) {
+    var h = Handle;
+    return Calls.Call(status => h.status_message((int)format, status));
+  }
+
+  /// <summary>StatusMessage in text format.</summary>
+  public string StatusText => Encoding.UTF8.GetString(StatusMessage(Format.Text));
+
   public void RequestStop() {
     var h = Handle;
     Calls.Run(status => h.request_stop(status));

@@ -128,6 +128,94 @@ public static class Tests {
            "short profile refused");
   }
 
+  // 64 grey 16x16 images with a pattern per class, and their labels.
+  private static Images HostImages() {
+    const int count = 64, side = 16;
+    var pixels = new byte[count * side * side];
+    var labels = new long[count];
+    for (int i = 0; i < count; ++i) {
+      labels[i] = i % 10;
+      for (int p = 0; p < side * side; ++p) pixels[i * side * side + p] = (byte)((i * 37 + p * (1 + i % 10)) % 256);
+    }
+    return new Images(pixels, side, side, 1, labels);
+  }
+
+  private static string MemoryConfig(string runDir) {
+    return "model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2]"
+        + " num_blocks: 1 attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }"
+        + " data { train { format: MEMORY } } optimizer { rampup_images: 64 }"
+        + " run { output_dir: \"" + runDir + "\" batch_size: 16 duration_images: 160 status_images: 32"
+        + " checkpoint_images: 0 validation_images: 16 threads: 1 }";
+  }
+
+  // Every function of diffuse.h beyond training from files and sampling bytes.
+  private static void TheRestOfTheLibrary(string dir) {
+    string[] parts = Library.Version.Split('.');
+    Check(Library.VersionNumber == int.Parse(parts[0]) * 10000 + int.Parse(parts[1]) * 100 + int.Parse(parts[2]),
+          "version number " + Library.VersionNumber);
+    WorldPosition world = Library.WorldJoin();
+    Check(world.Rank == 0 && world.WorldSize == 1, "world " + world.Rank + "/" + world.WorldSize);
+
+    var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+    string logFile = Path.Combine(dir, "log.txt");
+    Library.SetLogLevel(LogLevel.Info);
+    Library.SetLogCallback((level, text) => messages.Enqueue(level + " " + text));
+    Library.LogToFile(logFile);
+    Images images = HostImages();
+    string runDir = Path.Combine(dir, "memory-run");
+    using (var trainer = Trainer.Create(MemoryConfig(runDir), images)) {
+      Check(trainer.Run(2) == 2, "2 steps from host images");
+      Check(trainer.StatusText.Contains("steps: 2"), "status message: " + trainer.StatusText);
+      Check(trainer.StatusMessage(Format.Json).Length > 0, "status message as JSON");
+      trainer.SaveCheckpoint();
+    }
+    Library.SetLogCallback(null);
+    Library.LogToFile(null);
+    Library.SetLogLevel(LogLevel.Warn);
+    Check(messages.Any(m => m.StartsWith("Info ") && m.Contains(runDir)), "log callback: " + string.Join(" | ", messages));
+    Check(File.ReadAllText(logFile).Contains(runDir), "log file names the run");
+    int before = messages.Count;
+    Throws(() => Trainer.Resume(runDir), DiffuseException.InvalidArgument, "MEMORY", "resume without the images");
+    Check(messages.Count == before, "no callback after removing it");
+    Throws(() => Trainer.Create(MemoryConfig(Path.Combine(dir, "bad")), new Images(new byte[100], 16, 16, 1)),
+           DiffuseException.InvalidArgument, "100 pixel values", "pixels that are no whole image");
+    using (var trainer = Trainer.Resume(runDir, images)) {
+      Check(trainer.Status.Steps == 2, "resumed at step 2");
+      Check(trainer.Run(1) == 1, "1 more step");
+    }
+
+    using (var model = Model.Open(Path.Combine(runDir, "checkpoint-0000000.safetensors"))) {
+      ValidationLoss v = model.ValidationLoss(images, 5);
+      Check(v.Sigmas.Length == 10 && Math.Abs(v.Sigmas[0] - 0.002) < 1e-12 && Math.Abs(v.Sigmas[9] - 80) < 1e-9,
+            "validation sigmas");
+      Check(v.Losses.Length == 10 && Math.Abs(v.Losses.Average() - v.Mean) < 1e-9 * Math.Abs(v.Mean), "validation mean");
+      Check(model.ValidationLoss(images, 5).Mean == v.Mean, "validation loss deterministic");
+      using (var sampler = Sampler.Create(model, "num_steps: 4")) {
+        long[] seeds = {3, 4};
+        long[] labels = {1, 2};
+        var bytes = new byte[2 * 256];
+        sampler.SampleInto(seeds, labels, bytes);
+        Check(bytes.SequenceEqual(sampler.Sample(seeds, labels)), "SampleInto bytes = Sample");
+        var floats = new float[2 * 256];
+        sampler.SampleInto(seeds, labels, floats);
+        Check(floats.SequenceEqual(sampler.SampleFloat(seeds, labels)), "SampleInto floats = SampleFloat");
+        Throws(() => sampler.SampleInto(seeds, labels, new byte[10]), DiffuseException.InvalidArgument, "capacity",
+               "destination too small");
+        Consistency c = sampler.Consistency(model, seeds, labels);
+        Check(c.RelativeMsd == 0 && Math.Abs(c.Cosine - 1) < 1e-6, "consistency with itself");
+      }
+      string data = FashionMnistDir();
+      string eval = "reference { format: IDX path: \"" + data + "/t10k-images-idx3-ubyte.gz\" labels_path: \"" + data
+          + "/t10k-labels-idx1-ubyte.gz\" } resize: RESIZE classifier: \""
+          + Environment.GetEnvironmentVariable("DIFFUSE_SOURCE_DIR") + "/metrics/fashion-mnist-classifier.safetensors\""
+          + " num_images: 10 k: 2 sampler { num_steps: 2 }";
+      EvalResult r = model.Evaluate(eval);
+      Check(r.NumImages == 10 && r.FdCls > 0 && !double.IsNaN(r.KidCls) && r.Precision >= 0 && r.Recall <= 1 &&
+            r.Swd > 0 && r.ValidationLoss > 0, "evaluation");
+      Throws(() => model.Evaluate("num_images: 10"), DiffuseException.InvalidConfig, "EvalConfig.", "bad EvalConfig");
+    }
+  }
+
   public static int Main() {
     Library.SetLogLevel(LogLevel.Warn);
     string dir = Path.Combine(Path.GetTempPath(), "diffuse-csharp-" + Guid.NewGuid().ToString("N"));
@@ -135,6 +223,7 @@ public static class Tests {
     try {
       ErrorsCarryStatusAndMessage();
       TrainSampleAndPostHocEma(Path.Combine(dir, "run"));
+      TheRestOfTheLibrary(dir);
     } catch (Exception e) {
       ++failed;
       Console.Error.WriteLine("FAILED with an exception: " + e);

@@ -1,7 +1,10 @@
 package org.diffuse;
 
 import java.nio.charset.StandardCharsets;
+import java.util.function.BiConsumer;
 import org.diffuse.swig.DiffuseNative;
+import org.diffuse.swig.LogMessage;
+import org.diffuse.swig.LogQueue;
 import org.diffuse.swig.diffuse_log_level;
 
 /** Process-wide functions of libdiffuse: versions, logging, threads, devices, config checks. */
@@ -18,6 +21,11 @@ public final class Diffuse {
     return DiffuseNative.diffuse_abi_version();
   }
 
+  /** Library version as MAJOR*10000 + MINOR*100 + PATCH, for comparisons. */
+  public static int versionNumber() {
+    return DiffuseNative.diffuse_version_number();
+  }
+
   /** Log threshold of the library's messages on stderr. */
   public enum LogLevel {
     TRACE(diffuse_log_level.DIFFUSE_LOG_TRACE),
@@ -31,6 +39,97 @@ public final class Diffuse {
 
     LogLevel(diffuse_log_level level) {
       this.level = level;
+    }
+
+    static LogLevel of(int value) {
+      for (LogLevel l : values()) {
+        if (l.level.swigValue() == value) return l;
+      }
+      return INFO;
+    }
+  }
+
+  /** Also writes every log message to {@code path} (appending); null or "" stops. */
+  public static void logToFile(String path) {
+    Calls.run(status -> DiffuseNative.log_to_file(path == null ? "" : path, status));
+  }
+
+  private static final Object logLock = new Object();
+  private static LogQueue logQueue;
+  private static Thread logThread;
+
+  /**
+   * Hands every log message at or above the log level to {@code callback} (null removes it),
+   * replacing the previous one. The callback runs on one daemon thread of this library, in the order
+   * the messages were logged, shortly after (the library thread that logs never waits for it); once
+   * this method returns, the previous callback is not running and is not called again (unless this
+   * is called from inside it). What it throws is printed to stderr.
+   */
+  public static void setLogCallback(BiConsumer<LogLevel, String> callback) {
+    synchronized (logLock) {
+      if (logQueue != null) {
+        logQueue.stop();
+        if (Thread.currentThread() != logThread) {
+          boolean interrupted = false;
+          while (true) {
+            try {
+              logThread.join();
+              break;
+            } catch (InterruptedException e) {
+              interrupted = true;
+            }
+          }
+          if (interrupted) Thread.currentThread().interrupt();
+        }
+        logQueue.delete();
+        logQueue = null;
+        logThread = null;
+      }
+      if (callback == null) return;
+      LogQueue queue = new LogQueue();
+      Calls.run(status -> queue.start(status));
+      Thread thread = new Thread(() -> {
+        LogMessage message = new LogMessage();
+        try {
+          while (queue.next(message)) {
+            try {
+              callback.accept(LogLevel.of(message.getLevel()), message.getText());
+            } catch (RuntimeException e) {
+              System.err.println("diffuse: the log callback threw: " + e);
+            }
+          }
+        } finally {
+          message.delete();
+        }
+      }, "diffuse log");
+      thread.setDaemon(true);
+      thread.start();
+      logQueue = queue;
+      logThread = thread;
+    }
+  }
+
+  /** Where this process stands in a data-parallel launch. */
+  public static final class WorldPosition {
+    public final int rank;
+    public final int worldSize;
+
+    WorldPosition(int rank, int worldSize) {
+      this.rank = rank;
+      this.worldSize = worldSize;
+    }
+  }
+
+  /**
+   * Joins the data-parallel launch this process is a rank of (torchrun, Slurm, {@code diffuse
+   * --nproc}) for sampling and evaluation; outside one, rank 0 of 1 (diffuse_world_join).
+   */
+  public static WorldPosition worldJoin() {
+    org.diffuse.swig.WorldPosition p = Calls.call(status -> DiffuseNative.world_join(status));
+    try {
+      return new WorldPosition(p.getRank(), p.getWorld_size());
+    } finally {
+      p.delete();
     }
   }
 

@@ -1,6 +1,7 @@
 package org.diffuse;
 
 import java.nio.charset.StandardCharsets;
+import org.diffuse.swig.DiffuseNative;
 import org.diffuse.swig.ModelShape;
 
 /**
@@ -86,6 +87,41 @@ public final class Model implements AutoCloseable {
       return new int[] {s.getChannels(), s.getResolution(), s.getLabel_dim()};
     } finally {
       s.delete();
+    }
+  }
+
+  /**
+   * Validation loss on held-out images at the fixed noise levels a run writes to stats.jsonl, with
+   * noise fixed by {@code seed} (the same seed compares models).
+   */
+  public ValidationLoss validationLoss(Images images, long seed) {
+    org.diffuse.swig.Model h = handle();
+    org.diffuse.swig.Images native_ = images.toNative();
+    try {
+      org.diffuse.swig.ValidationLoss v = Calls.call(status -> DiffuseNative.validation_loss(h, native_, seed, status));
+      try {
+        return new ValidationLoss(v.sigmas(), v.losses(), v.mean());
+      } finally {
+        v.delete();
+      }
+    } finally {
+      native_.delete();
+    }
+  }
+
+  /** Samples EvalConfig.num_images images and measures them against a text-format EvalConfig's real images. */
+  public EvalResult evaluate(String config) {
+    return evaluate(config.getBytes(StandardCharsets.UTF_8), Format.TEXT);
+  }
+
+  /** {@link #evaluate(String)} for an EvalConfig in any format. */
+  public EvalResult evaluate(byte[] config, Format format) {
+    org.diffuse.swig.Model h = handle();
+    org.diffuse.swig.EvalResult r = Calls.call(status -> DiffuseNative.evaluate(h, config, format.value, status));
+    try {
+      return new EvalResult(r);
+    } finally {
+      r.delete();
     }
   }
 

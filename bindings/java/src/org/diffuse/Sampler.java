@@ -1,6 +1,8 @@
 package org.diffuse;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.diffuse.swig.diffuse_pixel_type;
 
 /**
  * The EDM sampler of one model: a SamplerConfig (empty: 32 Heun steps, sigma 0.002..80, rho 7)
@@ -68,6 +70,33 @@ public final class Sampler implements AutoCloseable {
   public void sampleGrid(long[] seeds, long[] labels, int columns, String path) {
     org.diffuse.swig.Sampler h = handle();
     Calls.run(status -> h.write_png_grid(seeds, labels, columns, path, status));
+  }
+
+  /**
+   * Like {@link #sample} (or {@link #sampleFloat} for {@code floats}), written into a direct buffer
+   * from its position without allocating (count x channels x resolution x resolution values, floats
+   * in native byte order); the position does not move.
+   */
+  public void sampleInto(long[] seeds, long[] labels, boolean floats, ByteBuffer destination) {
+    if (destination == null || !destination.isDirect()) {
+      throw new IllegalArgumentException("the destination must be a direct ByteBuffer (ByteBuffer.allocateDirect)");
+    }
+    org.diffuse.swig.Sampler h = handle();
+    int type = floats ? diffuse_pixel_type.DIFFUSE_PIXELS_FLOAT32.swigValue()
+                      : diffuse_pixel_type.DIFFUSE_PIXELS_UINT8.swigValue();
+    ByteBuffer window = destination.slice();
+    Calls.run(status -> h.run_into(seeds, labels, type, window, status));
+  }
+
+  /**
+   * How alike {@code other}'s images are to this sampler's model's from the same seeds and noise
+   * (this sampler's config; it must have no guide).
+   */
+  public Consistency consistency(Model other, long[] seeds, long[] labels) {
+    org.diffuse.swig.Sampler h = handle();
+    org.diffuse.swig.Model o = other.handle();
+    double[] values = Calls.call(status -> h.consistency(o, seeds, labels, status));
+    return new Consistency(values[0], values[1]);
   }
 
   /** The model this sampler samples from. */

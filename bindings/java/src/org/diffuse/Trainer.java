@@ -40,6 +40,50 @@ public final class Trainer implements AutoCloseable {
     return new Trainer(handle);
   }
 
+  /**
+   * Starts a new run whose text-format TrainConfig reads MEMORY data from {@code train} (and from
+   * {@code validation} when its validation data is MEMORY too; null otherwise).
+   */
+  public static Trainer create(String config, Images train, Images validation) {
+    return create(config.getBytes(StandardCharsets.UTF_8), Format.TEXT, train, validation);
+  }
+
+  /** {@link #create(String, Images, Images)} for a TrainConfig in any format. */
+  public static Trainer create(byte[] config, Format format, Images train, Images validation) {
+    if (train == null) throw new IllegalArgumentException("train images are null");
+    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
+    org.diffuse.swig.Images t = train.toNative();
+    org.diffuse.swig.Images v = validation == null ? null : validation.toNative();
+    try {
+      Calls.run(status -> handle.create_with_images(config, format.value, t, v, status));
+    } catch (RuntimeException e) {
+      handle.delete();
+      throw e;
+    } finally {
+      Images.delete(t);
+      Images.delete(v);
+    }
+    return new Trainer(handle);
+  }
+
+  /** Continues a MEMORY-data run: the same images handed in again ({@code validation} may be null). */
+  public static Trainer resume(String runDir, Images train, Images validation) {
+    if (train == null) throw new IllegalArgumentException("train images are null");
+    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
+    org.diffuse.swig.Images t = train.toNative();
+    org.diffuse.swig.Images v = validation == null ? null : validation.toNative();
+    try {
+      Calls.run(status -> handle.resume_with_images(runDir, t, v, status));
+    } catch (RuntimeException e) {
+      handle.delete();
+      throw e;
+    } finally {
+      Images.delete(t);
+      Images.delete(v);
+    }
+    return new Trainer(handle);
+  }
+
   /** Continues the run in {@code runDir} exactly where its newest checkpoint left it. */
   public static Trainer resume(String runDir) {
     org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
@@ -67,6 +111,17 @@ public final class Trainer implements AutoCloseable {
     } finally {
       s.delete();
     }
+  }
+
+  /** The progress as a TrainStatus message in {@code format}, with the run directory. */
+  public byte[] statusMessage(Format format) {
+    org.diffuse.swig.Trainer h = Calls.requireOpen(handle);
+    return Calls.call(status -> h.status_message(format.value, status));
+  }
+
+  /** {@link #statusMessage} in text format. */
+  public String statusText() {
+    return new String(statusMessage(Format.TEXT), StandardCharsets.UTF_8);
   }
 
   /** Makes the current (or next) {@link #run(long)} write a checkpoint and return after its step. */
