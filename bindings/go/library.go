@@ -30,6 +30,20 @@ var (
 // Version is the library version, "MAJOR.MINOR.PATCH".
 func Version() string { return native.Diffuse_version() }
 
+// VersionNumber is the library version as MAJOR*10000 + MINOR*100 + PATCH, for comparisons.
+func VersionNumber() int { return native.Diffuse_version_number() }
+
+// WorldJoin joins the data-parallel launch this process is a rank of (torchrun, Slurm, diffuse
+// --nproc) for sampling and evaluation; outside one it returns rank 0 of 1 (diffuse_world_join).
+func WorldJoin() (rank, worldSize int, err error) {
+	err = call(func(s native.Status) {
+		p := native.World_join(s)
+		defer native.DeleteWorldPosition(p)
+		rank, worldSize = p.GetRank(), p.GetWorld_size()
+	})
+	return rank, worldSize, err
+}
+
 // ABIVersion is the ABI version of the loaded library (the SONAME suffix).
 func ABIVersion() int { return native.Diffuse_abi_version() }
 

@@ -3,6 +3,7 @@ package diffuse
 import (
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"diffuse/internal/native"
 )
@@ -91,6 +92,25 @@ func (s *Sampler) SampleFloat(seeds []uint64, labels []int64) ([]float32, error)
 func (s *Sampler) SampleGrid(seeds []uint64, labels []int64, columns int, path string) error {
 	return s.with(func(h native.Sampler, st native.Status) {
 		h.Write_png_grid(seedSlice(seeds), labels, columns, path, st)
+	})
+}
+
+// SampleInto is Sample written into dst (no allocation per call): it must hold count x channels x
+// resolution x resolution bytes.
+func (s *Sampler) SampleInto(seeds []uint64, labels []int64, dst []byte) error {
+	return s.with(func(h native.Sampler, st native.Status) {
+		h.Run_into(seedSlice(seeds), labels, int(native.DIFFUSE_PIXELS_UINT8), dst, st)
+	})
+}
+
+// SampleFloatInto is SampleFloat written into dst.
+func (s *Sampler) SampleFloatInto(seeds []uint64, labels []int64, dst []float32) error {
+	var view []byte
+	if len(dst) > 0 {
+		view = unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), len(dst)*4)
+	}
+	return s.with(func(h native.Sampler, st native.Status) {
+		h.Run_into(seedSlice(seeds), labels, int(native.DIFFUSE_PIXELS_FLOAT32), view, st)
 	})
 }
 

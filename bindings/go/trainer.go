@@ -41,6 +41,40 @@ func NewTrainerFrom(config []byte, format Format) (*Trainer, error) {
 	return newTrainer(h), nil
 }
 
+// NewTrainerWithImages starts a new run whose text-format TrainConfig reads MEMORY data from train
+// (and from validation when its validation data is MEMORY too; nil otherwise).
+func NewTrainerWithImages(config string, train, validation *Images) (*Trainer, error) {
+	return NewTrainerWithImagesFrom([]byte(config), FormatText, train, validation)
+}
+
+// NewTrainerWithImagesFrom is NewTrainerWithImages for a TrainConfig in any format.
+func NewTrainerWithImagesFrom(config []byte, format Format, train, validation *Images) (*Trainer, error) {
+	t, freeTrain := train.toNative()
+	defer freeTrain()
+	v, freeValidation := validation.toNative()
+	defer freeValidation()
+	h := native.NewTrainer()
+	if err := call(func(s native.Status) { h.Create_with_images(config, int(format), t, v, s) }); err != nil {
+		native.DeleteTrainer(h)
+		return nil, err
+	}
+	return newTrainer(h), nil
+}
+
+// ResumeTrainerWithImages continues a MEMORY-data run: the same images handed in again.
+func ResumeTrainerWithImages(runDir string, train, validation *Images) (*Trainer, error) {
+	t, freeTrain := train.toNative()
+	defer freeTrain()
+	v, freeValidation := validation.toNative()
+	defer freeValidation()
+	h := native.NewTrainer()
+	if err := call(func(s native.Status) { h.Resume_with_images(runDir, t, v, s) }); err != nil {
+		native.DeleteTrainer(h)
+		return nil, err
+	}
+	return newTrainer(h), nil
+}
+
 // ResumeTrainer continues the run in runDir exactly where its newest checkpoint left it.
 func ResumeTrainer(runDir string) (*Trainer, error) {
 	h := native.NewTrainer()
@@ -88,6 +122,13 @@ func (t *Trainer) Status() (TrainStatus, error) {
 		}
 	})
 	return out, err
+}
+
+// StatusMessage returns the progress as a TrainStatus message in format, with the run directory.
+func (t *Trainer) StatusMessage(format Format) ([]byte, error) {
+	var message []byte
+	err := t.with(func(h native.Trainer, s native.Status) { message = h.Status_message(int(format), s) })
+	return message, err
 }
 
 // RequestStop makes the current (or next) Run write a checkpoint and return after its step.
