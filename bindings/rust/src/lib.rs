@@ -12,15 +12,19 @@
 pub mod ffi;
 
 mod error;
+mod images;
 mod library;
+mod metrics;
 mod model;
 mod posthoc;
 mod sampler;
 mod trainer;
 
 pub use error::{Error, Result, Status};
-pub use library::{abi_version, device_available, resolve_train_config, set_log_level, set_num_threads, version,
-                  Format, LogLevel};
+pub use images::Images;
+pub use library::{abi_version, device_available, log_to_file, resolve_train_config, set_log_callback, set_log_level,
+                  set_num_threads, version, version_number, world_join, Format, LogCallback, LogLevel};
+pub use metrics::{Consistency, EvalResult, ValidationLoss};
 pub use model::{Model, Shape};
 pub use posthoc::{posthoc_ema, posthoc_ema_with, PostHocOptions};
 pub use sampler::Sampler;

@@ -4,7 +4,7 @@ use std::ptr::{self, NonNull};
 
 use crate::error::{c_path, check, Error, Result};
 use crate::ffi;
-use crate::library::Format;
+use crate::library::{take_buffer, Format};
 use crate::model::Model;
 
 /// The EDM sampler of one model: a SamplerConfig (empty: 32 Heun steps, sigma 0.002..80, rho 7)
@@ -12,7 +12,7 @@ use crate::model::Model;
 /// Image i depends only on seeds[i] and labels[i]. It borrows its models, so they outlive it; freed
 /// on drop. Any number of threads may sample with one Sampler.
 pub struct Sampler<'a> {
-    raw: NonNull<ffi::diffuse_sampler>,
+    pub(crate) raw: NonNull<ffi::diffuse_sampler>,
     model: &'a Model,
     guide: Option<&'a Model>,
 }
@@ -46,18 +46,27 @@ impl<'a> Sampler<'a> {
 
     /// One image per seed; `labels` None (unconditional) or one class per seed (-1: none). Returns
     /// count x channels x resolution x resolution bytes, each image in C, H, W order.
+    /// The images are in a buffer the library allocates (diffuse_sampler_run_to_buffer).
     pub fn sample(&self, seeds: &[u64], labels: Option<&[i64]>) -> Result<Vec<u8>> {
-        let mut images = vec![0u8; seeds.len() * self.values_per_image()?];
-        self.run(seeds, labels, ffi::DIFFUSE_PIXELS_UINT8, images.as_mut_ptr().cast(), images.len())?;
-        Ok(images)
+        self.run_to_buffer(seeds, labels, ffi::DIFFUSE_PIXELS_UINT8)
     }
 
     /// `sample` before quantisation: values about [-1, 1].
     pub fn sample_float(&self, seeds: &[u64], labels: Option<&[i64]>) -> Result<Vec<f32>> {
-        let mut images = vec![0f32; seeds.len() * self.values_per_image()?];
-        let bytes = images.len() * std::mem::size_of::<f32>();
-        self.run(seeds, labels, ffi::DIFFUSE_PIXELS_FLOAT32, images.as_mut_ptr().cast(), bytes)?;
-        Ok(images)
+        let bytes = self.run_to_buffer(seeds, labels, ffi::DIFFUSE_PIXELS_FLOAT32)?;
+        Ok(bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
+
+    /// `sample` into the caller's memory (no allocation): `images` must hold count x channels x
+    /// resolution x resolution bytes (diffuse_sampler_run).
+    pub fn sample_into(&self, seeds: &[u64], labels: Option<&[i64]>, images: &mut [u8]) -> Result<()> {
+        self.run(seeds, labels, ffi::DIFFUSE_PIXELS_UINT8, images.as_mut_ptr().cast(), images.len())
+    }
+
+    /// `sample_float` into the caller's memory.
+    pub fn sample_float_into(&self, seeds: &[u64], labels: Option<&[i64]>, images: &mut [f32]) -> Result<()> {
+        let bytes = std::mem::size_of_val(images);
+        self.run(seeds, labels, ffi::DIFFUSE_PIXELS_FLOAT32, images.as_mut_ptr().cast(), bytes)
     }
 
     /// `sample`, then one PNG grid of `columns` columns (0: square) at `path`.
@@ -80,9 +89,17 @@ impl<'a> Sampler<'a> {
         self.guide
     }
 
-    fn values_per_image(&self) -> Result<usize> {
-        let shape = self.model.shape()?;
-        Ok((shape.channels * shape.resolution * shape.resolution) as usize)
+    fn run_to_buffer(&self, seeds: &[u64], labels: Option<&[i64]>, kind: ffi::diffuse_pixel_type) -> Result<Vec<u8>> {
+        let labels = check_labels(seeds, labels)?;
+        if seeds.is_empty() {
+            return Ok(Vec::new()); // no images (the C call refuses count 0)
+        }
+        let mut buffer = ffi::diffuse_buffer { data: ptr::null_mut(), len: 0 };
+        // SAFETY: a live handle; every pointer is valid for the length passed with it.
+        check(unsafe {
+            ffi::diffuse_sampler_run_to_buffer(self.raw.as_ptr(), seeds.as_ptr(), labels, seeds.len(), kind, &mut buffer)
+        })?;
+        Ok(take_buffer(&mut buffer))
     }
 
     fn run(&self, seeds: &[u64], labels: Option<&[i64]>, kind: ffi::diffuse_pixel_type, images: *mut std::os::raw::c_void,

@@ -3,7 +3,8 @@ use std::ptr::{self, NonNull};
 
 use crate::error::{c_path, check, Result};
 use crate::ffi;
-use crate::library::Format;
+use crate::images::Images;
+use crate::library::{take_buffer, Format};
 
 /// A training run: network, optimizer, EMAs, data loader and run directory. Dropping it releases
 /// the run (no checkpoint is written).
@@ -48,6 +49,40 @@ impl Trainer {
         Ok(Trainer { raw: NonNull::new(raw).expect("diffuse_trainer_create returned OK and NULL") })
     }
 
+    /// Starts a new run whose text-format TrainConfig reads MEMORY data from `train` (and from
+    /// `validation` when its validation data is MEMORY too).
+    pub fn create_with_images(config: &str, train: &Images<'_>, validation: Option<&Images<'_>>) -> Result<Trainer> {
+        Trainer::create_with_images_from(config.as_bytes(), Format::Text, train, validation)
+    }
+
+    /// `create_with_images` for a TrainConfig in any format.
+    pub fn create_with_images_from(config: &[u8], format: Format, train: &Images<'_>,
+                                   validation: Option<&Images<'_>>) -> Result<Trainer> {
+        let train = train.raw()?;
+        let validation = validation.map(|v| v.raw()).transpose()?;
+        let validation_ptr = validation.as_ref().map_or(ptr::null(), |v| v as *const ffi::diffuse_images);
+        let mut raw = ptr::null_mut();
+        // SAFETY: config bytes valid for their length; the images stay borrowed for the call.
+        check(unsafe {
+            ffi::diffuse_trainer_create_with_images(&mut raw, config.as_ptr().cast(), config.len(), format.raw(), &train,
+                                                    validation_ptr)
+        })?;
+        Ok(Trainer { raw: NonNull::new(raw).expect("diffuse_trainer_create_with_images returned OK and NULL") })
+    }
+
+    /// Continues a MEMORY-data run: the same images handed in again.
+    pub fn resume_with_images(run_dir: impl AsRef<Path>, train: &Images<'_>, validation: Option<&Images<'_>>)
+                              -> Result<Trainer> {
+        let dir = c_path("run_dir", run_dir.as_ref())?;
+        let train = train.raw()?;
+        let validation = validation.map(|v| v.raw()).transpose()?;
+        let validation_ptr = validation.as_ref().map_or(ptr::null(), |v| v as *const ffi::diffuse_images);
+        let mut raw = ptr::null_mut();
+        // SAFETY: a valid C string; the images stay borrowed for the call.
+        check(unsafe { ffi::diffuse_trainer_resume_with_images(&mut raw, dir.as_ptr(), &train, validation_ptr) })?;
+        Ok(Trainer { raw: NonNull::new(raw).expect("diffuse_trainer_resume_with_images returned OK and NULL") })
+    }
+
     /// Continues the run in `run_dir` exactly where its newest checkpoint left it.
     pub fn resume(run_dir: impl AsRef<Path>) -> Result<Trainer> {
         let dir = c_path("run_dir", run_dir.as_ref())?;
@@ -86,6 +121,14 @@ impl Trainer {
             validation_loss: s.validation_loss,
             done: s.done != 0,
         })
+    }
+
+    /// The progress as a TrainStatus message in `format`, with the run directory.
+    pub fn status_message(&self, format: Format) -> Result<Vec<u8>> {
+        let mut buffer = ffi::diffuse_buffer { data: ptr::null_mut(), len: 0 };
+        // SAFETY: a live handle; the buffer is filled by the library.
+        check(unsafe { ffi::diffuse_trainer_get_status_message(self.raw.as_ptr(), format.raw(), &mut buffer) })?;
+        Ok(take_buffer(&mut buffer))
     }
 
     /// Makes the current (or next) `run` write a checkpoint and return after its step.
