@@ -409,7 +409,7 @@ typedef struct diffuse_eval_result {
   size_t size;
   int64_t num_images;     /* generated and real images compared */
   double fd_cls;          /* Frechet distance in the classifier's features (lower is better) */
-  double kid_cls;         /* kernel distance in the same features (lower is better, ~0 at best) */
+  double kid_cls;         /* kernel distance in the same features: the unbiased MMD^2 itself, not x1e3 (~0 at best) */
   double precision;       /* fraction of generated images on the real-image manifold */
   double recall;          /* fraction of real images on the generated-image manifold */
   double swd;             /* sliced Wasserstein distance of 7x7 patches, x1000 (lower is better) */
@@ -419,10 +419,14 @@ typedef struct diffuse_eval_result {
 /* Samples EvalConfig.num_images images from `model` and measures them against the real images of an
  * EvalConfig (`config`, `len` bytes in `format`; schemas/diffuse/v1/diffuse.proto): FD_cls, KID_cls,
  * precision/recall (k-NN in the features of a small classifier trained on the same dataset) and SWD,
- * plus the validation loss on the real images. Deterministic for a given config. Blocks (it samples).
+ * plus the validation loss on the real images. Deterministic for a given config. Relative paths
+ * resolve against EvalConfig.base_dir (default the working directory); a relative classifier is also
+ * looked for in $DIFFUSE_DATA_DIR and the installed share/diffuse. EvalConfig.resize defaults to the
+ * training run's when the model file's run was found. Logs its progress at info. Blocks (it samples).
  * Any thread. Returns DIFFUSE_E_INVALID_ARGUMENT (NULL, result->size too small, classifier channels
- * that do not fit the model), DIFFUSE_E_INVALID_CONFIG (a field, named), DIFFUSE_E_IO /
- * DIFFUSE_E_CORRUPT_FILE (reference data, classifier file). */
+ * that do not fit the model), DIFFUSE_E_INVALID_CONFIG (a field, named), DIFFUSE_E_NOT_FOUND (a
+ * classifier found nowhere: every place looked in named), DIFFUSE_E_IO / DIFFUSE_E_CORRUPT_FILE
+ * (reference data, classifier file). */
 DIFFUSE_API diffuse_status diffuse_evaluate(diffuse_model *model, const void *config, size_t len, diffuse_format format,
                                             diffuse_eval_result *result);
 

@@ -1,8 +1,12 @@
 // diffuse_validation_loss, diffuse_consistency and diffuse_evaluate: the measures a host compares
 // models by.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -28,6 +32,30 @@ using diffuse::capi::guarded;
 using diffuse::capi::set_error;
 
 constexpr int64_t kValidationBatch = 64;
+
+}  // namespace
+
+namespace {
+
+// Where data files named relative to no directory (an EvalConfig's classifier) are looked for:
+// $DIFFUSE_DATA_DIR; the installed share/diffuse, found from this library's own place (an install
+// works wherever it was moved); the source tree when this library is the one built in it.
+std::vector<std::string> data_directories() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("DIFFUSE_DATA_DIR"); env && *env) dirs.emplace_back(env);
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&diffuse_evaluate), &info) && info.dli_fname) {
+    std::error_code ignored;
+    const fs::path library = fs::canonical(info.dli_fname, ignored);
+    if (!library.empty()) {
+      dirs.push_back((library.parent_path() / DIFFUSE_LIBDIR_TO_DATADIR).lexically_normal().string());
+      const fs::path build_dir = fs::canonical(DIFFUSE_BINARY_DIR, ignored);
+      if (!build_dir.empty() && library.parent_path() == build_dir) dirs.emplace_back(DIFFUSE_SOURCE_DIR);
+    }
+  }
+  return dirs;
+}
 
 }  // namespace
 
@@ -105,8 +133,12 @@ diffuse_status diffuse_evaluate(diffuse_model* model, const void* config, size_t
   return guarded([&] {
     diffuse::v1::EvalConfig parsed;
     diffuse::capi::parse(config, len, format, &parsed);
+    diffuse::EvalContext context;
+    context.data_dirs = data_directories();
+    context.trained_resize = model->trained_resize;
+    context.trained_resize_source = model->trained_resize_source;
     const diffuse::EvalResult r =
-        diffuse::evaluate_model(model->net, model->config, parsed, diffuse::capi::sampling_world());
+        diffuse::evaluate_model(model->net, model->config, parsed, diffuse::capi::sampling_world(), context);
     diffuse_eval_result full{};
     full.size = sizeof full;
     full.num_images = r.num_images;

@@ -53,6 +53,10 @@ diffuse_status diffuse_model_open(diffuse_model** out, const char* path, const c
     handle->config = file.config;
     handle->net = file.net;
     handle->net->to(d);
+    if (file.training) {
+      handle->trained_resize = file.training->data().resize();
+      handle->trained_resize_source = file.training_source;
+    }
     *out = handle.release();
     return DIFFUSE_OK;
   });

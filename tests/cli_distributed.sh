@@ -141,7 +141,8 @@ classifier: "$(cd "$(dirname "$0")/.." && pwd)/metrics/fashion-mnist-classifier.
 num_images: 100
 sampler { num_steps: 8 }
 EVAL
-"$cli" eval "$model" "$work/eval.textproto" >"$work/eval1.txt"
-"$cli" eval --nproc 2 "$model" "$work/eval.textproto" >"$work/eval2.txt" 2>&1 || { cat "$work/eval2.txt"; exit 1; }
+"$cli" eval "$model" "$work/eval.textproto" >"$work/eval1.txt" 2>"$work/eval1.log"
+"$cli" eval --nproc 2 "$model" "$work/eval.textproto" >"$work/eval2.txt" 2>"$work/eval2.log" ||
+  { cat "$work/eval2.txt" "$work/eval2.log"; exit 1; }
 diff "$work/eval1.txt" "$work/eval2.txt" || { echo "FAIL: the 2-process evaluation differs"; exit 1; }
 echo "sample and eval over 2 processes: the same grid, the same metrics (FD_cls $(awk '/FD_cls/ { print $2 }' "$work/eval1.txt"))"

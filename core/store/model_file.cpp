@@ -1,5 +1,8 @@
 #include "store/model_file.h"
 
+#include <filesystem>
+#include <utility>
+
 #include <ATen/ATen.h>
 
 #include "config/model_config.h"
@@ -7,11 +10,37 @@
 #include "io/safetensors.h"
 #include "nn/model_plan.h"
 #include "nn/state_dict.h"
+#include "log/log.h"
 #include "store/checkpoint.h"
+#include "store/run_directory.h"
 #include "store/tensor_table.h"
 #include "util/error.h"
 
 namespace diffuse {
+namespace {
+
+// The run directory config beside `path` or one level up whose resolved model config is `model`.
+std::optional<std::pair<v1::TrainConfig, std::string>> find_run_config(const std::string& path,
+                                                                       const v1::ModelConfig& model) {
+  namespace fs = std::filesystem;
+  std::error_code ignored;
+  const fs::path dir = fs::absolute(path, ignored).parent_path();
+  for (const fs::path& run_dir : {dir, dir.parent_path()}) {
+    if (!fs::is_regular_file(run_dir / "config.textproto", ignored)) continue;
+    try {
+      v1::TrainConfig run = RunDirectory::load_config(run_dir.string());
+      if (resolve_model_config(run.model()).SerializeAsString() == model.SerializeAsString()) {
+        return std::make_pair(std::move(run), (run_dir / "config.textproto").string());
+      }
+    } catch (const Error& e) {
+      log_debug("{}: not the run of {}: {}", run_dir.string(), path, e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 ModelFile load_model(const std::string& path, const v1::ModelConfig* config) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
@@ -35,6 +64,13 @@ ModelFile load_model(const std::string& path, const v1::ModelConfig* config) {
   out.net = Precond(options);
   load_state_dict(*out.net, file.read_all(), path, prefix);
   out.net->eval();
+  if (train) {
+    out.training = *train;
+    out.training_source = path;
+  } else if (auto run = find_run_config(path, out.config)) {
+    out.training = std::move(run->first);
+    out.training_source = std::move(run->second);
+  }
   return out;
 }
 

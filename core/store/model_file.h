@@ -3,6 +3,7 @@
 // safetensors with EDM2 state-dict names plus a ModelConfig from the caller. Reader and writer here.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "diffuse.pb.h"
@@ -13,6 +14,11 @@ namespace diffuse {
 struct ModelFile {
   v1::ModelConfig config;  // resolved
   Precond net{nullptr};    // in eval mode, on the CPU
+  // The TrainConfig of the run that made the network, when known: a checkpoint's own, or the
+  // config.textproto of the run directory the file lies in (or one level below, as phema/ does)
+  // whose model config is this one. `training_source` names where it came from.
+  std::optional<v1::TrainConfig> training;
+  std::string training_source;
 };
 
 // `config` (may be null) overrides the file's own. Throws Error(kInvalidArgument) when the file

@@ -67,6 +67,35 @@ bool read_file(const std::string& path, std::string* out) {
   return true;
 }
 
+// `config` (an EvalConfig read from `path`) with base_dir set to the file's directory, so that its
+// relative paths mean what they say wherever diffuse runs; a config that sets base_dir itself, and a
+// binary one, go as they are.
+std::string with_base_dir(const std::string& config, diffuse_format format, const std::string& path) {
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (!resolved) return config;
+  std::string dir(resolved);
+  std::free(resolved);
+  dir = dir.substr(0, dir.find_last_of('/') + 1);
+  std::string quoted = "\"";
+  for (char c : dir) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  quoted += '"';
+  if (format == DIFFUSE_FORMAT_TEXT && config.find("base_dir") == std::string::npos) {
+    return config + "\nbase_dir: " + quoted + "\n";
+  }
+  if (format == DIFFUSE_FORMAT_JSON && config.find("base_dir") == std::string::npos &&
+      config.find("baseDir") == std::string::npos) {
+    const size_t open = config.find('{');
+    if (open == std::string::npos) return config;
+    const size_t next = config.find_first_not_of(" \t\r\n", open + 1);
+    const bool empty = next != std::string::npos && config[next] == '}';
+    return config.substr(0, open + 1) + "\"baseDir\": " + quoted + (empty ? "" : ", ") + config.substr(open + 1);
+  }
+  return config;
+}
+
 // "0-3,7,10-11" → 0 1 2 3 7 10 11.
 constexpr unsigned long long kMaxSeeds = 1000000;
 
@@ -286,7 +315,12 @@ const Command kEval = {
     {kModelConfig, kDevice, kNproc},
     {"diffuse eval runs/demo-fashion-mnist/phema/phema-0.075-0000065.safetensors samples/eval/fashion-mnist.textproto"},
     "EVAL_CONFIG is an EvalConfig (schemas/diffuse/v1/diffuse.proto): the reference images, the feature\n"
-    "classifier, the number of samples and the sampler."};
+    "classifier, the number of samples and the sampler. Its relative paths are relative to its own\n"
+    "directory; a classifier is also looked for in the installed share/diffuse (e.g.\n"
+    "metrics/fashion-mnist-classifier.safetensors). resize defaults to the training run's when the model\n"
+    "file's run is found, and a different one is warned about: FD_cls depends on it. KID_cls is the\n"
+    "unbiased MMD^2 of the classifier features (cubic kernel) itself; papers often print it x1e3.\n"
+    "Progress goes to stderr as log lines, the results to stdout."};
 
 const Command kConsistency = {
     "consistency", "MODEL_A MODEL_B",
@@ -538,12 +572,14 @@ int eval(int argc, char** argv) {
   diffuse_eval_result r;
   std::memset(&r, 0, sizeof r);
   r.size = sizeof r;
+  config = with_base_dir(config, format_of(config_path), config_path);
   status = diffuse_evaluate(model, config.data(), config.size(), format_of(config_path), &r);
   diffuse_model_free(model);
   if (status != DIFFUSE_OK) return report(config_path.c_str(), status);
   if (quiet) return kExitOk;
   std::printf("images           %lld\nFD_cls           %.4f\nKID_cls          %.6f\nprecision        %.4f\n"
-              "recall           %.4f\nSWD (x1e3)       %.3f\nvalidation loss  %.5f\n",
+              "recall           %.4f\nSWD (x1e3)       %.3f\nvalidation loss  %.5f\n"
+              "# KID_cls is the unbiased MMD^2 itself (papers often print it x1e3); SWD is x1e3\n",
               static_cast<long long>(r.num_images), r.fd_cls, r.kid_cls, r.precision, r.recall, r.swd,
               r.validation_loss);
   return kExitOk;

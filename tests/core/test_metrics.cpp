@@ -2,6 +2,7 @@
 // hand-computed case, precision/recall on separated clusters), and on real Fashion-MNIST test images
 // with the committed feature classifier, that noise, blur and dropped classes rank in the right order.
 #include <cmath>
+#include <filesystem>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -10,6 +11,7 @@
 
 #include "data/dataset.h"
 #include "fixtures.h"
+#include "metrics/evaluate.h"
 #include "metrics/feature_classifier.h"
 #include "metrics/feature_distances.h"
 #include "metrics/sliced_wasserstein.h"
@@ -205,6 +207,35 @@ TEST(FeatureClassifier, MetricsRankNoiseBlurAndDroppedClasses) {
               "classes 0-4 %.3f; SWD real %.2f, noise 0.5 %.2f\n",
               fd_real, fd_noisy, fd_noisier, fd_blur, fd_dropped, pr_real.recall, pr_dropped.recall, swd_real,
               swd_noisy);
+}
+
+TEST(EvalConfigPaths, RelativePathsResolveAgainstBaseDirAndTheClassifierIsSearchedFor) {
+  v1::EvalConfig config;
+  EXPECT_EQ(eval_path(config, "data/x.gz"), "data/x.gz");  // no base_dir: the working directory
+  config.set_base_dir("/cfg");
+  EXPECT_EQ(eval_path(config, "data/x.gz"), "/cfg/data/x.gz");
+  EXPECT_EQ(eval_path(config, "/abs/x.gz"), "/abs/x.gz");
+
+  const std::string dir = test::make_temp_dir("eval-paths");
+  std::filesystem::create_directories(dir + "/config");
+  std::filesystem::create_directories(dir + "/first/metrics");
+  std::filesystem::create_directories(dir + "/second/metrics");
+  test::write_bytes(dir + "/second/metrics/c.safetensors", "x");
+  config.set_base_dir(dir + "/config");
+  config.set_classifier("metrics/c.safetensors");
+  EXPECT_EQ(find_classifier(config, {dir + "/first", dir + "/second"}), dir + "/second/metrics/c.safetensors");
+  test::write_bytes(dir + "/config/metrics.safetensors", "x");
+  config.set_classifier("metrics.safetensors");
+  EXPECT_EQ(find_classifier(config, {dir + "/first"}), dir + "/config/metrics.safetensors");  // base_dir first
+  config.set_classifier("metrics/none.safetensors");
+  EXPECT_TRUE(test::throws_error([&] { find_classifier(config, {dir + "/first", dir + "/second"}); },
+                                 ErrorCode::kNotFound,
+                                 {"EvalConfig.classifier: metrics/none.safetensors not found",
+                                  dir + "/config/metrics/none.safetensors", dir + "/first/metrics/none.safetensors",
+                                  dir + "/second/metrics/none.safetensors"}));
+  config.set_classifier(dir + "/absent.safetensors");  // an absolute name is looked for only where it says
+  EXPECT_TRUE(test::throws_error([&] { find_classifier(config, {dir + "/second"}); }, ErrorCode::kNotFound,
+                                 {"(looked for " + dir + "/absent.safetensors)"}));
 }
 
 }  // namespace
