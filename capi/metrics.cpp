@@ -33,13 +33,9 @@ using diffuse::capi::set_error;
 
 constexpr int64_t kValidationBatch = 64;
 
-}  // namespace
-
-namespace {
-
 // Where data files named relative to no directory (an EvalConfig's classifier) are looked for:
 // $DIFFUSE_DATA_DIR; the installed share/diffuse, found from this library's own place (an install
-// works wherever it was moved); the source tree when this library is the one built in it.
+// works wherever it was moved); share/diffuse beside the library, as a build tree has it.
 std::vector<std::string> data_directories() {
   namespace fs = std::filesystem;
   std::vector<std::string> dirs;
@@ -47,11 +43,10 @@ std::vector<std::string> data_directories() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&diffuse_evaluate), &info) && info.dli_fname) {
     std::error_code ignored;
-    const fs::path library = fs::canonical(info.dli_fname, ignored);
-    if (!library.empty()) {
-      dirs.push_back((library.parent_path() / DIFFUSE_LIBDIR_TO_DATADIR).lexically_normal().string());
-      const fs::path build_dir = fs::canonical(DIFFUSE_BINARY_DIR, ignored);
-      if (!build_dir.empty() && library.parent_path() == build_dir) dirs.emplace_back(DIFFUSE_SOURCE_DIR);
+    const fs::path library_dir = fs::canonical(info.dli_fname, ignored).parent_path();
+    if (!library_dir.empty()) {
+      dirs.push_back((library_dir / DIFFUSE_LIBDIR_TO_DATADIR).lexically_normal().string());
+      dirs.push_back((library_dir / "share" / "diffuse").string());
     }
   }
   return dirs;

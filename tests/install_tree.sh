@@ -32,6 +32,22 @@ cc -std=c99 -Wall -Werror "$source/samples/c/version.c" $(pkg-config --cflags --
 echo "the CLI"
 "$prefix/bin/diffuse" --version
 
+echo "the CLI trains a tiny model and evaluates it, the classifier found in the moved share/diffuse"
+source "$source/tests/tiny_config.sh"
+tiny_config "output_dir: \"$work/run\" batch_size: 32 duration_images: 64 checkpoint_images: 0 threads: 2" \
+  >"$work/train.textproto"
+"$prefix/bin/diffuse" train "$work/train.textproto" >"$work/train.log" 2>&1 || { cat "$work/train.log"; exit 1; }
+cat >"$work/eval.textproto" <<EVAL
+reference { format: IDX path: "$data/t10k-images-idx3-ubyte.gz" labels_path: "$data/t10k-labels-idx1-ubyte.gz" }
+classifier: "metrics/fashion-mnist-classifier.safetensors" num_images: 10 k: 2 sampler { num_steps: 2 }
+EVAL
+(cd / && "$prefix/bin/diffuse" eval "$work/run/checkpoint-0000000.safetensors" "$work/eval.textproto") \
+  >"$work/eval.txt" 2>"$work/eval.log" || { cat "$work/eval.log"; exit 1; }
+grep -q "classifier $(cd "$prefix" && pwd -P)/share/diffuse/metrics/fashion-mnist-classifier.safetensors" "$work/eval.log" ||
+  grep -q "classifier $prefix/share/diffuse/metrics/fashion-mnist-classifier.safetensors" "$work/eval.log" ||
+  { echo "FAIL: the classifier was not taken from the moved prefix:"; cat "$work/eval.log"; exit 1; }
+grep -q "^FD_cls " "$work/eval.txt" || { echo "FAIL: no FD_cls"; cat "$work/eval.txt"; exit 1; }
+
 echo "CMake find_package: install prefix, then build tree"
 cmake -S "$source/samples/cmake" -B "$work/cmake-installed" -G "Unix Makefiles" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cmake-installed" >/dev/null
