@@ -35,9 +35,11 @@
 #include "optim/optimizer_schedule.h"
 #include "store/checkpoint.h"
 #include "store/ema_snapshot.h"
+#include "store/event_file.h"
 #include "store/run_directory.h"
 #include "store/stats_line.h"
 #include "store/tensor_table.h"
+#include "train/tensorboard_scalars.h"
 #include "train/training_data.h"
 #include "train/training_stats.h"
 #include "util/device.h"
@@ -91,6 +93,7 @@ struct Trainer::Impl {
   int64_t pass_batch = 0;   // images per forward/backward pass
   std::string log_path;
   std::unique_ptr<RunDirectory::Lock> lock;  // rank 0's, while it writes the directory
+  std::unique_ptr<EventFile> events;          // rank 0's: this session's TensorBoard event file
 
   // State that a checkpoint carries.
   int64_t nimg = 0;
@@ -370,6 +373,7 @@ struct Trainer::Impl {
       stats_elapsed_seconds = elapsed_seconds;
     }
     dir.append_stats(format_stats_line(line));
+    if (events) events->write_scalars(nimg, tensorboard_scalars(line));
     last_stats_nimg = nimg;
     std::string message = fmt::format("{:.1f} kimg", static_cast<double>(nimg) / 1000.0);
     if (status) message += fmt::format("  loss {:.4f}  lr {:.3g}  {:.1f} img/s", line.status->loss, last_hyper.lr, images_per_second);
@@ -511,6 +515,7 @@ std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData
                fmt::join(removed, ", "));
     }
     impl->dir.save_config(resolved);
+    impl->events = std::make_unique<EventFile>(impl->dir.path(), 0);
   });
   impl->build(host_data);
   impl->start_loader(0);
@@ -561,7 +566,12 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData ho
     }
   }
   if (impl->comm) impl->comm->require_same("resume point", fmt::format("{} images", impl->nimg));
-  if (impl->writes()) impl->dir.truncate_stats(impl->nimg);
+  if (impl->writes()) {
+    impl->dir.truncate_stats(impl->nimg);
+    // TensorBoard drops the events of earlier files at steps >= this session's START: at nimg + 1, the
+    // events it keeps are those of the stats.jsonl lines kept (nimg <= the checkpoint's).
+    impl->events = std::make_unique<EventFile>(impl->dir.path(), impl->nimg + 1);
+  }
   log_info("resumed {} at {} images{}", run_dir, impl->nimg, impl->world_note());
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }

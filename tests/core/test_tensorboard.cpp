@@ -1,5 +1,6 @@
 // TensorBoard event files: CRC-32C against RFC 3720's vectors, TFRecord framing read back byte by byte,
-// events parsed back through our own schema.
+// events parsed back through our own schema, the tags of a stats line. (tests/tensorboard_readback.sh
+// reads a training run's files with TensorBoard's own reader.)
 #include <cmath>
 #include <cstdint>
 #include <ctime>
@@ -17,8 +18,10 @@
 #include "io/png.h"
 #include "store/event_file.h"
 #include "store/run_directory.h"
+#include "store/stats_line.h"
 #include "store/tf_record.h"
 #include "test_util.h"
+#include "train/tensorboard_scalars.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -180,6 +183,37 @@ TEST_F(EventFileTest, AnUnfinishedRunsEventsAndGridsAreClearedForANewOne) {
   EXPECT_EQ(removed, (std::vector<std::string>{fs::path(events).filename().string(), "samples/grid-0000016.png"}));
   EXPECT_FALSE(fs::exists(events));
   EXPECT_TRUE(fs::exists(dir_ + "/samples/notes.txt"));  // not ours
+}
+
+TEST(TensorboardScalars, NameTheSigmaRangesAndFollowTheStatsLine) {
+  EXPECT_EQ(sigma_bin_tag(0), "loss_per_sigma_bin/0_sigma_0-0.00577");
+  EXPECT_EQ(sigma_bin_tag(1), "loss_per_sigma_bin/1_sigma_0.00577-0.0167");
+  EXPECT_EQ(sigma_bin_tag(9), "loss_per_sigma_bin/9_sigma_27.7-inf");
+  EXPECT_EQ(validation_sigma_tag(0.002), "validation_loss/sigma_0.002");
+  EXPECT_EQ(validation_sigma_tag(80), "validation_loss/sigma_80");
+
+  StatsLine line;
+  line.nimg = 2048;
+  line.images_per_second = 100;
+  auto& st = line.status.emplace();
+  st.loss = 0.5;
+  st.loss_per_sigma_bin = std::vector<double>(10, 0.25);
+  st.lr = 0.01;
+  st.beta1 = 0.9;
+  line.validation = StatsLine::Validation{0.75, std::vector<double>(10, 0.5)};
+  const std::vector<ScalarValue> values = tensorboard_scalars(line);
+  ASSERT_EQ(values.size(), 1u + 10 + 3 + 1 + 10);
+  EXPECT_EQ(values[0].tag, "loss");
+  EXPECT_EQ(values[11].tag, "learning_rate");
+  EXPECT_EQ(values[11].value, 0.01);
+  EXPECT_EQ(values[12].tag, "beta1");
+  EXPECT_EQ(values[13].tag, "images_per_second");
+  EXPECT_EQ(values[14].tag, "validation_loss");
+  EXPECT_EQ(values[14].value, 0.75);
+  EXPECT_EQ(values[24].tag, "validation_loss/sigma_80");
+
+  line.status.reset();
+  EXPECT_EQ(tensorboard_scalars(line).size(), 11u);  // a validation-only line (the untrained network's)
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "store/checkpoint.h"
+#include "store/event_file.h"
 #include "store/run_directory.h"
 #include "train/trainer.h"
 #include "fixtures.h"
@@ -112,6 +113,27 @@ TEST_P(TrainerResume, InAnotherProcessIsBitwiseIdentical) {
     for (const auto& [name, tensor] : sa) EXPECT_TRUE(at::equal(tensor, sb.at(name))) << snapshot << " " << name;
   }
   EXPECT_EQ(deterministic_stats(straight), deterministic_stats(split));
+
+  // A TensorBoard event file per session: the second starts where TensorBoard must drop what the first
+  // holds after the checkpoint (at 1184 images: nothing, as the split was at a checkpoint).
+  const std::vector<std::string> files = list_event_files(split);
+  ASSERT_EQ(files.size(), 2u);
+  std::vector<std::vector<int64_t>> loss_steps(2);
+  for (size_t f = 0; f < 2; ++f) {
+    const auto events = read_event_file(files[f]);
+    ASSERT_GE(events.size(), 2u);
+    EXPECT_EQ(events[0].file_version(), "brain.Event:2");
+    EXPECT_EQ(events[1].session_log().status(), tensorboard::SessionLog::START);
+    EXPECT_EQ(events[1].step(), f == 0 ? 0 : 37 * 32 + 1);
+    for (const auto& e : events) {
+      for (const auto& v : e.summary().value()) {
+        if (v.tag() == "loss") loss_steps[f].push_back(e.step());
+      }
+    }
+  }
+  EXPECT_EQ(loss_steps[0], (std::vector<int64_t>{256, 512, 768, 1024}));
+  EXPECT_EQ(loss_steps[1].front(), 1280);
+  EXPECT_EQ(loss_steps[1].back(), 3072);
 }
 
 // The EDM2 recipe, and the stateful methods of spec methods.md mid-way at the split (step 37): a
