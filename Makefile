@@ -29,8 +29,11 @@ all: build
 deps:
 	scripts/setup-deps $(DEPS_FLAGS)
 
+# The tensorboard_readback test reads event files with the PyPI tensorboard, from a small venv
+# (scripts/setup-test-python prints its python).
 configure: deps
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DDIFFUSE_TEST_PYTHON="$$(scripts/setup-test-python)" $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -45,7 +48,8 @@ test-debian: build
 # This line builds with CMake's default generator (Unix Makefiles), the Debian line with Ninja: both work.
 configure-wheel: deps
 	cmake -S . -B $(WHEEL_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
-	  -DCMAKE_PREFIX_PATH="$$(scripts/setup-torch-wheel)" $(CMAKE_FLAGS)
+	  -DCMAKE_PREFIX_PATH="$$(scripts/setup-torch-wheel)" -DDIFFUSE_TEST_PYTHON="$$(scripts/setup-test-python)" \
+	  $(CMAKE_FLAGS)
 
 build-wheel: configure-wheel
 	cmake --build $(WHEEL_BUILD_DIR) -j $(JOBS)
