@@ -420,7 +420,7 @@ struct Trainer::Impl {
     const std::string path = dir.sample_grid_file(nimg);
     write_file_atomic(path, png.data(), png.size());
     if (events) events->write_image(nimg, "samples", png, grid.size(1), grid.size(2), static_cast<int>(grid.size(0)));
-    log_info("sample grid at {} images: {}", nimg, path);
+    log_info("sample grid at {} images: samples/{}", nimg, std::filesystem::path(path).filename().string());
   }
 
   void require_finite_state(const char* what) const {

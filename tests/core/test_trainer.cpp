@@ -258,6 +258,7 @@ TEST(Trainer, ARunThatEndedBeforeItsFirstCheckpointStartsOver) {
                                  {"no checkpoint to resume from", "start it again from its config"}));
   const auto again = Trainer::create(tiny_config(dir, 4));
   EXPECT_FALSE(fs::exists(dir + "/ema-0.050-0000001.safetensors"));
+  EXPECT_EQ(list_event_files(dir).size(), 1u);  // the new run's, not the first's too
   EXPECT_TRUE(fs::exists(dir + "/log.txt"));
   again->run(100);
   EXPECT_TRUE(again->done());
