@@ -29,8 +29,12 @@ all: build
 deps:
 	scripts/setup-deps $(DEPS_FLAGS)
 
+# The tensorboard_readback test reads event files with the PyPI tensorboard, from a small venv
+# (scripts/setup-test-python prints its python; a failed set-up stops here, never skips the test).
 configure: deps
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	tensorboard_python=$$(scripts/setup-test-python) && \
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DDIFFUSE_TENSORBOARD_PYTHON="$$tensorboard_python" $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -44,8 +48,9 @@ test-debian: build
 # benchmarks are built too, so that bench/gpu/device-check.sh never meets code that no longer compiles.
 # This line builds with CMake's default generator (Unix Makefiles), the Debian line with Ninja: both work.
 configure-wheel: deps
+	torch_prefix=$$(scripts/setup-torch-wheel) && tensorboard_python=$$(scripts/setup-test-python) && \
 	cmake -S . -B $(WHEEL_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
-	  -DCMAKE_PREFIX_PATH="$$(scripts/setup-torch-wheel)" $(CMAKE_FLAGS)
+	  -DCMAKE_PREFIX_PATH="$$torch_prefix" -DDIFFUSE_TENSORBOARD_PYTHON="$$tensorboard_python" $(CMAKE_FLAGS)
 
 build-wheel: configure-wheel
 	cmake --build $(WHEEL_BUILD_DIR) -j $(JOBS)

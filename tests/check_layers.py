@@ -4,8 +4,8 @@
   check_layers.py LAYERS_TXT CORE_DIR
 
 LAYERS_TXT is written by core/CMakeLists.txt from the layers' CMake dependencies (the one statement of
-the layer order); each line is `layer dirs may-include`, comma-separated. `diffuse.pb.h` (the generated
-schema) counts as a layer of its own."""
+the layer order); each line is `layer dirs may-include`, comma-separated. A generated schema's header
+(`diffuse.pb.h`, `tensorboard.pb.h`: any `*.pb.h` named without a directory) counts as a layer of its own."""
 import pathlib
 import re
 import sys
@@ -32,8 +32,9 @@ def main():
             continue
         for header in INCLUDE.findall(path.read_text()):
             checked += 1
-            target = header if header == "diffuse.pb.h" else header.split("/")[0]
-            if "/" not in header and header != "diffuse.pb.h":
+            schema = "/" not in header and header.endswith(".pb.h")
+            target = header if schema else header.split("/")[0]
+            if "/" not in header and not schema:
                 continue  # a header of the same directory
             if target not in allowed[layer_dir]:
                 bad.append(f"{path.relative_to(core)}: includes \"{header}\", but {layer_dir}/ may include only "

@@ -450,6 +450,15 @@ void resolve_run(v1::RunConfig* r) {
   require_cadence("run.status_images", r->status_images(), batch, false);
   require_cadence("run.checkpoint_images", r->checkpoint_images(), batch, true);
   require_cadence("run.validation_interval_images", r->validation_interval_images(), batch, false);
+  if (!r->has_sample_grid_count()) r->set_sample_grid_count(16);
+  if (r->sample_grid_count() < 1 || r->sample_grid_count() > 1024) {
+    reject("run.sample_grid_count", fmt::format("{} is outside 1..1024", r->sample_grid_count()));
+  }
+  // A grid's count x 31 network evaluations are ~1 % of the 3 passes of 1024 x count training images.
+  if (!r->has_sample_grid_images()) {
+    r->set_sample_grid_images(scaled_cadence(duration, 8, 8 * kMi, 1024 * int64_t{r->sample_grid_count()}, batch));
+  }
+  require_cadence("run.sample_grid_images", r->sample_grid_images(), batch, true);
   if (!r->has_keep_checkpoints()) r->set_keep_checkpoints(2);
   if (r->keep_checkpoints() < 1) reject("run.keep_checkpoints", fmt::format("{} must be >= 1", r->keep_checkpoints()));
   if (!r->has_max_nonfinite_steps()) r->set_max_nonfinite_steps(8);

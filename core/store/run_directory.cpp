@@ -13,6 +13,7 @@
 
 #include "config/proto_format.h"
 #include "io/atomic_file.h"
+#include "store/event_file.h"
 #include "store/stats_line.h"
 #include "util/error.h"
 
@@ -25,6 +26,19 @@ constexpr char kConfigName[] = "config.textproto";
 constexpr char kLockName[] = "run.lock";  // held (flock) by the trainer that writes the run
 constexpr char kStatsName[] = "stats.jsonl";
 constexpr char kLogName[] = "log.txt";
+constexpr char kSamplesName[] = "samples";  // sample grids
+
+bool is_temporary_name(const std::string& name) { return name.find(".tmp.") != std::string::npos; }
+
+bool is_sample_grid_name(const std::string& name) {
+  return name.rfind("grid-", 0) == 0 && fs::path(name).extension() == ".png";
+}
+
+void remove_file(const fs::path& path) {
+  std::error_code ec;
+  fs::remove(path, ec);
+  if (ec) fail(ErrorCode::kIo, "{}: cannot remove: {}", path.string(), ec.message());
+}
 
 bool is_checkpoint_name(const std::string& name) {
   return name.size() == std::string("checkpoint-0000000.safetensors").size() && name.rfind("checkpoint-", 0) == 0 &&
@@ -76,13 +90,20 @@ std::vector<std::string> RunDirectory::clear_unfinished_run() const {
   std::vector<std::string> removed;
   for (const auto& entry : fs::directory_iterator(path_)) {
     const std::string name = entry.path().filename().string();
-    const bool ours = name == kConfigName || name == kStatsName || name.find(".tmp.") != std::string::npos ||
+    const bool ours = name == kConfigName || name == kStatsName || is_temporary_name(name) || is_event_file_name(name) ||
                       (name.rfind("ema-", 0) == 0 && entry.path().extension() == ".safetensors");
     if (!entry.is_regular_file() || !ours) continue;
-    std::error_code ec;
-    fs::remove(entry.path(), ec);
-    if (ec) fail(ErrorCode::kIo, "{}: cannot remove: {}", entry.path().string(), ec.message());
+    remove_file(entry.path());
     removed.push_back(name);
+  }
+  const fs::path samples = fs::path(path_) / kSamplesName;
+  if (fs::is_directory(samples)) {
+    for (const auto& entry : fs::directory_iterator(samples)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || !(is_sample_grid_name(name) || is_temporary_name(name))) continue;
+      remove_file(entry.path());
+      removed.push_back(std::string(kSamplesName) + "/" + name);
+    }
   }
   std::sort(removed.begin(), removed.end());
   return removed;
@@ -130,12 +151,23 @@ void RunDirectory::prune_checkpoints(int keep) const {
 }
 
 void RunDirectory::remove_stale_temporaries() const {
-  for (const auto& entry : fs::directory_iterator(path_)) {
-    if (entry.is_regular_file() && entry.path().filename().string().find(".tmp.") != std::string::npos) {
-      std::error_code ec;
-      fs::remove(entry.path(), ec);
+  for (const fs::path& dir : {fs::path(path_), fs::path(path_) / kSamplesName}) {
+    if (!fs::is_directory(dir)) continue;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      if (entry.is_regular_file() && is_temporary_name(entry.path().filename().string())) {
+        std::error_code ec;
+        fs::remove(entry.path(), ec);
+      }
     }
   }
+}
+
+std::string RunDirectory::sample_grid_file(int64_t nimg) const {
+  const fs::path samples = fs::path(path_) / kSamplesName;
+  std::error_code ec;
+  fs::create_directories(samples, ec);
+  if (ec) fail(ErrorCode::kIo, "{}: cannot create: {}", samples.string(), ec.message());
+  return (samples / fmt::format("grid-{:07d}.png", nimg / 1000)).string();
 }
 
 void RunDirectory::append_stats(const std::string& line) const {

@@ -1,7 +1,8 @@
 // A training run's directory (README "The run directory"): the names of its files and the run's
 // config.textproto (the resolved TrainConfig), stats.jsonl (store/stats_line.h), log.txt, the
-// checkpoints (store/checkpoint.h) and EMA snapshots (store/ema_snapshot.h). Every file but the
-// append-only stats and log is written atomically.
+// checkpoints (store/checkpoint.h), EMA snapshots (store/ema_snapshot.h), TensorBoard event files
+// (store/event_file.h) and sample grids (samples/grid-<kimg>.png). Every file but the append-only
+// stats, log and event files is written atomically.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,8 @@ class RunDirectory {
   // before its first checkpoint (a wrong dataset path, a kill) holds none: a new run may start there.
   bool holds_run() const;
   // Removes what such an unfinished run left besides its log: config.textproto, stats.jsonl, EMA
-  // snapshots and temporaries. Returns the names removed. Throws Error(kIo).
+  // snapshots, event files, sample grids and temporaries. Returns the names removed (grids as
+  // samples/<name>). Throws Error(kIo).
   std::vector<std::string> clear_unfinished_run() const;
   // Writes the resolved config as config.textproto, atomically.
   void save_config(const v1::TrainConfig& resolved) const;
@@ -46,8 +48,12 @@ class RunDirectory {
   std::vector<std::string> checkpoints() const;
   // Deletes all but the newest `keep` checkpoints.
   void prune_checkpoints(int keep) const;
-  // Removes temporaries left by an interrupted atomic write ("*.tmp.*").
+  // Removes temporaries left by an interrupted atomic write ("*.tmp.*"), here and in samples/.
   void remove_stale_temporaries() const;
+
+  // path/samples/grid-<kimg, 7 digits>.png, the sample grid at that time; creates samples/ if needed.
+  // Throws Error(kIo).
+  std::string sample_grid_file(int64_t nimg) const;
 
   // Appends one line (a JSON object without newline) to stats.jsonl in a single write.
   void append_stats(const std::string& line) const;

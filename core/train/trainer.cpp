@@ -23,6 +23,8 @@
 #include "dist/communicator.h"
 #include "dist/world.h"
 #include "ema/power_ema.h"
+#include "io/atomic_file.h"
+#include "io/png.h"
 #include "io/safetensors.h"
 #include "log/log.h"
 #include "metrics/validation_loss.h"
@@ -33,11 +35,14 @@
 #include "noise/noise_distribution.h"
 #include "optim/adam.h"
 #include "optim/optimizer_schedule.h"
+#include "sample/sampler.h"
 #include "store/checkpoint.h"
 #include "store/ema_snapshot.h"
+#include "store/event_file.h"
 #include "store/run_directory.h"
 #include "store/stats_line.h"
 #include "store/tensor_table.h"
+#include "train/tensorboard_scalars.h"
 #include "train/training_data.h"
 #include "train/training_stats.h"
 #include "util/device.h"
@@ -52,6 +57,9 @@ using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Sub-streams of a step's seed.
 constexpr uint64_t kImageNoiseStream = 1, kDropoutStream = 2;
+// The sampler of the sample grids (run.sample_grid_images): EDM's Heun on 16 noise levels, 31 network
+// evaluations, enough to judge a run's progress at a fraction of the 32 steps that quality needs.
+constexpr int kSampleGridSteps = 16;
 
 // The noise of images first .. first + n - 1 of a step's global batch: image i's from its own
 // seed, so that it does not depend on which process or pass draws it.
@@ -91,6 +99,7 @@ struct Trainer::Impl {
   int64_t pass_batch = 0;   // images per forward/backward pass
   std::string log_path;
   std::unique_ptr<RunDirectory::Lock> lock;  // rank 0's, while it writes the directory
+  std::unique_ptr<EventFile> events;          // rank 0's: this session's TensorBoard event file
 
   // State that a checkpoint carries.
   int64_t nimg = 0;
@@ -105,7 +114,7 @@ struct Trainer::Impl {
   double last_loss = kNaN;
   double last_validation = kNaN;
   double images_per_second = 0, seconds_per_step = 0;
-  int64_t last_snapshot_nimg = -1, last_checkpoint_nimg = -1, last_stats_nimg = -1;
+  int64_t last_snapshot_nimg = -1, last_checkpoint_nimg = -1, last_stats_nimg = -1, last_grid_nimg = -1;
   std::atomic<bool> stop_requested{false};
   double stats_communication_seconds = 0, stats_elapsed_seconds = 0;  // at the last stats line
   std::function<void(const v1::TrainStatus&)> step_callback;
@@ -318,6 +327,7 @@ struct Trainer::Impl {
     const bool status = due(nimg, run.status_images()) || final;
     const bool validate = due(nimg, run.validation_interval_images()) || (final && run.validation_interval_images() > 0);
     if ((status || validate) && last_stats_nimg != nimg) write_stats(status, validate);
+    if (due(nimg, run.sample_grid_images()) && last_grid_nimg != nimg) write_sample_grid();
     if ((due(nimg, config.ema().snapshot_images()) || final) && last_snapshot_nimg != nimg) write_snapshots();
     if ((due(nimg, run.checkpoint_images()) || final) && last_checkpoint_nimg != nimg) write_checkpoint();
   }
@@ -370,11 +380,47 @@ struct Trainer::Impl {
       stats_elapsed_seconds = elapsed_seconds;
     }
     dir.append_stats(format_stats_line(line));
+    if (events) events->write_scalars(nimg, tensorboard_scalars(line));
     last_stats_nimg = nimg;
     std::string message = fmt::format("{:.1f} kimg", static_cast<double>(nimg) / 1000.0);
     if (status) message += fmt::format("  loss {:.4f}  lr {:.3g}  {:.1f} img/s", line.status->loss, last_hyper.lr, images_per_second);
     if (validate) message += fmt::format("  validation {:.4f}", last_validation);
     log_info("{}", message);
+  }
+
+  // A grid of the same seeds at every call (run.sample_grid_*): the EMA of the first profile sampled
+  // into samples/grid-<kimg>.png and the event file's image `samples`. Images depend only on their seeds
+  // and the network (sample/sampler.h), and the trainer's own generators are not touched, so the grid
+  // changes nothing of the training.
+  void write_sample_grid() {
+    last_grid_nimg = nimg;
+    if (!writes()) return;
+    const v1::RunConfig& run = config.run();
+    Precond grid_net = net;
+    if (!ema->sigma_rels().empty()) {
+      grid_net = Precond(to_model_options(config.model()));
+      std::map<std::string, at::Tensor> state;
+      for (const auto& [name, t] : ema->averaged_state(0, *net)) state.emplace(name, t);
+      load_state_dict(*grid_net, state, fmt::format("the EMA with sigma_rel {}", ema->sigma_rels()[0]));
+      grid_net->to(device);
+    }
+    const int64_t count = run.sample_grid_count();
+    std::vector<uint64_t> seeds;
+    std::vector<int64_t> labels;
+    const int64_t label_dim = config.model().label_dim();
+    for (int64_t i = 0; i < count; ++i) {
+      seeds.push_back(static_cast<uint64_t>(i));
+      if (config.data().use_labels() && label_dim > 0) labels.push_back(i % label_dim);
+    }
+    SamplerOptions options;
+    options.num_steps = kSampleGridSteps;
+    options.batch_size = std::min(count, pass_batch);
+    const at::Tensor grid = make_grid(images_to_uint8(sample_images(grid_net, nullptr, seeds, labels, options)));
+    const std::string png = encode_png(grid);
+    const std::string path = dir.sample_grid_file(nimg);
+    write_file_atomic(path, png.data(), png.size());
+    if (events) events->write_image(nimg, "samples", png, grid.size(1), grid.size(2), static_cast<int>(grid.size(0)));
+    log_info("sample grid at {} images: samples/{}", nimg, std::filesystem::path(path).filename().string());
   }
 
   void require_finite_state(const char* what) const {
@@ -488,6 +534,7 @@ struct Trainer::Impl {
     start_loader(s.loader_position);
     last_checkpoint_nimg = nimg;
     last_stats_nimg = nimg;  // lines up to nimg are already in stats.jsonl
+    last_grid_nimg = nimg;   // as is a grid due at nimg (written before the checkpoint)
     last_snapshot_nimg = due(nimg, config.ema().snapshot_images()) ? nimg : -1;
   }
 };
@@ -511,6 +558,7 @@ std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData
                fmt::join(removed, ", "));
     }
     impl->dir.save_config(resolved);
+    impl->events = std::make_unique<EventFile>(impl->dir.path(), 0);
   });
   impl->build(host_data);
   impl->start_loader(0);
@@ -561,7 +609,12 @@ std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData ho
     }
   }
   if (impl->comm) impl->comm->require_same("resume point", fmt::format("{} images", impl->nimg));
-  if (impl->writes()) impl->dir.truncate_stats(impl->nimg);
+  if (impl->writes()) {
+    impl->dir.truncate_stats(impl->nimg);
+    // TensorBoard drops the events of earlier files at steps >= this session's START: at nimg + 1, the
+    // events it keeps are those of the stats.jsonl lines kept (nimg <= the checkpoint's).
+    impl->events = std::make_unique<EventFile>(impl->dir.path(), impl->nimg + 1);
+  }
   log_info("resumed {} at {} images{}", run_dir, impl->nimg, impl->world_note());
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }

@@ -271,7 +271,8 @@ const Command kTrain = {
      "diffuse train --nproc 2 samples/configs/fashion-mnist-demo.textproto"},
     "Ctrl-C or SIGTERM stops the run after its current step with a checkpoint (exit status 3); --resume\n"
     "continues it bit for bit. The run directory holds config.textproto, stats.jsonl, log.txt, the\n"
-    "checkpoints and the EMA snapshots (README \"The run directory\")."};
+    "checkpoints, the EMA snapshots, sample grids and TensorBoard event files: tensorboard --logdir\n"
+    "runs/ shows the runs under runs/ live (README \"The run directory\", \"TensorBoard\")."};
 
 const Command kSample = {
     "sample", "MODEL",

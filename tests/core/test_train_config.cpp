@@ -36,6 +36,8 @@ TEST(TrainConfig, DefaultsFollowTheReference) {
   EXPECT_EQ(c.run().status_images(), 128 * 1024);
   EXPECT_EQ(c.run().checkpoint_images(), 128 * 1024 * 1024);
   EXPECT_EQ(c.ema().snapshot_images(), 8 * 1024 * 1024);
+  EXPECT_EQ(c.run().sample_grid_images(), 8 * 1024 * 1024);
+  EXPECT_EQ(c.run().sample_grid_count(), 16);
   ASSERT_EQ(c.ema().sigma_rels_size(), 2);
   EXPECT_DOUBLE_EQ(c.ema().sigma_rels(0), 0.05);
   EXPECT_DOUBLE_EQ(c.ema().sigma_rels(1), 0.10);
@@ -65,6 +67,7 @@ TEST(TrainConfig, DefaultsScaleWithAShortRun) {
   EXPECT_EQ(c.run().checkpoint_images(), 16384);  // 65536 / 4
   EXPECT_EQ(c.ema().snapshot_images(), 8192);     // 65536 / 8
   EXPECT_EQ(c.run().validation_interval_images(), 16384);  // the first status multiple >= 64 x 256
+  EXPECT_EQ(c.run().sample_grid_images(), 16384);  // not more often than every 1024 x 16 images
 
   config.mutable_run()->set_batch_size(100);
   config.mutable_run()->set_duration_images(3000);
@@ -73,6 +76,13 @@ TEST(TrainConfig, DefaultsScaleWithAShortRun) {
   EXPECT_EQ(small.run().checkpoint_images(), 1000);  // not below 1000, a multiple of the batch
   EXPECT_EQ(small.ema().snapshot_images(), 1000);
   EXPECT_EQ(small.run().validation_interval_images(), 16400);
+  EXPECT_EQ(small.run().sample_grid_images(), 16400);  // after the end: no grid in so short a run
+
+  config.mutable_run()->set_sample_grid_count(64);
+  config.mutable_run()->set_duration_images(int64_t{1} << 20);
+  EXPECT_EQ(resolve_train_config(config).run().sample_grid_images(), 131100);  // 1 Mi / 8, a multiple of 100
+  config.mutable_run()->set_duration_images(100000);
+  EXPECT_EQ(resolve_train_config(config).run().sample_grid_images(), 65600);  // 1024 x 64, a multiple of 100
   EXPECT_DOUBLE_EQ(small.optimizer().rampup_images(), 300);
 }
 
@@ -112,6 +122,12 @@ INSTANTIATE_TEST_SUITE_P(
                   c->mutable_run()->set_batch_size(32);
                   c->mutable_ema()->set_snapshot_images(64);
                 }},
+        Invalid{"SampleGridBelow1000", "run.sample_grid_images",
+                [](v1::TrainConfig* c) {
+                  c->mutable_run()->set_batch_size(32);
+                  c->mutable_run()->set_sample_grid_images(512);
+                }},
+        Invalid{"SampleGridCountZero", "run.sample_grid_count", [](v1::TrainConfig* c) { c->mutable_run()->set_sample_grid_count(0); }},
         Invalid{"BadDevice", "run.device", [](v1::TrainConfig* c) { c->mutable_run()->set_device("gpu0"); }},
         Invalid{"SigmaRelTooLarge", "ema.sigma_rels", [](v1::TrainConfig* c) { c->mutable_ema()->add_sigma_rels(0.3); }},
         Invalid{"Beta1One", "optimizer.beta1", [](v1::TrainConfig* c) { c->mutable_optimizer()->set_beta1(1.0); }},

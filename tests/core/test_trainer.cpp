@@ -20,6 +20,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "store/checkpoint.h"
+#include "store/event_file.h"
 #include "store/run_directory.h"
 #include "train/trainer.h"
 #include "fixtures.h"
@@ -91,7 +92,12 @@ TEST_P(TrainerResume, InAnotherProcessIsBitwiseIdentical) {
   Trainer::create(tiny_config(straight, steps, methods))->run(steps);
 
   {
-    auto first = Trainer::create(tiny_config(split, steps, methods));
+    // The split run also samples grids (the straight one is too short for the default cadence): they
+    // must change nothing of the training, before the split or after it.
+    v1::TrainConfig config = tiny_config(split, steps, methods);
+    config.mutable_run()->set_sample_grid_images(1024);
+    config.mutable_run()->set_sample_grid_count(4);
+    auto first = Trainer::create(config);
     first->run(37);  // mid status interval, mid validation interval
     first->save_checkpoint();
   }
@@ -112,6 +118,36 @@ TEST_P(TrainerResume, InAnotherProcessIsBitwiseIdentical) {
     for (const auto& [name, tensor] : sa) EXPECT_TRUE(at::equal(tensor, sb.at(name))) << snapshot << " " << name;
   }
   EXPECT_EQ(deterministic_stats(straight), deterministic_stats(split));
+  EXPECT_FALSE(fs::exists(straight + "/samples"));
+
+  // A TensorBoard event file per session: the second starts where TensorBoard must drop what the first
+  // holds after the checkpoint (at 1184 images: nothing, as the split was at a checkpoint).
+  const std::vector<std::string> files = list_event_files(split);
+  ASSERT_EQ(files.size(), 2u);
+  std::vector<std::vector<int64_t>> image_steps(2), loss_steps(2);
+  for (size_t f = 0; f < 2; ++f) {
+    const auto events = read_event_file(files[f]);
+    ASSERT_GE(events.size(), 2u);
+    EXPECT_EQ(events[0].file_version(), "brain.Event:2");
+    EXPECT_EQ(events[1].session_log().status(), tensorboard::SessionLog::START);
+    EXPECT_EQ(events[1].step(), f == 0 ? 0 : 37 * 32 + 1);
+    for (const auto& e : events) {
+      for (const auto& v : e.summary().value()) {
+        if (v.tag() == "samples") {
+          image_steps[f].push_back(e.step());
+          EXPECT_EQ(v.image().encoded_image_string(), read_file(split + "/" + fmt::format("samples/grid-{:07d}.png", e.step() / 1000)));
+          EXPECT_EQ(v.image().width(), 2 * 16);  // 4 images: 2 x 2 of 16 x 16
+          EXPECT_EQ(v.image().colorspace(), 1);
+        }
+        if (v.tag() == "loss") loss_steps[f].push_back(e.step());
+      }
+    }
+  }
+  EXPECT_EQ(image_steps[0], std::vector<int64_t>{1024});
+  EXPECT_EQ(image_steps[1], (std::vector<int64_t>{2048, 3072}));
+  EXPECT_EQ(loss_steps[0], (std::vector<int64_t>{256, 512, 768, 1024}));
+  EXPECT_EQ(loss_steps[1].front(), 1280);
+  EXPECT_EQ(loss_steps[1].back(), 3072);
 }
 
 // The EDM2 recipe, and the stateful methods of spec methods.md mid-way at the split (step 37): a
@@ -222,6 +258,7 @@ TEST(Trainer, ARunThatEndedBeforeItsFirstCheckpointStartsOver) {
                                  {"no checkpoint to resume from", "start it again from its config"}));
   const auto again = Trainer::create(tiny_config(dir, 4));
   EXPECT_FALSE(fs::exists(dir + "/ema-0.050-0000001.safetensors"));
+  EXPECT_EQ(list_event_files(dir).size(), 1u);  // the new run's, not the first's too
   EXPECT_TRUE(fs::exists(dir + "/log.txt"));
   again->run(100);
   EXPECT_TRUE(again->done());
