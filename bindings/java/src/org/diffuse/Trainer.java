@@ -1,6 +1,7 @@
 package org.diffuse;
 
 import java.nio.charset.StandardCharsets;
+import org.diffuse.swig.Status;
 import org.diffuse.swig.diffuse_train_status;
 
 /**
@@ -30,14 +31,7 @@ public final class Trainer implements AutoCloseable {
 
   /** Starts a new run from a TrainConfig in any format. */
   public static Trainer create(byte[] config, Format format) {
-    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
-    try {
-      Calls.run(status -> handle.create(config, format.value, status));
-    } catch (RuntimeException e) {
-      handle.delete();
-      throw e;
-    }
-    return new Trainer(handle);
+    return open((handle, status) -> handle.create(config, format.value, status));
   }
 
   /**
@@ -50,50 +44,52 @@ public final class Trainer implements AutoCloseable {
 
   /** {@link #create(String, Images, Images)} for a TrainConfig in any format. */
   public static Trainer create(byte[] config, Format format, Images train, Images validation) {
-    if (train == null) throw new IllegalArgumentException("train images are null");
-    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
-    org.diffuse.swig.Images t = train.toNative();
-    org.diffuse.swig.Images v = validation == null ? null : validation.toNative();
-    try {
-      Calls.run(status -> handle.create_with_images(config, format.value, t, v, status));
-    } catch (RuntimeException e) {
-      handle.delete();
-      throw e;
-    } finally {
-      Images.delete(t);
-      Images.delete(v);
-    }
-    return new Trainer(handle);
+    return withImages(train, validation,
+                      (handle, t, v, status) -> handle.create_with_images(config, format.value, t, v, status));
   }
 
   /** Continues a MEMORY-data run: the same images handed in again ({@code validation} may be null). */
   public static Trainer resume(String runDir, Images train, Images validation) {
-    if (train == null) throw new IllegalArgumentException("train images are null");
-    org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
-    org.diffuse.swig.Images t = train.toNative();
-    org.diffuse.swig.Images v = validation == null ? null : validation.toNative();
-    try {
-      Calls.run(status -> handle.resume_with_images(runDir, t, v, status));
-    } catch (RuntimeException e) {
-      handle.delete();
-      throw e;
-    } finally {
-      Images.delete(t);
-      Images.delete(v);
-    }
-    return new Trainer(handle);
+    return withImages(train, validation, (handle, t, v, status) -> handle.resume_with_images(runDir, t, v, status));
   }
 
   /** Continues the run in {@code runDir} exactly where its newest checkpoint left it. */
   public static Trainer resume(String runDir) {
+    return open((handle, status) -> handle.resume(runDir, status));
+  }
+
+  private interface Open {
+    void apply(org.diffuse.swig.Trainer handle, Status status);
+  }
+
+  private interface OpenWithImages {
+    void apply(org.diffuse.swig.Trainer handle, org.diffuse.swig.Images train, org.diffuse.swig.Images validation,
+               Status status);
+  }
+
+  // A new native trainer opened by `open`; released again if that fails.
+  private static Trainer open(Open open) {
     org.diffuse.swig.Trainer handle = new org.diffuse.swig.Trainer();
     try {
-      Calls.run(status -> handle.resume(runDir, status));
+      Calls.run(status -> open.apply(handle, status));
     } catch (RuntimeException e) {
       handle.delete();
       throw e;
     }
     return new Trainer(handle);
+  }
+
+  // open() with the host images copied into the facade for the call.
+  private static Trainer withImages(Images train, Images validation, OpenWithImages open) {
+    if (train == null) throw new IllegalArgumentException("train images are null");
+    org.diffuse.swig.Images t = train.toNative();
+    org.diffuse.swig.Images v = validation == null ? null : validation.toNative();
+    try {
+      return open((handle, status) -> open.apply(handle, t, v, status));
+    } finally {
+      Images.delete(t);
+      Images.delete(v);
+    }
   }
 
   /** Trains up to {@code maxSteps} optimizer steps; returns the number taken (fewer once done). */
