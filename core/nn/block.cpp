@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "nn/mp_ops.h"
 #include "util/seed.h"
@@ -33,6 +34,7 @@ BlockImpl::BlockImpl(const BlockPlan& plan, int64_t emb_channels, const ModelOpt
 }
 
 at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
+  if (!is_training() && !at::GradMode::is_enabled()) return forward_inference(std::move(x), emb);
   x = resample(x, resample_);
   if (flavor_ == BlockFlavor::kEnc) {
     if (conv_skip_) x = conv_skip_->forward(x);
@@ -68,18 +70,50 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   return x;
 }
 
+at::Tensor BlockImpl::forward_inference(at::Tensor x, const at::Tensor& emb) {
+  x = resample(x, resample_);
+  if (flavor_ == BlockFlavor::kEnc) {
+    if (conv_skip_) x = conv_skip_->forward(x);
+    x = normalize(x, {1});
+  }
+  // conv(silu(x)/0.596) = conv'(silu(x)) with conv' = conv/0.596.
+  at::Tensor y = conv_res0_->forward_folded(at::silu(x), 1 / kSiluRms);
+  const at::Tensor c = emb_linear_->forward(emb, emb_gain_) + 1;
+  at::silu_(y.mul_(c.unsqueeze(2).unsqueeze(3).to(y.scalar_type())));
+  // mp_sum(x, y, t) = (1-t)·s·x + t·s·y, s = 1/√((1-t)²+t²): t·s (and 0.596) go into conv_res1.
+  const double t = res_balance_, s = 1 / std::sqrt((1 - t) * (1 - t) + t * t);
+  y = conv_res1_->forward_folded(y, t * s / kSiluRms);
+  if (flavor_ == BlockFlavor::kDec && conv_skip_) x = conv_skip_->forward(x);
+  x = y.add_(x, (1 - t) * s);
+
+  if (num_heads_ > 0) {
+    const int64_t channels = x.size(1), h = x.size(2), w = x.size(3);
+    const double ta = attn_balance_, sa = 1 / std::sqrt((1 - ta) * (1 - ta) + ta * ta);
+    const at::Tensor heads = attention_heads(attn_qkv_->forward(x), channels, h, w);
+    x = attn_proj_->forward_folded(heads, ta * sa).add_(x, (1 - ta) * sa);
+  }
+  if (clip_act_ > 0) x.clamp_(-clip_act_, clip_act_);
+  return x;
+}
+
 // Self-attention over the H·W tokens (§2 step 6). attn_qkv's output channel (h·C_head + c)·3 + j
 // holds component j (q, k, v) of channel c of head h.
 at::Tensor BlockImpl::attention(const at::Tensor& x) {
-  const int64_t n = x.size(0), channels = x.size(1), h = x.size(2), w = x.size(3);
-  at::Tensor qkv = attn_qkv_->forward(x).reshape({n, num_heads_, -1, 3, h * w});
+  const int64_t channels = x.size(1), h = x.size(2), w = x.size(3);
+  return attn_proj_->forward(attention_heads(attn_qkv_->forward(x), channels, h, w));
+}
+
+// The heads' outputs [N, channels, H, W] from attn_qkv's output.
+at::Tensor BlockImpl::attention_heads(const at::Tensor& qkv_in, int64_t channels, int64_t h, int64_t w) const {
+  const int64_t n = qkv_in.size(0);
+  at::Tensor qkv = qkv_in.reshape({n, num_heads_, -1, 3, h * w});
   qkv = normalize(qkv, {2});
   const at::Tensor q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);
   const double head_channels = static_cast<double>(q.size(2));
   const at::Tensor logits = at::einsum("nhcq,nhck->nhqk", {q, k / std::sqrt(head_channels)});
   const at::Tensor weights = logits.softmax(3);
   const at::Tensor out = at::einsum("nhqk,nhck->nhcq", {weights, v});
-  return attn_proj_->forward(out.reshape({n, channels, h, w}));
+  return out.reshape({n, channels, h, w});
 }
 
 }  // namespace diffuse

@@ -29,7 +29,9 @@ class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const BlockPlan& plan, int64_t emb_channels, const ModelOptions& options);
 
-  // x: [N, in_channels, H, W] in the body dtype; emb: [N or 1, emb_channels] fp32.
+  // x: [N, in_channels, H, W] in the body dtype; emb: [N or 1, emb_channels] fp32. In eval mode
+  // without autograd (sampling, validation) the same function runs with fewer passes over the
+  // activations: see forward_inference.
   at::Tensor forward(at::Tensor x, const at::Tensor& emb);
 
   // The attention branch alone (before attn_balance); requires a block planned with attention.
@@ -42,6 +44,12 @@ class BlockImpl : public torch::nn::Module {
   }
 
  private:
+  // The forward pass for eval mode without autograd: the constant factors of mp_silu and mp_sum
+  // folded into the next convolution's cached weight, the rest in place on fresh tensors. Equal to
+  // the graph path up to rounding (tests: BlockInference, UNetInference).
+  at::Tensor forward_inference(at::Tensor x, const at::Tensor& emb);
+  at::Tensor attention_heads(const at::Tensor& qkv, int64_t channels, int64_t h, int64_t w) const;
+
   BlockFlavor flavor_;
   Resample resample_;
   int64_t num_heads_;

@@ -6,6 +6,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "nn/mp_ops.h"
+#include "util/error.h"
 
 namespace diffuse {
 
@@ -32,33 +33,52 @@ at::Tensor MPConvImpl::apply(const at::Tensor& x, const at::Tensor& w) const {
   return at::conv2d(x, wx, /*bias=*/{}, /*stride=*/1, /*padding=*/wx.size(-1) / 2);
 }
 
-std::pair<at::Tensor, at::Tensor> MPConvImpl::inference_weights() {
+std::pair<at::Tensor, at::Tensor> MPConvImpl::inference_weights(double scale) {
   const double fan_in = static_cast<double>(weight_[0].numel());
   if (is_training() || at::GradMode::is_enabled()) {
     at::Tensor w = normalized_weight();
     return {w, at::Tensor()};
   }
   std::lock_guard<std::mutex> lock(cache_.mutex);
-  if (cache_.data != weight_.data_ptr() || cache_.version != static_cast<int64_t>(weight_._version())) {
+  const bool current =
+      cache_.data == weight_.data_ptr() && cache_.version == static_cast<int64_t>(weight_._version());
+  if (!current) {
     cache_.normalized = normalized_weight();
-    cache_.scaled = cache_.normalized * (1.0 / std::sqrt(fan_in));
     cache_.data = weight_.data_ptr();
     cache_.version = static_cast<int64_t>(weight_._version());
+  }
+  if (!current || !cache_.scaled.defined() || cache_.scale != scale) {
+    cache_.scaled = cache_.normalized * (scale / std::sqrt(fan_in));
+    cache_.scale = scale;
   }
   return {cache_.normalized, cache_.scaled};
 }
 
 at::Tensor MPConvImpl::forward(const at::Tensor& x) {
-  auto [w, scaled] = inference_weights();
+  auto [w, scaled] = inference_weights(1.0);
   if (scaled.defined()) return apply(x, scaled);
   const double fan_in = static_cast<double>(w[0].numel());
   return apply(x, w * (1.0 / std::sqrt(fan_in)));
 }
 
 at::Tensor MPConvImpl::forward(const at::Tensor& x, const at::Tensor& gain) {
-  const at::Tensor w = inference_weights().first;
+  const at::Tensor w = inference_weights(1.0).first;
   const double fan_in = static_cast<double>(w[0].numel());
   return apply(x, w * (gain / std::sqrt(fan_in)));
+}
+
+at::Tensor MPConvImpl::forward_folded(const at::Tensor& x, double scale) {
+  const at::Tensor scaled = inference_weights(scale).second;
+  if (!scaled.defined()) fail(ErrorCode::kInternal, "MPConv::forward_folded: called in training or under autograd");
+  return apply(x, scaled);
+}
+
+at::Tensor MPConvImpl::forward_folded(const at::Tensor& x, const at::Tensor& gain, double scale) {
+  // The gain is a parameter read on the device (no host synchronisation); only ŵ is cached.
+  const auto [w, scaled] = inference_weights(scale);
+  if (!scaled.defined()) fail(ErrorCode::kInternal, "MPConv::forward_folded: called in training or under autograd");
+  const double fan_in = static_cast<double>(w[0].numel());
+  return apply(x, w * (gain * (scale / std::sqrt(fan_in))));
 }
 
 }  // namespace diffuse

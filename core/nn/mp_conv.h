@@ -24,25 +24,34 @@ class MPConvImpl : public torch::nn::Module {
   // Same with a learned scalar gain (Block emb_gain, U-Net out_gain); gradients flow into it.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& gain);
 
+  // Inference only (eval mode, no autograd): the effective weight times `scale`, so that a constant
+  // factor of the op next to this one (mp_silu's 1/0.596, mp_sum's weights) costs no pass over the
+  // activations. ŵ·scale/√fan_in is cached for one scale at a time.
+  at::Tensor forward_folded(const at::Tensor& x, double scale);
+  at::Tensor forward_folded(const at::Tensor& x, const at::Tensor& gain, double scale);
+
   const at::Tensor& weight() const { return weight_; }
 
  private:
   at::Tensor normalized_weight();  // steps 1-3 of §1.6, fp32
   at::Tensor apply(const at::Tensor& x, const at::Tensor& w) const;
 
-  // The inference-time cache: ŵ and ŵ/√fan_in, valid for one storage and version of the parameter.
-  // Copies (Module::clone) start empty. Threads sampling from one network share it under the mutex.
+  // The inference-time cache: ŵ and ŵ·scale/√fan_in, valid for one storage and version of the
+  // parameter. Copies (Module::clone) start empty. Threads sampling from one network share it under
+  // the mutex.
   struct Cache {
     std::mutex mutex;
     at::Tensor normalized, scaled;
+    double scale = 1;
     const void* data = nullptr;
     int64_t version = -1;
     Cache() = default;
     Cache(const Cache&) {}
     Cache& operator=(const Cache&) { return *this; }
   };
-  // {ŵ, ŵ/√fan_in}, from the cache when it may be used and is valid.
-  std::pair<at::Tensor, at::Tensor> inference_weights();
+  // {ŵ, ŵ·scale/√fan_in}, from the cache when it may be used and is valid; in training or under
+  // autograd {ŵ, undefined}.
+  std::pair<at::Tensor, at::Tensor> inference_weights(double scale);
 
   at::Tensor weight_;
   Cache cache_;

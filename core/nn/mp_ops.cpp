@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace diffuse {
 
@@ -18,7 +19,7 @@ at::Tensor normalize(const at::Tensor& x, std::vector<int64_t> dims, double eps)
   return x / norm.mul(inv_sqrt_n).add(eps).to(x.scalar_type());
 }
 
-at::Tensor mp_silu(const at::Tensor& x) { return at::silu(x) / 0.596; }
+at::Tensor mp_silu(const at::Tensor& x) { return at::silu(x) / kSiluRms; }
 
 at::Tensor mp_sum(const at::Tensor& a, const at::Tensor& b, double t) {
   return a.lerp(b, t) / std::sqrt((1 - t) * (1 - t) + t * t);
@@ -30,7 +31,16 @@ at::Tensor mp_cat(const at::Tensor& a, const at::Tensor& b, double t, int64_t di
   const double c = std::sqrt((na + nb) / ((1 - t) * (1 - t) + t * t));
   const double wa = c / std::sqrt(na) * (1 - t);
   const double wb = c / std::sqrt(nb) * t;
-  return at::cat({wa * a, wb * b}, dim);
+  if (at::GradMode::is_enabled()) return at::cat({wa * a, wb * b}, dim);
+  // Without autograd each input is scaled straight into its part of the output: one pass, and the
+  // output keeps the inputs' memory format (channels-last while sampling).
+  std::vector<int64_t> sizes = a.sizes().vec();
+  sizes[static_cast<size_t>(dim)] += b.size(dim);
+  at::Tensor out = at::empty(sizes, a.options().memory_format(a.suggest_memory_format()));
+  at::Tensor part_a = out.narrow(dim, 0, a.size(dim)), part_b = out.narrow(dim, a.size(dim), b.size(dim));
+  at::mul_out(part_a, a, at::scalar_tensor(wa, at::kDouble));
+  at::mul_out(part_b, b, at::scalar_tensor(wb, at::kDouble));
+  return out;
 }
 
 at::Tensor resample(const at::Tensor& x, Resample mode) {
@@ -41,6 +51,10 @@ at::Tensor resample(const at::Tensor& x, Resample mode) {
       return at::avg_pool2d(x, {2, 2});
     case Resample::kUp: {
       const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+      // The same copies; upsample_nearest2d keeps a channels-last input channels-last.
+      if (!at::GradMode::is_enabled()) {
+        return at::upsample_nearest2d(x, std::vector<int64_t>{2 * h, 2 * w}, c10::nullopt, c10::nullopt);
+      }
       return x.reshape({n, c, h, 1, w, 1}).expand({n, c, h, 2, w, 2}).reshape({n, c, 2 * h, 2 * w});
     }
   }

@@ -15,6 +15,7 @@ namespace diffuse {
 at::Tensor normalize(const at::Tensor& x, std::vector<int64_t> dims = {}, double eps = 1e-4);
 
 // §1.2: silu(x) / 0.596, the RMS of silu over N(0, 1).
+constexpr double kSiluRms = 0.596;
 at::Tensor mp_silu(const at::Tensor& x);
 
 // §1.3: ((1-t)·a + t·b) / sqrt((1-t)² + t²).
