@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 declare -A options=(
   [train]="--resume --nproc"
-  [sample]="--out --seeds --class --class-rows --columns --steps --solver --schedule --eta --guide --guidance --sampler --model-config --device --nproc"
+  [sample]="--out --seeds --class --class-rows --columns --steps --solver --schedule --eta --guide --guidance --cpu-workers --sampler --model-config --device --nproc"
   [phema]="--sigma-rel --out --nimg --force --fp32"
   [eval]="--model-config --device --nproc"
   [consistency]="--seeds --steps --device"
@@ -68,6 +68,7 @@ refused "--class: '-3' is not an integer" sample m --out x.png --class -3
 refused "--eta: '2' is not a number in [0, 1]" sample m --out x.png --eta 2
 refused "--solver: 'rk4' is not heun" sample m --out x.png --solver rk4
 refused "--schedule: 'cosine' is not edm or log-linear" sample m --out x.png --schedule cosine
+refused "--cpu-workers: '0' is not an integer in [1, 4096]" sample m --out x.png --cpu-workers 0
 refused "--guidance needs --guide MODEL" sample m --out x.png --guidance 2
 refused "--seeds needs a value" sample m --out x.png --seeds
 refused "--out given twice" sample m --out x.png --out y.png

@@ -5,11 +5,13 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <fmt/ranges.h>
 
 #include "sample/solvers.h"
 #include "util/error.h"
+#include "util/single_threaded_jobs.h"
 
 namespace diffuse {
 namespace {
@@ -45,6 +47,7 @@ void validate_loop(const SamplerOptions& o) {
   }
   if (!(o.eta >= 0 && o.eta <= 1)) fail(ErrorCode::kInvalidArgument, "SamplerOptions.eta: must be in [0, 1], got {}", o.eta);
   if (o.batch_size < 1) fail(ErrorCode::kInvalidArgument, "SamplerOptions.batch_size: must be ≥ 1, got {}", o.batch_size);
+  if (o.cpu_workers < 0) fail(ErrorCode::kInvalidArgument, "SamplerOptions.cpu_workers: must be ≥ 0, got {}", o.cpu_workers);
 }
 
 void validate_noise(const at::Tensor& noise) {
@@ -62,11 +65,13 @@ at::Device module_device(torch::nn::Module& module) {
 // Puts a module in eval mode for the guard's lifetime and restores its previous mode after.
 class EvalModeGuard {
  public:
+  // A module already in eval mode is not written to, so threads sampling from one network at once
+  // (sample_images' workers) only read it.
   explicit EvalModeGuard(torch::nn::Module* module) : module_(module), was_training_(module && module->is_training()) {
-    if (module_) module_->eval();
+    if (was_training_) module_->eval();
   }
   ~EvalModeGuard() {
-    if (module_) module_->train(was_training_);
+    if (was_training_) module_->train(true);
   }
   EvalModeGuard(const EvalModeGuard&) = delete;
   EvalModeGuard& operator=(const EvalModeGuard&) = delete;
@@ -233,12 +238,33 @@ at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_
   SeedGenerators generators(seeds);
   const at::Tensor noise = generators.randn({model.img_channels, model.img_resolution, model.img_resolution});
   const int64_t n = noise.size(0);
+  const bool on_cpu = module_device(*net).is_cpu();
+  const int64_t workers = !on_cpu ? 1 : options.cpu_workers > 0 ? options.cpu_workers : at::get_num_threads();
+  const EvalModeGuard net_mode(net.get());
+  const EvalModeGuard guide_mode(guide != nullptr ? guide->get() : nullptr);
+
+  // Images begin..begin+count-1, in one call.
+  auto sample_part = [&](int64_t begin, int64_t count) {
+    SeedGenerators part_generators = generators.range(static_cast<size_t>(begin), static_cast<size_t>(count));
+    const at::Tensor part_labels = class_labels.defined() ? class_labels.narrow(0, begin, count) : at::Tensor();
+    return edm_sample(net, guide, noise.narrow(0, begin, count), part_labels, options, &part_generators).cpu();
+  };
   std::vector<at::Tensor> batches;
   for (int64_t begin = 0; begin < n; begin += options.batch_size) {
     const int64_t count = std::min(options.batch_size, n - begin);
-    SeedGenerators batch_generators = generators.range(static_cast<size_t>(begin), static_cast<size_t>(count));
-    const at::Tensor batch_labels = class_labels.defined() ? class_labels.narrow(0, begin, count) : at::Tensor();
-    batches.push_back(edm_sample(net, guide, noise.narrow(0, begin, count), batch_labels, options, &batch_generators).cpu());
+    const int64_t parts = std::min(workers, count);
+    if (parts <= 1) {
+      batches.push_back(sample_part(begin, count));
+      continue;
+    }
+    // Parts as equal as can be: the first count % parts get one image more.
+    std::vector<at::Tensor> results(static_cast<size_t>(parts));
+    run_single_threaded_jobs(parts, [&](int64_t k) {
+      const int64_t size = count / parts, extra = count % parts;
+      const int64_t first = begin + k * size + std::min(k, extra);
+      results[static_cast<size_t>(k)] = sample_part(first, size + (k < extra ? 1 : 0));
+    });
+    batches.insert(batches.end(), results.begin(), results.end());
   }
   return at::cat(batches);
 }

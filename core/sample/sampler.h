@@ -44,6 +44,10 @@ struct SamplerOptions {
   double s_noise = 1;  // scale of every fresh noise draw (churn, SDE, ancestral)
   double guidance = 1;     // w; 1 never evaluates the guide
   int64_t batch_size = 32; // images per network call
+  // On the CPU, each batch is split over this many threads with single-threaded math
+  // (run_single_threaded_jobs); 0 = one per intra-op thread, 1 = one call with intra-op threads.
+  // Ignored on CUDA.
+  int cpu_workers = 0;
 };
 
 // Throws Error(kInvalidArgument) naming the first invalid option. A guide is required iff guidance ≠ 1.
@@ -103,9 +107,10 @@ at::Tensor one_hot_labels(const std::vector<int64_t>& labels, int64_t label_dim)
 
 // Generates one image per seed: noise from SeedGenerators(seeds), labels[i] the class of image i (-1 =
 // no label: an all-zero label row; an empty list leaves every image unlabelled), processed in batches
-// of options.batch_size. Returns [N, C, R, R] float32 on the CPU. An image's noise and churn noise
-// depend only on its seed; the network's kernels choose their algorithms by batch size, so another
-// batching of the same seeds reproduces an image to float rounding (bit for bit at the same batching).
+// of options.batch_size, each split over options.cpu_workers on the CPU. Returns [N, C, R, R] float32
+// on the CPU. An image's noise and churn noise depend only on its seed; the network's kernels choose
+// their algorithms by batch size, so another batching or worker count reproduces an image to float
+// rounding (bit for bit at the same batching and worker count).
 at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_t>& seeds,
                          const std::vector<int64_t>& labels, const SamplerOptions& options);
 

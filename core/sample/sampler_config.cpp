@@ -46,6 +46,7 @@ SamplerOptions resolve_sampler_config(const v1::SamplerConfig& c) {
   if (c.has_s_noise()) o.s_noise = c.s_noise();
   if (c.has_guidance()) o.guidance = c.guidance();
   if (c.has_batch_size()) o.batch_size = c.batch_size();
+  if (c.has_cpu_workers()) o.cpu_workers = c.cpu_workers();
 
   if (o.num_steps < 1) reject("num_steps", fmt::format("{} must be >= 1", o.num_steps));
   if (!(o.sigma_min > 0) || !std::isfinite(o.sigma_min)) reject("sigma_min", fmt::format("{} must be > 0", o.sigma_min));
@@ -60,6 +61,7 @@ SamplerOptions resolve_sampler_config(const v1::SamplerConfig& c) {
   if (!(o.s_noise >= 0) || !std::isfinite(o.s_noise)) reject("s_noise", fmt::format("{} must be >= 0", o.s_noise));
   if (!std::isfinite(o.guidance)) reject("guidance", fmt::format("{} is not finite", o.guidance));
   if (o.batch_size < 1) reject("batch_size", fmt::format("{} must be >= 1", o.batch_size));
+  if (o.cpu_workers < 0) reject("cpu_workers", fmt::format("{} must be >= 0", o.cpu_workers));
   if (!(o.eta >= 0 && o.eta <= 1)) reject("eta", fmt::format("{} is outside [0, 1]", o.eta));
   if (o.s_churn > 0 && o.solver != Solver::kHeun && o.solver != Solver::kEuler) {
     reject("s_churn", "applies to HEUN and EULER only; the other solvers take eta");

@@ -288,6 +288,7 @@ const Command kSample = {
      {"--eta", "E", "share of fresh noise of the SDE and ancestral solvers, in [0, 1] (default 1)"},
      {"--guide", "MODEL", "a guide model for autoguidance / CFG (with --guidance)"},
      {"--guidance", "W", "guidance weight (default 1: no guide)"},
+     {"--cpu-workers", "N", "on the CPU, split each batch over N single-threaded workers (default: one per core; 1: none)"},
      {"--sampler", "CONFIG", "a whole SamplerConfig (a file, or text: 'num_steps: 16 solver: DPMPP_2M')"},
      kModelConfig,
      kDevice,
@@ -435,9 +436,10 @@ int sample(int argc, char** argv) {
   const std::string out = args.get("--out"), device = args.get("--device", "cpu");
   std::vector<uint64_t> seeds;
   if (!seeds_argument("sample", args.get("--seeds", "0-63").c_str(), &seeds)) return kExitUsage;
-  long long klass = -1, columns = 0, steps = -1;
+  long long klass = -1, columns = 0, steps = -1, cpu_workers = 0;
   double guidance = 1, eta = 1;
   if (!diffuse_cli::integer_option(kSample, args, "--class", 0, INT64_MAX, &klass) ||
+      !diffuse_cli::integer_option(kSample, args, "--cpu-workers", 1, 4096, &cpu_workers) ||
       !diffuse_cli::integer_option(kSample, args, "--columns", 0, 1 << 20, &columns) ||
       !diffuse_cli::integer_option(kSample, args, "--steps", 1, 10000, &steps) ||
       !diffuse_cli::number_option(kSample, args, "--guidance", 0, 1e6, &guidance) ||
@@ -479,6 +481,12 @@ int sample(int argc, char** argv) {
     if (!solver.empty()) sampler += "solver: " + solver + " ";
     if (!schedule.empty()) sampler += "schedule: " + schedule + " ";
     if (args.has("--eta")) sampler += "eta: " + args.get("--eta") + " ";
+  }
+  if (args.has("--cpu-workers")) {
+    if (args.has("--sampler") && sampler_format != DIFFUSE_FORMAT_TEXT) {
+      return diffuse_cli::usage_error(kSample, "--cpu-workers with a JSON --sampler: set cpu_workers in it");
+    }
+    sampler += " cpu_workers: " + std::to_string(cpu_workers);
   }
   int label_dim = 0;
   diffuse_model_shape(model, nullptr, nullptr, &label_dim);
