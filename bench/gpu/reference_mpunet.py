@@ -426,7 +426,12 @@ def sample_bench(args):
         net = Precond(64, 3, 1000, body_dtype=body, model_channels=128, logvar_channels=128)
         shape, label_dim = (3, 64, 64), 1000
     net = net.to(device).eval()
-    noise = torch.randn(args.batch, *shape, device=device)
+    if args.diffuse_seeds:
+        # Image i's noise from its own generator seeded i, as diffuse's sampler draws it: the same images.
+        noise = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(i)) for i in range(args.batch)])
+        noise = noise.to(device)
+    else:
+        noise = torch.randn(args.batch, *shape, device=device)
     labels = (F.one_hot(torch.arange(args.batch, device=device) % label_dim, label_dim).to(torch.float32)
               if label_dim else None)
     for _ in range(args.warmup):
@@ -441,8 +446,10 @@ def sample_bench(args):
     s = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else 0
     print(f"RESULT impl=python-sampler precision={args.precision} batch={args.batch} steps={args.steps} "
-          f"images_per_s={args.batch * args.repeats / s:.1f} ms_per_batch={1000 * s / args.repeats:.2f} "
+          f"images_per_s={args.batch * args.repeats / s:.2f} ms_per_batch={1000 * s / args.repeats:.2f} "
           f"peak_bytes={peak} mean={images.mean().item():.4f}", flush=True)
+    if args.save:
+        images.to("cpu", torch.float32).contiguous().numpy().tofile(args.save)  # raw float32, as sample_bench --save
 
 
 def main():
@@ -468,6 +475,8 @@ def main():
     s.add_argument("--device", default="cuda")
     s.add_argument("--model", help="a diffuse model file (default: edm2-img64-xs, initial weights)")
     s.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    s.add_argument("--diffuse-seeds", action="store_true", help="image i's noise from a generator seeded i (diffuse's)")
+    s.add_argument("--save", help="write the last images as raw float32 [batch, C, R, R]")
     args = p.parse_args()
     if args.command == "check":
         sys.exit(0 if check(args.golden, args.device) else 1)

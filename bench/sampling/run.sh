@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU sampling speed: the diffuse sampler (through the C API) beside the Python sampler of the same
 # network (bench/gpu/reference_mpunet.py, EDM's Heun loop in PyTorch) on the same LibTorch, in one run;
-# prints the table with the ratio (bench/sampling/README.md).
+# prints the table with the ratio and how far the images differ (bench/sampling/README.md).
 #   bench/sampling/run.sh [BUILD_DIR] [OUT_DIR]
 # BUILD_DIR: a build against the PyTorch wheel with -DDIFFUSE_BENCH=ON (make build-wheel makes one in
 # build-torch-wheel); the Python side runs that wheel's torch (scripts/setup-torch-wheel's venv, or
@@ -32,9 +32,16 @@ model=$(ls "$out"/run/ema-0.100-*.safetensors | tail -1)
 "$build/bin/diffuse" info "$model" | grep -i param | tee "$out/info.txt"
 
 export OMP_NUM_THREADS=$threads
+# The sampler as shipped (the batch split over one single-threaded worker per thread), the same in one
+# call with intra-op threads, and the Python sampler with the same per-seed noise: the same images.
 "$build/bench/sampling/sample_bench" "$model" --threads "$threads" --batch "$batch" --steps "$steps" \
-  --repeats "$repeats" | tee "$out/diffuse.log"
+  --repeats "$repeats" --save "$out/diffuse.f32" | tee "$out/diffuse.log"
+"$build/bench/sampling/sample_bench" "$model" --threads "$threads" --batch "$batch" --steps "$steps" \
+  --repeats "$repeats" --cpu-workers 1 --save "$out/diffuse-one-call.f32" | tee "$out/diffuse-one-call.log"
 "$py" "$root/bench/gpu/reference_mpunet.py" sample --device cpu --precision fp32 --model "$model" \
-  --threads "$threads" --batch "$batch" --steps "$steps" --repeats "$repeats" --warmup 1 | tee "$out/python.log"
-"$py" "$root/bench/gpu/table.py" "$out/diffuse.log" "$out/python.log" | tee "$out/table.md"
+  --threads "$threads" --batch "$batch" --steps "$steps" --repeats "$repeats" --warmup 1 \
+  --diffuse-seeds --save "$out/python.f32" | tee "$out/python.log"
+"$py" "$root/bench/gpu/table.py" "$out/diffuse.log" "$out/diffuse-one-call.log" "$out/python.log" | tee "$out/table.md"
+"$py" "$root/bench/sampling/compare_images.py" "$out/python.f32" "$out/diffuse.f32" "$out/diffuse-one-call.f32" \
+  | tee "$out/images.txt"
 echo "logs in $out"

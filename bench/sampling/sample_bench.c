@@ -1,11 +1,12 @@
 /* Sampling throughput of the diffuse sampler through the C API, on any device (bench/sampling/README.md).
  *
  *   sample_bench MODEL [--device cpu] [--batch 32] [--steps 32] [--solver HEUN] [--repeats 5] [--warmup 1]
- *                [--threads 0]
+ *                [--threads 0] [--cpu-workers 0] [--save FILE]
  *
- * Opens MODEL, prepares one diffuse_sampler (the given solver, N steps), and times `repeats` runs of
- * `batch` images (seeds 0..batch-1, classes cycling) after `warmup` runs. Prints one RESULT line in the
- * format of bench/gpu/table.py. */
+ * Opens MODEL, prepares one diffuse_sampler (the given solver, N steps; SamplerConfig.cpu_workers), and
+ * times `repeats` runs of `batch` images (seeds 0..batch-1, classes cycling) after `warmup` runs. Prints
+ * one RESULT line in the format of bench/gpu/table.py; --save writes the images as raw float32
+ * [batch, C, R, R] (compare_images.py reads them). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,11 @@ static int fail(const char *what, diffuse_status status) {
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: sample_bench MODEL [--device D] [--batch N] [--steps N] [--solver S] [--repeats N] "
-                    "[--warmup N] [--threads N]\n");
+                    "[--warmup N] [--threads N] [--cpu-workers N] [--save FILE]\n");
     return 2;
   }
-  const char *model_path = argv[1], *device = "cpu", *solver = "HEUN";
-  long batch = 32, steps = 32, repeats = 5, warmup = 1, threads = 0;
+  const char *model_path = argv[1], *device = "cpu", *solver = "HEUN", *save = NULL;
+  long batch = 32, steps = 32, repeats = 5, warmup = 1, threads = 0, cpu_workers = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
     if (!strcmp(k, "--device")) device = v;
@@ -42,6 +43,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--repeats")) repeats = atol(v);
     else if (!strcmp(k, "--warmup")) warmup = atol(v);
     else if (!strcmp(k, "--threads")) threads = atol(v);
+    else if (!strcmp(k, "--cpu-workers")) cpu_workers = atol(v);
+    else if (!strcmp(k, "--save")) save = v;
     else {
       fprintf(stderr, "sample_bench: unknown argument %s\n", k);
       return 2;
@@ -53,8 +56,9 @@ int main(int argc, char **argv) {
   if (status != DIFFUSE_OK) return fail(model_path, status);
   int channels = 0, resolution = 0, label_dim = 0;
   diffuse_model_shape(model, &channels, &resolution, &label_dim);
-  char config[128];
-  snprintf(config, sizeof config, "num_steps: %ld solver: %s batch_size: %ld", steps, solver, batch);
+  char config[160];
+  snprintf(config, sizeof config, "num_steps: %ld solver: %s batch_size: %ld cpu_workers: %ld", steps, solver, batch,
+           cpu_workers);
   diffuse_sampler *sampler = NULL;
   status = diffuse_sampler_create(&sampler, model, NULL, config, strlen(config), DIFFUSE_FORMAT_TEXT);
   if (status != DIFFUSE_OK) return fail("sampler", status);
@@ -78,9 +82,17 @@ int main(int argc, char **argv) {
       const double s = now() - t0;
       double mean = 0;
       for (size_t k = 0; k < values; ++k) mean += images[k];
-      printf("RESULT impl=diffuse-sampler precision=fp32 batch=%ld steps=%ld solver=%s images_per_s=%.2f "
+      printf("RESULT impl=diffuse-sampler%s precision=fp32 batch=%ld steps=%ld solver=%s images_per_s=%.2f "
              "ms_per_batch=%.2f peak_bytes=0 mean=%.4f\n",
-             batch, steps, solver, (double)(batch * repeats) / s, 1000 * s / (double)repeats, mean / (double)values);
+             cpu_workers == 1 ? "-one-call" : "", batch, steps, solver, (double)(batch * repeats) / s,
+             1000 * s / (double)repeats, mean / (double)values);
+    }
+  }
+  if (save) {
+    FILE *f = fopen(save, "wb");
+    if (!f || fwrite(images, sizeof *images, values, f) != values || fclose(f) != 0) {
+      fprintf(stderr, "sample_bench: cannot write %s\n", save);
+      return 1;
     }
   }
   free(seeds);
