@@ -46,7 +46,7 @@ class BlockImpl : public torch::nn::Module {
  private:
   // The forward pass for eval mode without autograd: the constant factors of mp_silu and mp_sum
   // folded into the next convolution's cached weight, the rest in place on fresh tensors. Equal to
-  // the graph path up to rounding (tests: BlockInference, UNetInference).
+  // the graph path up to rounding (tests: InferencePath.*).
   at::Tensor forward_inference(at::Tensor x, const at::Tensor& emb);
   at::Tensor attention_heads(const at::Tensor& qkv, int64_t channels, int64_t h, int64_t w) const;
 

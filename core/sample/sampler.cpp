@@ -241,7 +241,8 @@ at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_
   const bool on_cpu = module_device(*net).is_cpu();
   const int64_t workers = !on_cpu ? 1 : options.cpu_workers > 0 ? options.cpu_workers : at::get_num_threads();
   const EvalModeGuard net_mode(net.get());
-  const EvalModeGuard guide_mode(guide != nullptr ? guide->get() : nullptr);
+  // w = 1 never touches the guide (edm_sample does not use it).
+  const EvalModeGuard guide_mode(guide != nullptr && options.guidance != 1 ? guide->get() : nullptr);
 
   // Images begin..begin+count-1, in one call.
   auto sample_part = [&](int64_t begin, int64_t count) {
