@@ -42,7 +42,7 @@ build: configure
 test: test-debian test-wheel test-sanitize
 
 test-debian: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 # The PyTorch wheel's LibTorch in a venv (scripts/setup-torch-wheel prints its CMake prefix path); the GPU
 # benchmarks are built too, so that bench/gpu/device-check.sh never meets code that no longer compiles.
@@ -56,7 +56,7 @@ build-wheel: configure-wheel
 	cmake --build $(WHEEL_BUILD_DIR) -j $(JOBS)
 
 test-wheel: build-wheel
-	ctest --test-dir $(WHEEL_BUILD_DIR) --output-on-failure
+	ctest --test-dir $(WHEEL_BUILD_DIR) --output-on-failure -j $(JOBS)
 
 demo: build
 	scripts/demo
@@ -71,7 +71,7 @@ sanitize-build: configure-sanitize
 	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target diffuse_capi_tests fuzz_targets
 
 sanitize test-sanitize: sanitize-build
-	ctest --test-dir $(SANITIZE_DIR) -L sanitize --output-on-failure
+	ctest --test-dir $(SANITIZE_DIR) -L sanitize --output-on-failure -j $(JOBS)
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
