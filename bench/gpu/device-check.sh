@@ -246,6 +246,11 @@ PY
 export -f nccl_world1
 stage nccl_world1 60 nccl_world1
 
+# --- each speed lever of the trainer off in turn (bench/gpu/README.md, "Levers"), fp16.
+for lever in deferred-readback multi-tensor; do
+  stage "train_diffuse_fp16_without_$lever" 45 "$build/bench/gpu/train_bench" --precision fp16 --without "$lever" "${bench[@]}"
+done
+
 # --- the compiled reference, slowest to start (a fresh Inductor compile) ---------------------------------
 for precision in fp16 bf16; do
   stage "train_python_compiled_$precision" 150 "$py" bench/gpu/reference_mpunet.py bench --precision "$precision" \

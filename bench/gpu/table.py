@@ -5,7 +5,8 @@ the results tables of bench/gpu/README.md and, with --json, writes one record pe
   table.py LOG... [--json FILE --card NAME --driver VERSION --torch VERSION --commit SHA]
 
 Training speed-ups are images/s over python-compiled's (and python-eager's) at the same precision;
-sampling speed-ups over python-sampler's at the same precision and batch."""
+sampling speed-ups over python-sampler's at the same precision and batch; a lever's effect is
+diffuse-trainer's images/s over diffuse-trainer-without-<lever>'s."""
 import argparse
 import json
 import sys
@@ -53,6 +54,15 @@ def main():
             print(f"| {r['impl']} | {r['precision']} | {r['batch']} ({r['micro']}) | {v:.0f} | {float(r['ms_per_step']):.1f} | "
                   f"{gib(r)} | {ratio(v, reference('python-compiled', r['precision']))} | "
                   f"{ratio(v, reference('python-eager', r['precision']))} |")
+    levers = [r for r in train if r["impl"].startswith("diffuse-trainer-without-")]
+    if levers:
+        print()
+        print("| lever | precision | images/s without it | with every lever | its effect |")
+        print("|---|---|---|---|---|")
+        for r in levers:
+            v, full = float(r["images_per_s"]), reference("diffuse-trainer", r["precision"])
+            print(f"| {r['impl'][len('diffuse-trainer-without-'):]} | {r['precision']} | {v:.0f} | "
+                  f"{full:.0f} | {ratio(full, v)} |" if full else f"| {r['impl']} | {r['precision']} | {v:.0f} | n/a | n/a |")
     if sample:
         print()
         print("| implementation | precision | batch | Heun steps | images/s | ms/batch | peak GiB | vs Python sampler |")

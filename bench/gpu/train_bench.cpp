@@ -1,12 +1,14 @@
 // Training throughput of the diffuse trainer on a CUDA device (bench/gpu/README.md).
 //
 //   train_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 256] [--micro 128]
-//               [--steps 20] [--warmup 5] [--phases]
+//               [--steps 20] [--warmup 5] [--phases] [--without deferred-readback|multi-tensor]...
 //
 // Default: Trainer::run over random uint8 images (MEMORY data, 1000 classes), images/s over `steps`
 // optimizer steps after `warmup` steps. --phases instead runs the same step from the trainer's parts
 // with a device synchronisation after each phase, and prints per phase the host time to queue the
-// work and the time until the device has finished it.
+// work and the time until the device has finished it. --without turns one of the trainer's speed
+// levers off (TrainerTuning), for the table of each lever's marginal effect; the row is then named
+// diffuse-trainer-without-<lever>.
 #include <unistd.h>
 
 #include <chrono>
@@ -49,6 +51,7 @@ struct Args {
   std::string precision = "fp16";
   int64_t batch = 256, micro = 128, steps = 20, warmup = 5;
   bool phases = false;
+  std::vector<std::string> without;  // levers turned off
 };
 
 Args parse(int argc, char** argv) {
@@ -69,6 +72,14 @@ Args parse(int argc, char** argv) {
     else if (k == "--steps") a.steps = std::atoll(value().c_str());
     else if (k == "--warmup") a.warmup = std::atoll(value().c_str());
     else if (k == "--phases") a.phases = true;
+    else if (k == "--without") {
+      a.without.push_back(value());
+      if (a.without.back() != "deferred-readback" && a.without.back() != "multi-tensor") {
+        std::fprintf(stderr, "train_bench: --without takes deferred-readback or multi-tensor, not %s\n",
+                     a.without.back().c_str());
+        std::exit(2);
+      }
+    }
     else {
       std::fprintf(stderr, "train_bench: unknown argument %s\n", k.c_str());
       std::exit(2);
@@ -105,16 +116,23 @@ std::shared_ptr<diffuse::Dataset> random_dataset(int64_t count, int64_t resoluti
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void run_trainer(const Args& a, const diffuse::v1::TrainConfig& config, const diffuse::HostData& data) {
-  auto trainer = diffuse::Trainer::create(config, data);
+  diffuse::TrainerTuning tuning;
+  std::string impl = "diffuse-trainer";
+  for (const std::string& lever : a.without) {
+    if (lever == "deferred-readback") tuning.loss_readback_steps = 1;
+    if (lever == "multi-tensor") tuning.multi_tensor = false;
+    impl += "-without-" + lever;
+  }
+  auto trainer = diffuse::Trainer::create(config, data, tuning);
   trainer->run(a.warmup);
   torch::cuda::synchronize();
   const auto t0 = Clock::now();
   trainer->run(a.steps);
   torch::cuda::synchronize();
   const double s = seconds_since(t0);
-  std::printf("RESULT impl=diffuse-trainer precision=%s batch=%lld micro=%lld images_per_s=%.1f ms_per_step=%.2f "
+  std::printf("RESULT impl=%s precision=%s batch=%lld micro=%lld images_per_s=%.1f ms_per_step=%.2f "
               "peak_bytes=%lld loss=%.4f\n",
-              a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.micro),
+              impl.c_str(), a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.micro),
               static_cast<double>(a.batch * a.steps) / s, 1000 * s / static_cast<double>(a.steps),
               static_cast<long long>(diffuse::peak_device_memory_bytes(at::Device(at::kCUDA))), trainer->status().loss());
 }

@@ -5,6 +5,7 @@
 #include <ATen/core/grad_mode.h>
 #include <fmt/core.h>
 #include <torch/nn/module.h>
+#include <torch/version.h>
 
 #include "ema/power_function.h"
 #include "util/error.h"
@@ -42,7 +43,8 @@ at::ScalarType average_dtype(const at::Tensor& param) {
 
 }  // namespace
 
-PowerEma::PowerEma(const torch::nn::Module& net, std::vector<double> sigma_rels) : sigma_rels_(std::move(sigma_rels)) {
+PowerEma::PowerEma(const torch::nn::Module& net, std::vector<double> sigma_rels, bool multi_tensor)
+    : sigma_rels_(std::move(sigma_rels)), multi_tensor_(multi_tensor) {
   for (double sigma_rel : sigma_rels_) power_function_gamma(sigma_rel);  // validates before anything is allocated
   std::vector<at::Tensor> params;
   for (const auto& item : net.named_parameters(/*recurse=*/true)) {
@@ -62,19 +64,25 @@ PowerEma::PowerEma(const torch::nn::Module& net, std::vector<double> sigma_rels)
 
 // §7: θ_ema ← β·θ_ema + (1−β)·θ.
 void PowerEma::update(const torch::nn::Module& net, int64_t nimg_after, int64_t batch_size) {
-  const std::vector<at::Tensor> params = matching_parameters(net, names_);
+  std::vector<at::Tensor> params = matching_parameters(net, names_);
   at::NoGradGuard no_grad;
+  // Parameters in the averages' dtype (fp16/bf16 ones as fp32), once for every profile.
+  for (size_t i = 0; i < params.size(); ++i) {
+    const at::ScalarType dtype = average_dtype(params[i]);
+    if (params[i].scalar_type() != dtype) params[i] = params[i].to(dtype);
+  }
   for (size_t p = 0; p < sigma_rels_.size(); ++p) {
     const double beta = power_function_beta(sigma_rels_[p], static_cast<double>(nimg_after),
                                             static_cast<double>(batch_size));
-    for (size_t i = 0; i < params.size(); ++i) {
-      at::Tensor& average = averages_[p][i];
-      const at::Tensor& param = params[i];
-      // lerp_ reads both tensors once (mul_ + add_ would take two passes), and at weight 1 − β = 1 it
-      // returns the parameter exactly, so the first update copies the net.
-      average.lerp_(param.scalar_type() == average.scalar_type() ? param : param.to(average.scalar_type()),
-                    1 - beta);
+    // lerp_ reads both tensors once (mul_ + add_ would take two passes), and at weight 1 − β = 1 it
+    // returns the parameter exactly, so the first update copies the net.
+#if TORCH_VERSION_MAJOR >= 2
+    if (multi_tensor_) {
+      at::_foreach_lerp_(averages_[p], params, 1 - beta);
+      continue;
     }
+#endif
+    for (size_t i = 0; i < params.size(); ++i) averages_[p][i].lerp_(params[i], 1 - beta);
   }
 }
 

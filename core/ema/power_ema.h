@@ -19,8 +19,10 @@ class PowerEma {
  public:
   // Copies the network's current parameters into each profile (the values are replaced by the first
   // update anyway, since its β is 0). Averages are fp32 (fp64 for fp64 parameters) on the parameter's
-  // device. Throws Error(kInvalidArgument) for a σ_rel outside (0, 0.288675...).
-  PowerEma(const torch::nn::Module& net, std::vector<double> sigma_rels);
+  // device. Throws Error(kInvalidArgument) for a σ_rel outside (0, 0.288675...). `multi_tensor`: each
+  // profile's update is one _foreach_lerp_ over all parameters where LibTorch has it (2.x), else a loop
+  // over them; the same numbers on the CPU, fewer launches on CUDA (test: PowerEmaMultiTensor.*).
+  PowerEma(const torch::nn::Module& net, std::vector<double> sigma_rels, bool multi_tensor = true);
 
   // θ_ema ← β·θ_ema + (1−β)·θ for every profile, with β from power_function_beta(σ_rel, nimg_after, batch).
   // Parameters only; buffers are never averaged. Throws Error(kInvalidArgument) if `net`'s parameter
@@ -28,6 +30,7 @@ class PowerEma {
   void update(const torch::nn::Module& net, int64_t nimg_after, int64_t batch_size);
 
   const std::vector<double>& sigma_rels() const { return sigma_rels_; }
+  bool multi_tensor() const { return multi_tensor_; }
 
   // Profile i as a full state dict in state_dict(net) order: averaged parameters, buffers copied from
   // `net`. Tensors are the EMA's own (not copies).
@@ -43,6 +46,7 @@ class PowerEma {
 
  private:
   std::vector<double> sigma_rels_;
+  bool multi_tensor_;
   std::vector<std::string> names_;                // parameter names, in net order
   std::vector<std::vector<at::Tensor>> averages_;  // [profile][parameter]
 };

@@ -56,6 +56,7 @@ class ClusterCurriculumNoise : public NoiseDistribution {
   at::Tensor sample_sigma(int64_t n, const TrainingProgress& progress, at::Generator generator,
                           at::Device device) const override;
   void observe_loss(double loss) override;
+  bool paced_by_loss() const override { return true; }
   at::Tensor state() const override;
   void load_state(const at::Tensor& state) override;
   NoiseStatus status(const TrainingProgress& progress) const override;

@@ -36,6 +36,8 @@ class NoiseDistribution {
                                   at::Device device) const = 0;
   // The optimised loss of each finished iteration (loss-plateau pacing); ignored by the others.
   virtual void observe_loss(double /*loss*/) {}
+  // Whether observe_loss changes what the next iteration draws (so the trainer reads every step's loss).
+  virtual bool paced_by_loss() const { return false; }
   // State a checkpoint must carry (float64), undefined when there is none.
   virtual at::Tensor state() const { return {}; }
   // Throws Error(kCorruptFile) if `state` does not fit.

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/version.h>
 
 namespace diffuse {
 
@@ -24,6 +25,28 @@ void Adam::step(double lr, double beta1) {
       options_.exact_bias_correction ? 1 - beta1_product_ : 1 - std::pow(beta1, static_cast<double>(step_count_));
   const double bias_correction2_sqrt = std::sqrt(1 - beta2_product_);
   const double step_size = lr / bias_correction1;
+#if TORCH_VERSION_MAJOR >= 2
+  if (options_.multi_tensor) {
+    // The loop below, one operation at a time over every parameter that has a gradient.
+    std::vector<at::Tensor> params, grads, exp_avg, exp_avg_sq;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!params_[i].grad().defined()) continue;
+      params.push_back(params_[i]);
+      grads.push_back(params_[i].grad());
+      exp_avg.push_back(exp_avg_[i]);
+      exp_avg_sq.push_back(exp_avg_sq_[i]);
+    }
+    if (params.empty()) return;
+    at::_foreach_lerp_(exp_avg, grads, 1 - beta1);
+    at::_foreach_mul_(exp_avg_sq, beta2);
+    at::_foreach_addcmul_(exp_avg_sq, grads, grads, 1 - beta2);
+    std::vector<at::Tensor> denom = at::_foreach_sqrt(exp_avg_sq);
+    at::_foreach_div_(denom, bias_correction2_sqrt);
+    at::_foreach_add_(denom, options_.eps);
+    at::_foreach_addcdiv_(params, exp_avg, denom, -step_size);
+    return;
+  }
+#endif
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i];
     const at::Tensor& g = p.grad();
@@ -42,8 +65,14 @@ void Adam::restore_counters(int64_t step_count, double beta1_product, double bet
 }
 
 void Adam::zero_grad() {
+  std::vector<at::Tensor> grads;
   for (at::Tensor& p : params_) {
-    if (p.grad().defined()) p.mutable_grad().zero_();
+    if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  }
+  if (options_.multi_tensor && !grads.empty()) {
+    at::_foreach_zero_(grads);
+  } else {
+    for (at::Tensor& g : grads) g.zero_();
   }
 }
 

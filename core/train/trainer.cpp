@@ -119,7 +119,17 @@ struct Trainer::Impl {
   double stats_communication_seconds = 0, stats_elapsed_seconds = 0;  // at the last stats line
   std::function<void(const v1::TrainStatus&)> step_callback;
 
-  explicit Impl(const v1::TrainConfig& resolved) : config(resolved), dir(resolved.run().output_dir()) {
+  // Steps whose losses wait on the device for one read (TrainerTuning::loss_readback_steps): each
+  // one's σ (host), per-image losses and mean loss (device), and images seen after it.
+  struct PendingLosses {
+    at::Tensor sigma, losses, mean;
+    int64_t nimg;
+  };
+  std::vector<PendingLosses> pending_losses;
+  TrainerTuning tuning;
+
+  Impl(const v1::TrainConfig& resolved, TrainerTuning tuning_)
+      : config(resolved), dir(resolved.run().output_dir()), tuning(tuning_) {
     local_batch = config.run().batch_size();
     pass_batch = config.run().batch_per_step();
   }
@@ -202,9 +212,11 @@ struct Trainer::Impl {
     // STOCK bias correction exists only as an MDLRC option; otherwise Adam's running products are exact.
     const bool stock = opt.momentum_schedule() == v1::OptimizerConfig::MDLRC &&
                        opt.mdlrc().bias_correction() == v1::MdlrcConfig::STOCK;
-    adam = std::make_unique<Adam>(params, AdamOptions{opt.beta1(), opt.beta2(), opt.eps(), !stock});
+    adam = std::make_unique<Adam>(params, AdamOptions{opt.beta1(), opt.beta2(), opt.eps(), !stock, tuning.multi_tensor});
     ema = std::make_unique<PowerEma>(*net, std::vector<double>(config.ema().sigma_rels().begin(),
-                                                               config.ema().sigma_rels().end()));
+                                                               config.ema().sigma_rels().end()),
+                                     tuning.multi_tensor);
+    if (tuning.loss_readback_steps <= 0) tuning.loss_readback_steps = device.is_cuda() ? 32 : 1;
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
@@ -286,7 +298,6 @@ struct Trainer::Impl {
       comm->allreduce_sum(tensors);
       losses = shared;
     }
-    interval_stats.add(sigma_all, losses);
     // Non-finite gradient entries become 0; the step still happens (spec edm2.md §6).
     for (auto& p : net->parameters()) {
       if (p.grad().defined()) p.mutable_grad().nan_to_num_(0.0, 0.0, 0.0);
@@ -298,15 +309,38 @@ struct Trainer::Impl {
 
     last_hyper = hyper;
     last_noise = noise->status(where);
-    last_loss = losses.to(at::kDouble).mean().item<double>();
-    if (std::isfinite(last_loss)) {
-      noise->observe_loss(last_loss);  // loss-plateau pacing of the cluster curriculum
-      nonfinite_steps = 0;
-    } else if (++nonfinite_steps >= run.max_nonfinite_steps()) {
-      fail(ErrorCode::kDiverged, "training diverged: the loss was not finite for {} consecutive steps (at {} images)",
-           nonfinite_steps, nimg);
-    } else {
-      log_warn("non-finite loss at {} images ({} in a row)", nimg, nonfinite_steps);
+    pending_losses.push_back({sigma_all, losses, losses.to(at::kDouble).mean(), nimg});
+    if (static_cast<int64_t>(pending_losses.size()) >= tuning.loss_readback_steps || noise->paced_by_loss()) {
+      read_losses();
+    }
+  }
+
+  // Brings the pending steps' losses to the host in one copy and takes them in step order: the
+  // interval statistics, the status's loss, the curriculum's pacing and the non-finite guard, which
+  // stops the run (before any checkpoint, which reads first) naming the step where it tripped.
+  void read_losses() {
+    if (pending_losses.empty()) return;
+    std::vector<at::Tensor> losses, means;
+    for (const PendingLosses& p : pending_losses) {
+      losses.push_back(p.losses);
+      means.push_back(p.mean);
+    }
+    const std::vector<at::Tensor> host_losses = at::stack(losses).to(at::kCPU).unbind(0);
+    const at::Tensor host_means = at::stack(means).to(at::kCPU);
+    const std::vector<PendingLosses> steps = std::move(pending_losses);
+    pending_losses.clear();
+    for (size_t i = 0; i < steps.size(); ++i) {
+      interval_stats.add(steps[i].sigma, host_losses[i]);
+      last_loss = host_means[static_cast<int64_t>(i)].item<double>();
+      if (std::isfinite(last_loss)) {
+        noise->observe_loss(last_loss);  // loss-plateau pacing of the cluster curriculum
+        nonfinite_steps = 0;
+      } else if (++nonfinite_steps >= config.run().max_nonfinite_steps()) {
+        fail(ErrorCode::kDiverged, "training diverged: the loss was not finite for {} consecutive steps (at {} images)",
+             nonfinite_steps, steps[i].nimg);
+      } else {
+        log_warn("non-finite loss at {} images ({} in a row)", steps[i].nimg, nonfinite_steps);
+      }
     }
   }
 
@@ -340,6 +374,7 @@ struct Trainer::Impl {
   bool writes() const { return rank == 0; }
 
   void write_stats(bool status, bool validate) {
+    read_losses();
     if (!writes()) {
       if (status) interval_stats.reset();
       last_stats_nimg = nimg;
@@ -465,6 +500,7 @@ struct Trainer::Impl {
   }
 
   void write_checkpoint() {
+    read_losses();
     require_finite_state("a checkpoint");
     if (!writes()) {
       last_checkpoint_nimg = nimg;
@@ -542,9 +578,9 @@ struct Trainer::Impl {
 Trainer::Trainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Trainer::~Trainer() = default;
 
-std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData host_data) {
+std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData host_data, TrainerTuning tuning) {
   const v1::TrainConfig resolved = resolve_train_config(config);
-  auto impl = std::make_unique<Impl>(resolved);
+  auto impl = std::make_unique<Impl>(resolved, tuning);
   impl->join_world();
   impl->on_rank0("creating the run directory", [&] {
     impl->lock = impl->dir.lock();
@@ -569,9 +605,9 @@ std::unique_ptr<Trainer> Trainer::create(const v1::TrainConfig& config, HostData
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }
 
-std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData host_data) {
+std::unique_ptr<Trainer> Trainer::resume(const std::string& run_dir, HostData host_data, TrainerTuning tuning) {
   const v1::TrainConfig config = RunDirectory::load_config(run_dir);
-  auto impl = std::make_unique<Impl>(resolve_train_config(config));
+  auto impl = std::make_unique<Impl>(resolve_train_config(config), tuning);
   impl->join_world();
   impl->on_rank0("cleaning the run directory", [&] {
     impl->lock = impl->dir.lock();
@@ -627,6 +663,7 @@ int64_t Trainer::run(int64_t max_steps) {
   while (taken < max_steps && !m.done()) {
     if (m.stop_now()) {
       if (m.last_checkpoint_nimg != m.nimg) m.write_checkpoint();
+      m.read_losses();
       return taken;
     }
     const auto t0 = Clock::now();
@@ -640,6 +677,7 @@ int64_t Trainer::run(int64_t max_steps) {
     m.after_step(m.done());
     if (m.step_callback) m.step_callback(status());
   }
+  m.read_losses();
   return taken;
 }
 

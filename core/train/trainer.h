@@ -18,15 +18,31 @@ namespace diffuse {
 
 class PowerEma;
 
+// Switches of the trainer's speed levers, for the benchmarks that measure each one (bench/gpu) and the
+// tests that show it changes nothing: any setting trains the same run, bit for bit on the CPU
+// (TrainerTuning.*). Not part of the config, as no result depends on them.
+struct TrainerTuning {
+  // Steps whose losses stay on the device before one read brings them to the host (the statistics,
+  // the status's loss, the non-finite guard), so that the host queues the next steps without waiting
+  // for the device; 0: 1 on the CPU, 32 on CUDA. A read also comes before every stats line and
+  // checkpoint, at the end of run(), and after every step where the noise curriculum paces itself by
+  // the loss (the cluster curriculum).
+  int64_t loss_readback_steps = 0;
+  // Adam's and the EMA's updates as multi-tensor (_foreach) calls (AdamOptions::multi_tensor).
+  bool multi_tensor = true;
+};
+
 class Trainer {
  public:
   // Starts a new run in config.run.output_dir, which must not hold a run already. Throws
   // Error(kInvalidConfig) for an invalid config (naming the field), Error(kIo) for file problems,
   // Error(kDeviceUnavailable) for an absent device.
-  static std::unique_ptr<Trainer> create(const v1::TrainConfig& config, HostData host_data = {});
+  static std::unique_ptr<Trainer> create(const v1::TrainConfig& config, HostData host_data = {},
+                                         TrainerTuning tuning = {});
   // Continues the run in `run_dir` from its newest readable checkpoint. Throws Error(kNotFound) if it
   // has none.
-  static std::unique_ptr<Trainer> resume(const std::string& run_dir, HostData host_data = {});
+  static std::unique_ptr<Trainer> resume(const std::string& run_dir, HostData host_data = {},
+                                         TrainerTuning tuning = {});
   ~Trainer();
 
   // Trains up to `max_steps` optimizer steps; returns the number taken. Returns early when the run is

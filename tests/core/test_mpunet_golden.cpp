@@ -199,13 +199,7 @@ TEST_P(MpunetGolden, AdamStepOnReferenceGradientsMatchesReference) {
   }
 }
 
-std::vector<std::string> devices() {
-  std::vector<std::string> list{"cpu"};
-  if (torch::cuda::is_available()) list.push_back("cuda");
-  return list;
-}
-
-INSTANTIATE_TEST_SUITE_P(Devices, MpunetGolden, ::testing::ValuesIn(devices()),
+INSTANTIATE_TEST_SUITE_P(Devices, MpunetGolden, ::testing::ValuesIn(test::available_devices()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "store/checkpoint.h"
+#include "store/ema_snapshot.h"
 #include "store/event_file.h"
 #include "store/run_directory.h"
 #include "train/trainer.h"
@@ -368,6 +369,64 @@ TEST(Trainer, NonFiniteLossStopsTheRunAndNeverReachesACheckpoint) {
     EXPECT_NE(std::string(e.what()).find("3 consecutive steps"), std::string::npos) << e.what();
   }
   EXPECT_EQ(trainer->status().images_seen(), 5 * 32);
+  EXPECT_THROW(trainer->save_checkpoint(), Error);
+  EXPECT_TRUE(RunDirectory(dir).checkpoints().empty());
+}
+
+// The speed levers change nothing: losses read back every 5 steps instead of every step and the
+// per-parameter Adam and EMA loops instead of the multi-tensor calls train the same run, checkpoint,
+// snapshots and stats lines bit for bit (on CUDA too: the core_trainer_cuda stage of
+// bench/gpu/device-check.sh runs these with DIFFUSE_TEST_DEVICE=cuda; the loops there are the
+// reference the multi-tensor kernels match to 1e-6, AdamMultiTensor.*, so CUDA compares the
+// read-back alone).
+TEST(TrainerTuning, LossReadbackAndMultiTensorUpdatesTrainTheSameRun) {
+  const int64_t steps = 24;  // 768 images: 3 stats lines, validations at 0 and at the end, snapshots
+  const bool cuda = test::test_device() == "cuda";
+  std::vector<std::string> dirs;
+  for (const TrainerTuning tuning : {TrainerTuning{1, true}, TrainerTuning{5, cuda}}) {
+    dirs.push_back(test::make_temp_dir("tuning"));
+    auto trainer = Trainer::create(tiny_config(dirs.back(), steps), {}, tuning);
+    trainer->run(11);  // ends between two reads
+    EXPECT_TRUE(std::isfinite(trainer->status().loss())) << "the status's loss is read at the end of run()";
+    trainer->run(steps);
+    ASSERT_TRUE(trainer->done());
+  }
+  const std::string final_name = RunDirectory::checkpoint_name(steps * 32);
+  const auto a = read_tensors(dirs[0] + "/" + final_name), b = read_tensors(dirs[1] + "/" + final_name);
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    if (name == "state.elapsed_seconds") continue;
+    EXPECT_TRUE(at::equal(tensor, b.at(name))) << name;
+  }
+  for (const double sigma_rel : {0.05, 0.1}) {
+    const std::string snapshot = ema_snapshot_name(sigma_rel, steps * 32);
+    const auto sa = read_tensors(dirs[0] + "/" + snapshot), sb = read_tensors(dirs[1] + "/" + snapshot);
+    ASSERT_FALSE(sa.empty()) << snapshot;
+    for (const auto& [name, tensor] : sa) EXPECT_TRUE(at::equal(tensor, sb.at(name))) << snapshot << " " << name;
+  }
+  EXPECT_EQ(deterministic_stats(dirs[0]), deterministic_stats(dirs[1]));
+}
+
+// With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
+// names the step where it tripped, and writes no checkpoint.
+TEST(TrainerTuning, DeferredReadbackStopsADivergedRunNamingTheStep) {
+  const std::string dir = test::make_temp_dir("nan-deferred");
+  v1::TrainConfig config = tiny_config(dir, 64);
+  config.mutable_run()->set_max_nonfinite_steps(3);
+  auto trainer = Trainer::create(config, {}, TrainerTuning{4, true});
+  trainer->run(2);
+  {
+    at::NoGradGuard no_grad;
+    trainer->network()->named_parameters()["unet.out_conv.weight"].fill_(NAN);
+  }
+  try {
+    trainer->run(10);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDiverged);
+    EXPECT_NE(std::string(e.what()).find("3 consecutive steps (at 160 images)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(trainer->status().images_seen(), 6 * 32);  // steps 3-6 were read together after step 6
   EXPECT_THROW(trainer->save_checkpoint(), Error);
   EXPECT_TRUE(RunDirectory(dir).checkpoints().empty());
 }

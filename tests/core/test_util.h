@@ -3,8 +3,10 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 namespace diffuse::test {
 
@@ -27,6 +29,13 @@ inline std::string fashion_mnist_dir() {
 inline std::string test_device() {
   const char* env = std::getenv("DIFFUSE_TEST_DEVICE");
   return env && *env ? env : "cpu";
+}
+
+// "cpu", and "cuda" where a CUDA device is present: the devices of tests that run on each.
+inline std::vector<std::string> available_devices() {
+  std::vector<std::string> list{"cpu"};
+  if (torch::cuda::is_available()) list.push_back("cuda");
+  return list;
 }
 
 // A fresh, empty directory under the system temp dir, removed by the caller's TearDown if wanted.
