@@ -6,12 +6,14 @@
 # PIE one by a test executable. -Winvalid-pch, with -Werror, fails a build whose flags would make the
 # compiler ignore a header set, so that one cannot silently lose it.
 
+set(DIFFUSE_PRECOMPILED_TORCH_HEADERS <ATen/ATen.h> <torch/nn/module.h>)
+
 if(DIFFUSE_PRECOMPILED_HEADERS)
   set(_empty ${CMAKE_CURRENT_BINARY_DIR}/diffuse_torch_headers.cpp)
   file(CONFIGURE OUTPUT ${_empty} CONTENT "// the precompiled LibTorch headers' own source (cmake/precompiled_headers.cmake)\n")
   add_library(diffuse_torch_headers OBJECT ${_empty})
   target_link_libraries(diffuse_torch_headers PRIVATE diffuse_torch fmt::fmt)
-  target_precompile_headers(diffuse_torch_headers PRIVATE <ATen/ATen.h> <torch/nn/module.h>)
+  target_precompile_headers(diffuse_torch_headers PRIVATE ${DIFFUSE_PRECOMPILED_TORCH_HEADERS})
 endif()
 
 # diffuse_precompile_torch_headers(TARGET [REUSE_FROM OTHER]): TARGET compiles with OTHER's header set
@@ -25,7 +27,7 @@ function(diffuse_precompile_torch_headers target)
     set(P_REUSE_FROM diffuse_torch_headers)
   endif()
   if(target STREQUAL P_REUSE_FROM)
-    target_precompile_headers(${target} PRIVATE <ATen/ATen.h> <torch/nn/module.h>)
+    target_precompile_headers(${target} PRIVATE ${DIFFUSE_PRECOMPILED_TORCH_HEADERS})
   else()
     target_precompile_headers(${target} REUSE_FROM ${P_REUSE_FROM})
   endif()
