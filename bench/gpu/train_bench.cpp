@@ -1,7 +1,7 @@
 // Training throughput of the diffuse trainer on a CUDA device (bench/gpu/README.md).
 //
 //   train_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 256] [--micro 128]
-//               [--steps 20] [--warmup 5] [--phases] [--without deferred-readback|multi-tensor]...
+//               [--steps 20] [--warmup 5] [--phases] [--without LEVER]...
 //
 // Default: Trainer::run over random uint8 images (MEMORY data, 1000 classes), images/s over `steps`
 // optimizer steps after `warmup` steps. --phases instead runs the same step from the trainer's parts
@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -46,6 +47,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The trainer's speed levers by the names --without takes, each turning its own off (TrainerTuning).
+const std::map<std::string, std::function<void(diffuse::TrainerTuning&)>>& levers() {
+  static const std::map<std::string, std::function<void(diffuse::TrainerTuning&)>> table{
+      {"deferred-readback", [](diffuse::TrainerTuning& t) { t.loss_readback_steps = 1; }},
+      {"multi-tensor", [](diffuse::TrainerTuning& t) { t.multi_tensor = false; }},
+      {"fused-kernels", [](diffuse::TrainerTuning& t) { t.fused_elementwise = false; }},
+      {"pinned-transfers", [](diffuse::TrainerTuning& t) { t.pinned_transfers = false; }},
+  };
+  return table;
+}
+
 struct Args {
   std::string preset = "edm2-img64-xs";
   std::string precision = "fp16";
@@ -74,8 +86,10 @@ Args parse(int argc, char** argv) {
     else if (k == "--phases") a.phases = true;
     else if (k == "--without") {
       a.without.push_back(value());
-      if (a.without.back() != "deferred-readback" && a.without.back() != "multi-tensor") {
-        std::fprintf(stderr, "train_bench: --without takes deferred-readback or multi-tensor, not %s\n",
+      if (!levers().count(a.without.back())) {
+        std::string names;
+        for (const auto& lever : levers()) names += (names.empty() ? "" : ", ") + lever.first;
+        std::fprintf(stderr, "train_bench: --without takes one of %s, not %s\n", names.c_str(),
                      a.without.back().c_str());
         std::exit(2);
       }
@@ -119,8 +133,7 @@ void run_trainer(const Args& a, const diffuse::v1::TrainConfig& config, const di
   diffuse::TrainerTuning tuning;
   std::string impl = "diffuse-trainer";
   for (const std::string& lever : a.without) {
-    if (lever == "deferred-readback") tuning.loss_readback_steps = 1;
-    if (lever == "multi-tensor") tuning.multi_tensor = false;
+    levers().at(lever)(tuning);
     impl += "-without-" + lever;
   }
   auto trainer = diffuse::Trainer::create(config, data, tuning);
@@ -148,6 +161,7 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
   initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(1));
   net->to(device);
   net->train();
+  net->unet()->set_fused_elementwise(true);
   Adam adam(net->parameters(), AdamOptions{});
   PowerEma ema(*net, {0.05, 0.10});
   const auto noise = make_noise_distribution(config.noise(), options.sigma_data);

@@ -110,8 +110,9 @@ struct DataLoader::Impl {
     const int64_t resolution = options.transform.resolution;
     Batch batch;
     batch.position = batch_position(batch_number);
-    batch.images = at::empty({batch_size, options.transform.channels, resolution, resolution}, at::kFloat);
-    if (label_dim > 0) batch.labels = at::zeros({batch_size, label_dim}, at::kFloat);
+    const at::TensorOptions host = at::TensorOptions(at::kFloat).pinned_memory(options.pin_memory);
+    batch.images = at::empty({batch_size, options.transform.channels, resolution, resolution}, host);
+    if (label_dim > 0) batch.labels = at::zeros({batch_size, label_dim}, host);
 
     std::shared_ptr<const std::vector<int64_t>> order;
     int64_t order_epoch = -1;

@@ -23,6 +23,9 @@ struct LoaderOptions {
   ImageTransform transform;
   int num_workers = 2;       // decoding threads; 0 = decode in next()
   int prefetch_batches = 4;  // at most this many batches are ready or being built
+  // Batches in page-locked host memory, so that their copies to a CUDA device need not wait for it
+  // (non_blocking); needs a CUDA device.
+  bool pin_memory = false;
   // Data parallelism: of every group of `group_images` consecutive positions (one optimizer step's
   // global batch) this loader yields only positions [group_offset, group_offset + group_take), in
   // batches of batch_size; the other processes take the rest. 0 = every position.

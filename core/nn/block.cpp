@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "cuda/fused_ops.h"
 #include "nn/mp_ops.h"
 #include "util/seed.h"
 
@@ -41,10 +42,16 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
     x = normalize(x, {1});  // pixel norm
   }
 
+  const bool fused = fused_elementwise_ && kernels::has_fused_ops(x.device());
   // Residual branch, modulated by the embedding: c = 1 at initialisation (emb_gain = 0).
-  at::Tensor y = conv_res0_->forward(mp_silu(x));
+  at::Tensor y = conv_res0_->forward(fused ? kernels::fused_mp_silu(x, kSiluRms) : mp_silu(x));
   const at::Tensor c = emb_linear_->forward(emb, emb_gain_) + 1;
-  y = mp_silu(y * c.unsqueeze(2).unsqueeze(3).to(y.scalar_type()));
+  const at::Tensor c4 = c.unsqueeze(2).unsqueeze(3).to(y.scalar_type());
+  if (fused) {
+    y = kernels::fused_modulated_mp_silu(y, c4.expand({y.size(0), -1, -1, -1}), kSiluRms);
+  } else {
+    y = mp_silu(y * c4);
+  }
   if (is_training() && dropout_ > 0) {
     // Inverted dropout with masks from the network's own stream (resumable, thread-independent).
     at::Tensor keep = at::empty_like(y);
@@ -63,9 +70,12 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   y = conv_res1_->forward(y);
 
   if (flavor_ == BlockFlavor::kDec && conv_skip_) x = conv_skip_->forward(x);
-  x = mp_sum(x, y, res_balance_);
+  x = fused ? kernels::fused_mp_sum(x, y, res_balance_) : mp_sum(x, y, res_balance_);
 
-  if (num_heads_ > 0) x = mp_sum(x, attention(x), attn_balance_);
+  if (num_heads_ > 0) {
+    const at::Tensor a = attention(x);
+    x = fused ? kernels::fused_mp_sum(x, a, attn_balance_) : mp_sum(x, a, attn_balance_);
+  }
   if (clip_act_ > 0) x = x.clamp(-clip_act_, clip_act_);
   return x;
 }

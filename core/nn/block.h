@@ -37,6 +37,9 @@ class BlockImpl : public torch::nn::Module {
   // The attention branch alone (before attn_balance); requires a block planned with attention.
   at::Tensor attention(const at::Tensor& x);
   int64_t num_heads() const { return num_heads_; }
+  // Training's mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h) where the device has
+  // them; the same function up to rounding. Off: the ops of nn/mp_ops.h.
+  void set_fused_elementwise(bool fused) { fused_elementwise_ = fused; }
   // Dropout masks from `stream` as block number `ordinal`; null = LibTorch's default generator.
   void set_dropout_stream(std::shared_ptr<const DropoutStream> stream, int64_t ordinal) {
     dropout_stream_ = std::move(stream);
@@ -56,6 +59,7 @@ class BlockImpl : public torch::nn::Module {
   double dropout_, res_balance_, attn_balance_, clip_act_;
   std::shared_ptr<const DropoutStream> dropout_stream_;
   int64_t ordinal_ = 0;
+  bool fused_elementwise_ = false;
 
   at::Tensor emb_gain_;
   MPConv conv_res0_{nullptr}, emb_linear_{nullptr}, conv_res1_{nullptr};

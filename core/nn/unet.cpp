@@ -54,6 +54,14 @@ void UNetImpl::set_dropout_stream(const std::shared_ptr<const DropoutStream>& st
   }
 }
 
+void UNetImpl::set_fused_elementwise(bool fused) {
+  for (std::vector<Stage>* stages : {&encoder_, &decoder_}) {
+    for (Stage& s : *stages) {
+      if (s.block) s.block->set_fused_elementwise(fused);
+    }
+  }
+}
+
 at::Tensor UNetImpl::forward(const at::Tensor& x_in, const at::Tensor& noise_labels, const at::Tensor& class_labels) {
   // Embedding, all in fp32 (§3).
   at::Tensor emb = emb_noise_->forward(emb_fourier_->forward(noise_labels));

@@ -28,6 +28,8 @@ class UNetImpl : public torch::nn::Module {
 
   // Where every Block draws its dropout masks from (each block by its own ordinal).
   void set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream);
+  // Every Block's training ops as fused kernels, or not (BlockImpl::set_fused_elementwise).
+  void set_fused_elementwise(bool fused);
 
  private:
   // One encoder or decoder entry: the stem conv or a Block.

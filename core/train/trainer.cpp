@@ -63,8 +63,9 @@ constexpr int kSampleGridSteps = 16;
 
 // The noise of images first .. first + n - 1 of a step's global batch: image i's from its own
 // seed, so that it does not depend on which process or pass draws it.
-at::Tensor image_noise(at::Generator& generator, uint64_t step_seed, int64_t first, at::IntArrayRef shape) {
-  at::Tensor eps = at::empty(shape, at::kFloat);
+at::Tensor image_noise(at::Generator& generator, uint64_t step_seed, int64_t first, at::IntArrayRef shape,
+                       bool pinned) {
+  at::Tensor eps = at::empty(shape, at::TensorOptions(at::kFloat).pinned_memory(pinned));
   const uint64_t stream = mix_seed(step_seed ^ kImageNoiseStream);
   for (int64_t i = 0; i < shape[0]; ++i) {
     generator.set_current_seed(mix_seed(stream ^ mix_seed(static_cast<uint64_t>(first + i))));
@@ -217,6 +218,8 @@ struct Trainer::Impl {
                                                                config.ema().sigma_rels().end()),
                                      tuning.multi_tensor);
     if (tuning.loss_readback_steps <= 0) tuning.loss_readback_steps = device.is_cuda() ? 32 : 1;
+    if (!tuning.fused_elementwise) tuning.fused_elementwise = device.is_cuda();
+    net->unet()->set_fused_elementwise(*tuning.fused_elementwise);
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
@@ -236,6 +239,7 @@ struct Trainer::Impl {
     loader_template.transform = data.transform;
     loader_template.num_workers = config.data().num_workers();
     loader_template.prefetch_batches = config.data().prefetch_batches();
+    loader_template.pin_memory = pinned();
     validator = make_validator(config, data);
   }
 
@@ -244,6 +248,12 @@ struct Trainer::Impl {
   void start_loader(int64_t position) { loader = std::make_unique<DataLoader>(train_data, loader_template, position); }
 
   bool done() const { return nimg >= config.run().duration_images(); }
+
+  // TrainerTuning::pinned_transfers: a step's host inputs in page-locked memory, copied without waiting.
+  bool pinned() const { return tuning.pinned_transfers && device.is_cuda(); }
+  at::Tensor to_device(const at::Tensor& host) const {
+    return host.to(device, host.scalar_type(), /*non_blocking=*/pinned());
+  }
 
   // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
   // trains on images [rank * local_batch, (rank + 1) * local_batch) of the step's global batch.
@@ -259,7 +269,8 @@ struct Trainer::Impl {
     // batch on every process, noise and dropout masks from per-image seeds.
     const uint64_t step_seed = derive_seed(run.seed(), SeedPurpose::kStep, static_cast<uint64_t>(nimg));
     generator.set_current_seed(step_seed);
-    const at::Tensor sigma_all = noise->sample_sigma(batch, where, generator, at::kCPU);
+    at::Tensor sigma_all = noise->sample_sigma(batch, where, generator, at::kCPU);
+    if (pinned()) sigma_all = sigma_all.pin_memory();
     dropout->seed = mix_seed(step_seed ^ kDropoutStream);
 
     adam->zero_grad();
@@ -270,11 +281,11 @@ struct Trainer::Impl {
     for (int64_t pass = 0; pass < local_batch / pass_batch; ++pass) {
       const Batch b = loader->next();
       const int64_t offset = first + pass * pass_batch;  // the pass's first image in the global batch
-      const at::Tensor y = b.images.to(device);
-      const at::Tensor labels = b.labels.defined() ? b.labels.to(device) : at::Tensor();
+      const at::Tensor y = to_device(b.images);
+      const at::Tensor labels = b.labels.defined() ? to_device(b.labels) : at::Tensor();
       const int64_t n = y.size(0);
-      const at::Tensor sigma = sigma_all.narrow(0, offset, n).to(device);
-      const at::Tensor eps = image_noise(image_generator, step_seed, offset, y.sizes()).to(device);
+      const at::Tensor sigma = to_device(sigma_all.narrow(0, offset, n));
+      const at::Tensor eps = to_device(image_noise(image_generator, step_seed, offset, y.sizes(), pinned()));
       const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
       dropout->first_image = offset;
       const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/dataset.h"
@@ -19,8 +20,8 @@ namespace diffuse {
 class PowerEma;
 
 // Switches of the trainer's speed levers, for the benchmarks that measure each one (bench/gpu) and the
-// tests that show it changes nothing: any setting trains the same run, bit for bit on the CPU
-// (TrainerTuning.*). Not part of the config, as no result depends on them.
+// tests that show it changes nothing: any setting trains the same run, bit for bit on the CPU except
+// for the fused kernels' rounding (TrainerTuning.*). Not part of the config, as no result depends on them.
 struct TrainerTuning {
   // Steps whose losses stay on the device before one read brings them to the host (the statistics,
   // the status's loss, the non-finite guard), so that the host queues the next steps without waiting
@@ -30,6 +31,14 @@ struct TrainerTuning {
   int64_t loss_readback_steps = 0;
   // Adam's and the EMA's updates as multi-tensor (_foreach) calls (AdamOptions::multi_tensor).
   bool multi_tensor = true;
+  // The blocks' mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h), the same run up to
+  // rounding (not bit for bit); unset: on CUDA, off on the CPU (whose vectorised ATen kernels are as
+  // fast, and whose results then stay those of the unfused graph).
+  std::optional<bool> fused_elementwise;
+  // On CUDA, each pass's inputs (images, labels, σ, noise) made in page-locked host memory and copied
+  // without waiting: a copy from pageable memory first waits for the device to finish the work queued
+  // before it, four times per pass, so the host could never run ahead. No effect on the CPU.
+  bool pinned_transfers = true;
 };
 
 class Trainer {

@@ -133,6 +133,7 @@ class MpunetGolden : public ::testing::TestWithParam<std::string> {
  protected:
   at::Device device() const { return at::Device(GetParam()); }
   at::Tensor on_device(const std::string& name) const { return g(name).to(device()); }
+  void check_training_step(bool fused_elementwise);
 };
 
 TEST_P(MpunetGolden, EvalOutputsMatchReference) {
@@ -152,10 +153,11 @@ TEST_P(MpunetGolden, EvalWithoutLabelsUsesZeroLabelRow) {
 }
 
 // One training iteration in the reference order (spec §1.6): forward (forced WN), loss, backward,
-// Adam step.
-TEST_P(MpunetGolden, TrainingStepMatchesReference) {
+// Adam step; with the blocks' elementwise ops unfused (nn/mp_ops.h) or fused (cuda/fused_ops.h).
+void MpunetGolden::check_training_step(bool fused_elementwise) {
   Precond net = load_tiny(device());
   net->train();
+  net->unet()->set_fused_elementwise(fused_elementwise);
   const at::Tensor x = on_device("eval.x");
   const at::Tensor sigma = on_device("train.sigma").reshape({-1, 1, 1, 1});
   const at::Tensor noisy = x + sigma * on_device("train.noise");
@@ -185,6 +187,9 @@ TEST_P(MpunetGolden, TrainingStepMatchesReference) {
     EXPECT_TRUE(test::tensors_close_l2("adam1." + name, tensor, g("adam1." + name), 1e-5));
   }
 }
+
+TEST_P(MpunetGolden, TrainingStepMatchesReference) { check_training_step(false); }
+TEST_P(MpunetGolden, TrainingStepWithFusedKernelsMatchesReference) { check_training_step(true); }
 
 // The optimizer alone: Adam applied to the reference's own post-forward weights and gradients.
 TEST_P(MpunetGolden, AdamStepOnReferenceGradientsMatchesReference) {

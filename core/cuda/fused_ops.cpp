@@ -1,0 +1,202 @@
+#include "cuda/fused_ops.h"
+
+#include <cmath>
+#include <tuple>
+
+#include <ATen/ATen.h>
+#include <ATen/native/TensorIterator.h>
+#include <ATen/native/cpu/Loops.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "cuda/fused_ops_cuda.h"
+#include "cuda/mp_elementwise.h"
+#include "util/error.h"
+
+namespace diffuse::kernels {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The CUDA launch, in a build with CUDA (elsewhere has_fused_ops refuses CUDA tensors first).
+#ifdef DIFFUSE_WITH_CUDA
+#define DIFFUSE_ON_CUDA(launch) launch
+#else
+#define DIFFUSE_ON_CUDA(launch) fail(ErrorCode::kInternal, "fused ops: built without CUDA")
+#endif
+
+at::TensorIterator unary(const at::Tensor& out, const at::Tensor& x) {
+  return at::TensorIteratorConfig().add_output(out).add_input(x).build();
+}
+
+at::TensorIterator binary(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
+  return at::TensorIteratorConfig().add_output(out).add_input(a).add_input(b).build();
+}
+
+// ---- the kernels: one launch each, on the CPU (TensorIterator's loops) or on CUDA -----------------
+
+at::Tensor mp_silu_forward(const at::Tensor& x, double rms) {
+  at::Tensor out = at::empty_like(x);
+  at::TensorIterator iter = unary(out, x);
+  if (x.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::mp_silu_forward(iter, rms));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "mp_silu_forward", [&] {
+      const MpSiluForward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
+      at::native::cpu_kernel(iter, [f](scalar_t v) -> scalar_t { return f(v); });
+    });
+  }
+  return out;
+}
+
+at::Tensor mp_silu_backward(const at::Tensor& grad, const at::Tensor& x, double rms) {
+  at::Tensor out = at::empty_like(x);
+  at::TensorIterator iter = binary(out, grad, x);
+  if (x.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::mp_silu_backward(iter, rms));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "mp_silu_backward", [&] {
+      const MpSiluBackward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
+      at::native::cpu_kernel(iter, [f](scalar_t g, scalar_t v) -> scalar_t { return f(g, v); });
+    });
+  }
+  return out;
+}
+
+at::Tensor modulated_mp_silu_forward(const at::Tensor& y, const at::Tensor& c, double rms) {
+  at::Tensor out = at::empty_like(y);
+  at::TensorIterator iter = binary(out, y, c);
+  if (y.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::modulated_mp_silu_forward(iter, rms));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(y.scalar_type(), "modulated_mp_silu_forward", [&] {
+      const ModulatedMpSiluForward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
+      at::native::cpu_kernel(iter, [f](scalar_t a, scalar_t b) -> scalar_t { return f(a, b); });
+    });
+  }
+  return out;
+}
+
+// (∂L/∂y, ∂L/∂c): the first from one pass over (g, y, c), which also leaves d·y for the sum over
+// the pixels that gives the second.
+std::pair<at::Tensor, at::Tensor> modulated_mp_silu_backward(const at::Tensor& grad, const at::Tensor& y,
+                                                             const at::Tensor& c, double rms) {
+  at::Tensor grad_y = at::empty_like(y), terms = at::empty_like(y);
+  at::TensorIterator iter = at::TensorIteratorConfig()
+                                .add_output(grad_y)
+                                .add_output(terms)
+                                .add_input(grad)
+                                .add_input(y)
+                                .add_input(c)
+                                .build();
+  if (y.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::modulated_mp_silu_backward(iter, rms));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(y.scalar_type(), "modulated_mp_silu_backward", [&] {
+      const ModulatedMpSiluBackward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
+      at::native::cpu_kernel_multiple_outputs(iter, [f](scalar_t g, scalar_t v, scalar_t m) {
+        const OpMath<scalar_t> d = f.slope(g, v, m);
+        return std::make_tuple(f.grad_y(d, m), f.grad_c_term(d, v));
+      });
+    });
+  }
+  // Summed in fp32 whatever the dtype, as LibTorch sums fp16/bf16.
+  at::Tensor grad_c = terms.sum({2, 3}, /*keepdim=*/true, at::kFloat).to(c.scalar_type());
+  return {grad_y, grad_c};
+}
+
+double mp_sum_norm(double t) { return std::sqrt((1 - t) * (1 - t) + t * t); }
+
+at::Tensor mp_sum_forward(const at::Tensor& a, const at::Tensor& b, double t) {
+  at::Tensor out = at::empty_like(a);
+  at::TensorIterator iter = binary(out, a, b);
+  const double norm = mp_sum_norm(t);
+  if (a.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::mp_sum_forward(iter, t, norm));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(a.scalar_type(), "mp_sum_forward", [&] {
+      using O = OpMath<scalar_t>;
+      const MpSumForward<scalar_t> f{static_cast<O>(t), static_cast<O>(norm)};
+      at::native::cpu_kernel(iter, [f](scalar_t u, scalar_t v) -> scalar_t { return f(u, v); });
+    });
+  }
+  return out;
+}
+
+// ---- the differentiable ops ------------------------------------------------------------------------
+
+struct MpSilu : torch::autograd::Function<MpSilu> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, double rms) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["rms"] = rms;
+    return mp_silu_forward(x, rms);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor x = ctx->get_saved_variables()[0];
+    return {mp_silu_backward(grads[0], x, ctx->saved_data["rms"].toDouble()), at::Tensor()};
+  }
+};
+
+// Saves y and c, not their product (which the unfused graph keeps for silu's backward).
+struct ModulatedMpSilu : torch::autograd::Function<ModulatedMpSilu> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& y, const at::Tensor& c, double rms) {
+    ctx->save_for_backward({y, c});
+    ctx->saved_data["rms"] = rms;
+    return modulated_mp_silu_forward(y, c, rms);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list saved = ctx->get_saved_variables();
+    auto [grad_y, grad_c] = modulated_mp_silu_backward(grads[0], saved[0], saved[1], ctx->saved_data["rms"].toDouble());
+    return {grad_y, grad_c, at::Tensor()};
+  }
+};
+
+struct MpSum : torch::autograd::Function<MpSum> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b, double t) {
+    ctx->saved_data["t"] = t;
+    return mp_sum_forward(a, b, t);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const double t = ctx->saved_data["t"].toDouble(), norm = mp_sum_norm(t);
+    return {grads[0] * ((1 - t) / norm), grads[0] * (t / norm), at::Tensor()};
+  }
+};
+
+void check_device(const at::Tensor& x, const char* op) {
+  if (!has_fused_ops(x.device())) {
+    fail(ErrorCode::kInternal, "{}: no fused kernel for device {}", op, x.device().str());
+  }
+}
+
+}  // namespace
+
+bool has_fused_ops(const c10::Device& device) {
+#ifdef DIFFUSE_WITH_CUDA
+  if (device.is_cuda()) return true;
+#endif
+  return device.is_cpu();
+}
+
+at::Tensor fused_mp_silu(const at::Tensor& x, double rms) {
+  check_device(x, "fused_mp_silu");
+  return MpSilu::apply(x, rms);
+}
+
+at::Tensor fused_modulated_mp_silu(const at::Tensor& y, const at::Tensor& c, double rms) {
+  check_device(y, "fused_modulated_mp_silu");
+  if (c.dim() != 4 || c.size(0) != y.size(0) || c.size(1) != y.size(1) || c.size(2) != 1 || c.size(3) != 1 ||
+      c.scalar_type() != y.scalar_type() || c.device() != y.device()) {
+    fail(ErrorCode::kInternal, "fused_modulated_mp_silu: c must be [N, C, 1, 1] in y's dtype and device");
+  }
+  return ModulatedMpSilu::apply(y, c, rms);
+}
+
+at::Tensor fused_mp_sum(const at::Tensor& a, const at::Tensor& b, double t) {
+  check_device(a, "fused_mp_sum");
+  if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type() || a.device() != b.device()) {
+    fail(ErrorCode::kInternal, "fused_mp_sum: a and b must have one shape, dtype and device");
+  }
+  return MpSum::apply(a, b, t);
+}
+
+}  // namespace diffuse::kernels

@@ -1,0 +1,94 @@
+// The elementwise maths of the fused magnitude-preserving ops (fused_ops.h), written once for the CPU
+// loops (fused_ops_cpu.cpp) and the CUDA kernels (fused_ops_cuda.cu), so that the CPU tests check the
+// very expressions the GPU runs. Each functor reads its inputs in T, computes in T's op-math type
+// (fp32 for fp16 and bf16) and rounds once, where the unfused graph rounds after every op.
+#pragma once
+
+#include <cmath>
+
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <c10/macros/Macros.h>
+
+namespace diffuse::kernels {
+
+template <typename T>
+using OpMath = at::opmath_type<T>;
+
+// The dtypes of the fused ops: those the network trains in, and fp64 for the tests' exact checks.
+#define DIFFUSE_DISPATCH_FUSED(dtype, name, ...) \
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, name, __VA_ARGS__)
+
+C10_HOST_DEVICE inline float exp_of(float v) {
+#ifdef __CUDA_ARCH__
+  return ::expf(v);
+#else
+  return std::exp(v);
+#endif
+}
+C10_HOST_DEVICE inline double exp_of(double v) {
+#ifdef __CUDA_ARCH__
+  return ::exp(v);
+#else
+  return std::exp(v);
+#endif
+}
+
+template <typename O>
+C10_HOST_DEVICE inline O sigmoid(O v) {
+  return O(1) / (O(1) + exp_of(-v));
+}
+
+// silu(v) / rms (silu as ATen writes it, v / (1 + e^−v)) and its derivative σ(v)·(1 + v·(1 − σ(v))) / rms.
+template <typename O>
+C10_HOST_DEVICE inline O mp_silu_of(O v, O rms) {
+  return v / (O(1) + exp_of(-v)) / rms;
+}
+template <typename O>
+C10_HOST_DEVICE inline O mp_silu_slope(O v, O rms) {
+  const O s = sigmoid(v);
+  return s * (O(1) + v * (O(1) - s)) / rms;
+}
+
+// mp_silu(x) = silu(x) / rms.
+template <typename T>
+struct MpSiluForward {
+  OpMath<T> rms;
+  C10_HOST_DEVICE T operator()(T x) const { return T(mp_silu_of(OpMath<T>(x), rms)); }
+};
+// ∂L/∂x from ∂L/∂y = g.
+template <typename T>
+struct MpSiluBackward {
+  OpMath<T> rms;
+  C10_HOST_DEVICE T operator()(T g, T x) const { return T(OpMath<T>(g) * mp_silu_slope(OpMath<T>(x), rms)); }
+};
+
+// mp_silu(y·c), c broadcast over the pixels (the embedding's modulation of the residual branch).
+template <typename T>
+struct ModulatedMpSiluForward {
+  OpMath<T> rms;
+  C10_HOST_DEVICE T operator()(T y, T c) const { return T(mp_silu_of(OpMath<T>(y) * OpMath<T>(c), rms)); }
+};
+// From g = ∂L/∂out: ∂L/∂y = d·c and d·y (summed over the pixels, that is ∂L/∂c), d = g·mp_silu'(y·c).
+template <typename T>
+struct ModulatedMpSiluBackward {
+  OpMath<T> rms;
+  C10_HOST_DEVICE OpMath<T> slope(T g, T y, T c) const {
+    return OpMath<T>(g) * mp_silu_slope(OpMath<T>(y) * OpMath<T>(c), rms);
+  }
+  C10_HOST_DEVICE T grad_y(OpMath<T> d, T c) const { return T(d * OpMath<T>(c)); }
+  C10_HOST_DEVICE T grad_c_term(OpMath<T> d, T y) const { return T(d * OpMath<T>(y)); }
+};
+
+// mp_sum(a, b, t) = lerp(a, b, t) / √((1−t)² + t²), with lerp's own two-sided formula (exact at t = 0, 1).
+template <typename T>
+struct MpSumForward {
+  OpMath<T> t, norm;
+  C10_HOST_DEVICE T operator()(T a, T b) const {
+    const OpMath<T> va(a), vb(b);
+    const OpMath<T> lerp = t < OpMath<T>(0.5) ? va + t * (vb - va) : vb - (vb - va) * (OpMath<T>(1) - t);
+    return T(lerp / norm);
+  }
+};
+
+}  // namespace diffuse::kernels
