@@ -54,7 +54,7 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   }
   if (is_training() && dropout_ > 0) {
     // Inverted dropout with masks from the network's own stream (resumable, thread-independent).
-    at::Tensor keep = at::empty_like(y);
+    at::Tensor keep = at::empty(y.sizes(), y.options());  // NCHW whatever y's layout: the masks' draw order
     if (dropout_stream_) {
       at::Generator generator = dropout_stream_->generator;
       for (int64_t i = 0; i < y.size(0); ++i) {

@@ -51,8 +51,9 @@ at::Tensor resample(const at::Tensor& x, Resample mode) {
       return at::avg_pool2d(x, {2, 2});
     case Resample::kUp: {
       const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-      // The same copies; upsample_nearest2d keeps a channels-last input channels-last.
-      if (!at::GradMode::is_enabled()) {
+      // The same copies; upsample_nearest2d keeps a channels-last input channels-last (its backward
+      // sums each 2×2 window as the expand's does, in another order).
+      if (!at::GradMode::is_enabled() || x.suggest_memory_format() == at::MemoryFormat::ChannelsLast) {
         return at::upsample_nearest2d(x, std::vector<int64_t>{2 * h, 2 * w}, c10::nullopt, c10::nullopt);
       }
       return x.reshape({n, c, h, 1, w, 1}).expand({n, c, h, 2, w, 2}).reshape({n, c, 2 * h, 2 * w});

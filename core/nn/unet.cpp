@@ -74,9 +74,10 @@ at::Tensor UNetImpl::forward(const at::Tensor& x_in, const at::Tensor& noise_lab
   // A constant ones channel is the network's only bias-like input.
   at::Tensor x = at::cat({x_in, at::ones_like(x_in.narrow(1, 0, 1))}, 1);
   // Sampling runs channels-last: oneDNN's and cuDNN's convolutions take it without reordering every
-  // input and output (bench/sampling/README.md has the measured gain). Training keeps NCHW.
+  // input and output (bench/sampling/README.md has the measured gain). Training keeps NCHW unless told.
   const bool inference = !is_training() && !at::GradMode::is_enabled();
-  if (inference) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  const bool channels_last = inference || channels_last_training_;
+  if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   std::vector<at::Tensor> skips;
   skips.reserve(encoder_.size());
   for (Stage& s : encoder_) {
@@ -91,7 +92,8 @@ at::Tensor UNetImpl::forward(const at::Tensor& x_in, const at::Tensor& noise_lab
     x = s.block->forward(x, emb);
   }
   if (inference) return out_conv_->forward_folded(x, out_gain_, 1.0).contiguous();
-  return out_conv_->forward(x, out_gain_);
+  const at::Tensor out = out_conv_->forward(x, out_gain_);
+  return channels_last ? out.contiguous() : out;
 }
 
 }  // namespace diffuse

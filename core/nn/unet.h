@@ -30,6 +30,10 @@ class UNetImpl : public torch::nn::Module {
   void set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream);
   // Every Block's training ops as fused kernels, or not (BlockImpl::set_fused_elementwise).
   void set_fused_elementwise(bool fused);
+  // Training in the channels-last layout (sampling always uses it): cuDNN's fp16/bf16 convolutions
+  // work in NHWC, so NCHW activations are transposed on the way in and out of every one. The same
+  // function up to rounding (the convolutions' algorithms differ by layout).
+  void set_channels_last_training(bool channels_last) { channels_last_training_ = channels_last; }
 
  private:
   // One encoder or decoder entry: the stem conv or a Block.
@@ -41,6 +45,7 @@ class UNetImpl : public torch::nn::Module {
 
   int64_t label_dim_;
   double label_balance_, concat_balance_;
+  bool channels_last_training_ = false;
   MPFourier emb_fourier_{nullptr};
   MPConv emb_noise_{nullptr}, emb_label_{nullptr};
   std::vector<Stage> encoder_, decoder_;

@@ -220,6 +220,8 @@ struct Trainer::Impl {
     if (tuning.loss_readback_steps <= 0) tuning.loss_readback_steps = device.is_cuda() ? 32 : 1;
     if (!tuning.fused_elementwise) tuning.fused_elementwise = device.is_cuda();
     net->unet()->set_fused_elementwise(*tuning.fused_elementwise);
+    if (!tuning.channels_last) tuning.channels_last = device.is_cuda();
+    net->unet()->set_channels_last_training(*tuning.channels_last);
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());

@@ -35,6 +35,9 @@ struct TrainerTuning {
   // rounding (not bit for bit); unset: on CUDA, off on the CPU (whose vectorised ATen kernels are as
   // fast, and whose results then stay those of the unfused graph).
   std::optional<bool> fused_elementwise;
+  // The U-Net trains in the channels-last layout (UNetImpl::set_channels_last_training), the same run
+  // up to rounding; unset: on CUDA, off on the CPU.
+  std::optional<bool> channels_last;
   // On CUDA, each pass's inputs (images, labels, σ, noise) made in page-locked host memory and copied
   // without waiting: a copy from pageable memory first waits for the device to finish the work queued
   // before it, four times per pass, so the host could never run ahead. No effect on the CPU.

@@ -133,7 +133,7 @@ class MpunetGolden : public ::testing::TestWithParam<std::string> {
  protected:
   at::Device device() const { return at::Device(GetParam()); }
   at::Tensor on_device(const std::string& name) const { return g(name).to(device()); }
-  void check_training_step(bool fused_elementwise);
+  void check_training_step(bool fused_elementwise, bool channels_last);
 };
 
 TEST_P(MpunetGolden, EvalOutputsMatchReference) {
@@ -153,11 +153,13 @@ TEST_P(MpunetGolden, EvalWithoutLabelsUsesZeroLabelRow) {
 }
 
 // One training iteration in the reference order (spec §1.6): forward (forced WN), loss, backward,
-// Adam step; with the blocks' elementwise ops unfused (nn/mp_ops.h) or fused (cuda/fused_ops.h).
-void MpunetGolden::check_training_step(bool fused_elementwise) {
+// Adam step; with the blocks' elementwise ops unfused (nn/mp_ops.h) or fused (cuda/fused_ops.h), in
+// the NCHW or the channels-last layout.
+void MpunetGolden::check_training_step(bool fused_elementwise, bool channels_last) {
   Precond net = load_tiny(device());
   net->train();
   net->unet()->set_fused_elementwise(fused_elementwise);
+  net->unet()->set_channels_last_training(channels_last);
   const at::Tensor x = on_device("eval.x");
   const at::Tensor sigma = on_device("train.sigma").reshape({-1, 1, 1, 1});
   const at::Tensor noisy = x + sigma * on_device("train.noise");
@@ -188,8 +190,10 @@ void MpunetGolden::check_training_step(bool fused_elementwise) {
   }
 }
 
-TEST_P(MpunetGolden, TrainingStepMatchesReference) { check_training_step(false); }
-TEST_P(MpunetGolden, TrainingStepWithFusedKernelsMatchesReference) { check_training_step(true); }
+TEST_P(MpunetGolden, TrainingStepMatchesReference) { check_training_step(false, false); }
+TEST_P(MpunetGolden, TrainingStepWithFusedKernelsMatchesReference) { check_training_step(true, false); }
+TEST_P(MpunetGolden, TrainingStepChannelsLastMatchesReference) { check_training_step(false, true); }
+TEST_P(MpunetGolden, TrainingStepWithFusedKernelsChannelsLastMatchesReference) { check_training_step(true, true); }
 
 // The optimizer alone: Adam applied to the reference's own post-forward weights and gradients.
 TEST_P(MpunetGolden, AdamStepOnReferenceGradientsMatchesReference) {

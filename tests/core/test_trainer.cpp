@@ -392,7 +392,7 @@ TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
   const int64_t steps = 24;  // 768 images: 3 stats lines, validations at 0 and at the end, snapshots
   const bool cuda = test::test_device() == "cuda";
   std::vector<std::string> dirs;
-  for (const TrainerTuning tuning : {TrainerTuning{1, true, {}, false}, TrainerTuning{5, cuda, {}, true}}) {
+  for (const TrainerTuning tuning : {TrainerTuning{1, true, {}, {}, false}, TrainerTuning{5, cuda, {}, {}, true}}) {
     dirs.push_back(test::make_temp_dir("tuning"));
     auto trainer = Trainer::create(tiny_config(dirs.back(), steps), {}, tuning);
     trainer->run(11);  // ends between two reads
@@ -416,20 +416,22 @@ TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
   EXPECT_EQ(deterministic_stats(dirs[0]), deterministic_stats(dirs[1]));
 }
 
-// The fused kernels train the same run up to their rounding (one rounding where the unfused graph
-// rounds after every op; fp32 on the CPU, the configured precision on CUDA): every parameter and
-// EMA of the final checkpoint, and the loss of every stats line, within the stated tolerance of
-// the unfused run. Measured on the CPU (fp32) after 24 steps: at worst 1.5e-6 (LibTorch 2.11) and
-// 2.8e-6 (1.13) of a tensor's largest value; CUDA's fp16 body rounds 2^13 times coarser (its bound is
-// a guess until measured there).
-TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
+// The fused kernels and the channels-last layout train the same run up to rounding (one rounding
+// where the unfused graph rounds after every op; other convolution algorithms; fp32 on the CPU, the
+// configured precision on CUDA): every parameter and EMA of the final checkpoint, and the loss of
+// every stats line, within the stated tolerance of the run without them. Measured on the CPU (fp32)
+// after 24 steps, at worst, of a tensor's largest value: fused 1.5e-6 (LibTorch 2.11) and 2.8e-6
+// (1.13); channels-last 2.6e-6 (2.11) and 1.9e-6 (1.13). CUDA's fp16 body rounds 2^13 times coarser (its bound is a guess
+// until measured there).
+void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with) {
   const int64_t steps = 24;
-  const double tolerance = test::test_device() == "cuda" ? 1e-2 : 1e-5;
+  const double tolerance = test::test_device() == "cuda" ? 1e-2 : 3e-5;
+  TrainerTuning without;
+  without.fused_elementwise = false;
+  without.channels_last = false;
   std::vector<std::string> dirs;
-  for (const bool fused : {false, true}) {
-    dirs.push_back(test::make_temp_dir("fused"));
-    TrainerTuning tuning;
-    tuning.fused_elementwise = fused;
+  for (const TrainerTuning& tuning : {without, with}) {
+    dirs.push_back(test::make_temp_dir("rounding"));
     Trainer::create(tiny_config(dirs.back(), steps), {}, tuning)->run(steps);
   }
   const std::string final_name = RunDirectory::checkpoint_name(steps * 32);
@@ -445,7 +447,7 @@ TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
     EXPECT_LE(error, tolerance) << name;
   }
   EXPECT_GT(compared, 100);
-  std::printf("fused vs unfused after %lld steps: worst relative error %.3g over %d tensors\n",
+  std::printf("%s vs without after %lld steps: worst relative error %.3g over %d tensors\n", lever.c_str(),
               static_cast<long long>(steps), worst, compared);
   const auto sa = deterministic_stats(dirs[0]), sb = deterministic_stats(dirs[1]);
   ASSERT_EQ(sa.size(), sb.size());
@@ -461,10 +463,24 @@ TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
   EXPECT_GE(losses, 3);
 }
 
+TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
+  TrainerTuning with;
+  with.fused_elementwise = true;
+  with.channels_last = false;
+  expect_same_run_up_to_rounding("fused kernels", with);
+}
+
+TEST(TrainerTuning, ChannelsLastTrainsTheSameRunUpToRounding) {
+  TrainerTuning with;
+  with.fused_elementwise = false;
+  with.channels_last = true;
+  expect_same_run_up_to_rounding("channels-last", with);
+}
+
 // With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
 // names the step where it tripped, and writes no checkpoint.
 TEST(TrainerTuning, DeferredReadbackStopsADivergedRunNamingTheStep) {
-  expect_divergence_stop(TrainerTuning{4, true, {}, true}, 6 * 32);  // steps 3-6 were read together after step 6
+  expect_divergence_stop(TrainerTuning{4, true, {}, {}, true}, 6 * 32);  // steps 3-6 were read together after step 6
 }
 
 TEST(Trainer, RequestStopWritesACheckpointAndReturns) {
