@@ -247,7 +247,7 @@ export -f nccl_world1
 stage nccl_world1 60 nccl_world1
 
 # --- each speed lever of the trainer off in turn (bench/gpu/README.md, "Levers"), fp16.
-for lever in deferred-readback multi-tensor fused-kernels channels-last pinned-transfers; do
+for lever in deferred-readback multi-tensor fused-kernels channels-last fused-attention pinned-transfers; do
   stage "train_diffuse_fp16_without_$lever" 45 "$build/bench/gpu/train_bench" --precision fp16 --without "$lever" "${bench[@]}"
 done
 

@@ -54,6 +54,7 @@ const std::map<std::string, std::function<void(diffuse::TrainerTuning&)>>& lever
       {"multi-tensor", [](diffuse::TrainerTuning& t) { t.multi_tensor = false; }},
       {"fused-kernels", [](diffuse::TrainerTuning& t) { t.fused_elementwise = false; }},
       {"channels-last", [](diffuse::TrainerTuning& t) { t.channels_last = false; }},
+      {"fused-attention", [](diffuse::TrainerTuning& t) { t.fused_attention = false; }},
       {"pinned-transfers", [](diffuse::TrainerTuning& t) { t.pinned_transfers = false; }},
   };
   return table;
@@ -164,6 +165,7 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
   net->train();
   net->unet()->set_fused_elementwise(true);
   net->unet()->set_channels_last_training(true);
+  net->unet()->set_fused_attention(true);
   Adam adam(net->parameters(), AdamOptions{});
   PowerEma ema(*net, {0.05, 0.10});
   const auto noise = make_noise_distribution(config.noise(), options.sigma_data);

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <torch/version.h>
 
 #include "cuda/fused_ops.h"
 #include "nn/mp_ops.h"
@@ -113,9 +114,21 @@ at::Tensor BlockImpl::attention(const at::Tensor& x) {
   return attn_proj_->forward(attention_heads(attn_qkv_->forward(x), channels, h, w));
 }
 
+bool BlockImpl::has_fused_attention() { return TORCH_VERSION_MAJOR >= 2; }
+
 // The heads' outputs [N, channels, H, W] from attn_qkv's output.
 at::Tensor BlockImpl::attention_heads(const at::Tensor& qkv_in, int64_t channels, int64_t h, int64_t w) const {
   const int64_t n = qkv_in.size(0);
+#if TORCH_VERSION_MAJOR >= 2
+  if (fused_attention_) {
+    // Tokens first, each head's q, k and v channels last and contiguous, as the fused kernels take them.
+    at::Tensor qkv = qkv_in.reshape({n, num_heads_, -1, 3, h * w}).permute({0, 1, 4, 3, 2}).contiguous();
+    qkv = normalize(qkv, {4});
+    const at::Tensor q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);  // [N, heads, L, C]
+    const at::Tensor out = at::scaled_dot_product_attention(q, k, v);                   // scale 1/√C
+    return out.permute({0, 1, 3, 2}).reshape({n, channels, h, w});
+  }
+#endif
   at::Tensor qkv = qkv_in.reshape({n, num_heads_, -1, 3, h * w});
   qkv = normalize(qkv, {2});
   const at::Tensor q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);

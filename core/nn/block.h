@@ -40,6 +40,11 @@ class BlockImpl : public torch::nn::Module {
   // Training's mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h) where the device has
   // them; the same function up to rounding. Off: the ops of nn/mp_ops.h.
   void set_fused_elementwise(bool fused) { fused_elementwise_ = fused; }
+  // Attention as LibTorch's scaled_dot_product_attention (flash / memory-efficient kernels on CUDA,
+  // no [L, L] logits kept for the backward) instead of two einsums and a softmax; LibTorch 2.x only
+  // (has_fused_attention), the same function up to rounding.
+  void set_fused_attention(bool fused) { fused_attention_ = fused; }
+  static bool has_fused_attention();
   // Dropout masks from `stream` as block number `ordinal`; null = LibTorch's default generator.
   void set_dropout_stream(std::shared_ptr<const DropoutStream> stream, int64_t ordinal) {
     dropout_stream_ = std::move(stream);
@@ -60,6 +65,7 @@ class BlockImpl : public torch::nn::Module {
   std::shared_ptr<const DropoutStream> dropout_stream_;
   int64_t ordinal_ = 0;
   bool fused_elementwise_ = false;
+  bool fused_attention_ = false;
 
   at::Tensor emb_gain_;
   MPConv conv_res0_{nullptr}, emb_linear_{nullptr}, conv_res1_{nullptr};

@@ -1,6 +1,7 @@
 #include "nn/unet.h"
 
 #include <cmath>
+#include <functional>
 #include <memory>
 
 #include <ATen/ATen.h>
@@ -47,19 +48,23 @@ UNetImpl::UNetImpl(const ModelOptions& o)
 
 void UNetImpl::set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream) {
   int64_t ordinal = 0;
+  for_each_block([&](BlockImpl& b) { b.set_dropout_stream(stream, ordinal++); });
+}
+
+void UNetImpl::for_each_block(const std::function<void(BlockImpl&)>& f) {
   for (std::vector<Stage>* stages : {&encoder_, &decoder_}) {
     for (Stage& s : *stages) {
-      if (s.block) s.block->set_dropout_stream(stream, ordinal++);
+      if (s.block) f(*s.block);
     }
   }
 }
 
 void UNetImpl::set_fused_elementwise(bool fused) {
-  for (std::vector<Stage>* stages : {&encoder_, &decoder_}) {
-    for (Stage& s : *stages) {
-      if (s.block) s.block->set_fused_elementwise(fused);
-    }
-  }
+  for_each_block([fused](BlockImpl& b) { b.set_fused_elementwise(fused); });
+}
+
+void UNetImpl::set_fused_attention(bool fused) {
+  for_each_block([fused](BlockImpl& b) { b.set_fused_attention(fused); });
 }
 
 at::Tensor UNetImpl::forward(const at::Tensor& x_in, const at::Tensor& noise_labels, const at::Tensor& class_labels) {

@@ -2,6 +2,7 @@
 // parameter names equal the reference's state-dict names ("enc.16x16_block0.conv_res0.weight").
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,12 +31,16 @@ class UNetImpl : public torch::nn::Module {
   void set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream);
   // Every Block's training ops as fused kernels, or not (BlockImpl::set_fused_elementwise).
   void set_fused_elementwise(bool fused);
+  // Every Block's attention through scaled_dot_product_attention (BlockImpl::set_fused_attention).
+  void set_fused_attention(bool fused);
   // Training in the channels-last layout (sampling always uses it): cuDNN's fp16/bf16 convolutions
   // work in NHWC, so NCHW activations are transposed on the way in and out of every one. The same
   // function up to rounding (the convolutions' algorithms differ by layout).
   void set_channels_last_training(bool channels_last) { channels_last_training_ = channels_last; }
 
  private:
+  void for_each_block(const std::function<void(BlockImpl&)>& f);  // encoder, then decoder order
+
   // One encoder or decoder entry: the stem conv or a Block.
   struct Stage {
     BlockPlan plan;

@@ -222,6 +222,8 @@ struct Trainer::Impl {
     net->unet()->set_fused_elementwise(*tuning.fused_elementwise);
     if (!tuning.channels_last) tuning.channels_last = device.is_cuda();
     net->unet()->set_channels_last_training(*tuning.channels_last);
+    if (!tuning.fused_attention) tuning.fused_attention = device.is_cuda() && BlockImpl::has_fused_attention();
+    net->unet()->set_fused_attention(*tuning.fused_attention);
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());

@@ -38,6 +38,9 @@ struct TrainerTuning {
   // The U-Net trains in the channels-last layout (UNetImpl::set_channels_last_training), the same run
   // up to rounding; unset: on CUDA, off on the CPU.
   std::optional<bool> channels_last;
+  // The blocks' attention through scaled_dot_product_attention (BlockImpl::set_fused_attention), the
+  // same run up to rounding; unset: on CUDA with LibTorch 2.x, off on the CPU.
+  std::optional<bool> fused_attention;
   // On CUDA, each pass's inputs (images, labels, σ, noise) made in page-locked host memory and copied
   // without waiting: a copy from pageable memory first waits for the device to finish the work queued
   // before it, four times per pass, so the host could never run ahead. No effect on the CPU.

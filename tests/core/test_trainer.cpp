@@ -44,6 +44,15 @@ v1::TrainConfig tiny_config(const std::string& dir, int64_t steps, const std::st
     run { status_images: 256 checkpoint_images: 0 validation_interval_images: 1024 threads: 2 })" + methods);
 }
 
+// The bit-for-bit levers of TrainerTuning; the others keep their defaults.
+TrainerTuning tuning_of(int64_t loss_readback_steps, bool multi_tensor, bool pinned_transfers) {
+  TrainerTuning tuning;
+  tuning.loss_readback_steps = loss_readback_steps;
+  tuning.multi_tensor = multi_tensor;
+  tuning.pinned_transfers = pinned_transfers;
+  return tuning;
+}
+
 std::map<std::string, at::Tensor> read_tensors(const std::string& path) { return SafetensorsFile::open(path).read_all(); }
 
 // stats.jsonl without the fields that measure time.
@@ -392,7 +401,7 @@ TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
   const int64_t steps = 24;  // 768 images: 3 stats lines, validations at 0 and at the end, snapshots
   const bool cuda = test::test_device() == "cuda";
   std::vector<std::string> dirs;
-  for (const TrainerTuning tuning : {TrainerTuning{1, true, {}, {}, false}, TrainerTuning{5, cuda, {}, {}, true}}) {
+  for (const TrainerTuning tuning : {tuning_of(1, true, false), tuning_of(5, cuda, true)}) {
     dirs.push_back(test::make_temp_dir("tuning"));
     auto trainer = Trainer::create(tiny_config(dirs.back(), steps), {}, tuning);
     trainer->run(11);  // ends between two reads
@@ -416,12 +425,13 @@ TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
   EXPECT_EQ(deterministic_stats(dirs[0]), deterministic_stats(dirs[1]));
 }
 
-// The fused kernels and the channels-last layout train the same run up to rounding (one rounding
-// where the unfused graph rounds after every op; other convolution algorithms; fp32 on the CPU, the
-// configured precision on CUDA): every parameter and EMA of the final checkpoint, and the loss of
-// every stats line, within the stated tolerance of the run without them. Measured on the CPU (fp32)
-// after 24 steps, at worst, of a tensor's largest value: fused 1.5e-6 (LibTorch 2.11) and 2.8e-6
-// (1.13); channels-last 2.6e-6 (2.11) and 1.9e-6 (1.13). CUDA's fp16 body rounds 2^13 times coarser (its bound is a guess
+// The fused kernels, the channels-last layout and the fused attention each train the same run up to
+// rounding (one rounding where the unfused graph rounds after every op; other convolution and
+// attention algorithms; fp32 on the CPU, the configured precision on CUDA): every parameter and EMA of
+// the final checkpoint, and the loss of every stats line, within the stated tolerance of the run
+// without them. Measured on the CPU (fp32) after 24 steps, at worst, of a tensor's largest value:
+// fused kernels 1.5e-6 (LibTorch 2.11) and 2.8e-6 (1.13); channels-last 2.6e-6 and 1.9e-6; fused
+// attention 2.0e-6 (2.11; 1.13 falls back to the einsums: equal). CUDA's fp16 body rounds 2^13 times coarser (its bound is a guess
 // until measured there).
 void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with) {
   const int64_t steps = 24;
@@ -429,6 +439,7 @@ void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with
   TrainerTuning without;
   without.fused_elementwise = false;
   without.channels_last = false;
+  without.fused_attention = false;
   std::vector<std::string> dirs;
   for (const TrainerTuning& tuning : {without, with}) {
     dirs.push_back(test::make_temp_dir("rounding"));
@@ -463,24 +474,33 @@ void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with
   EXPECT_GE(losses, 3);
 }
 
+// One lever on, the others off.
+TrainerTuning only(bool fused_elementwise, bool channels_last, bool fused_attention) {
+  TrainerTuning tuning;
+  tuning.fused_elementwise = fused_elementwise;
+  tuning.channels_last = channels_last;
+  tuning.fused_attention = fused_attention;
+  return tuning;
+}
+
 TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
-  TrainerTuning with;
-  with.fused_elementwise = true;
-  with.channels_last = false;
-  expect_same_run_up_to_rounding("fused kernels", with);
+  expect_same_run_up_to_rounding("fused kernels", only(true, false, false));
 }
 
 TEST(TrainerTuning, ChannelsLastTrainsTheSameRunUpToRounding) {
-  TrainerTuning with;
-  with.fused_elementwise = false;
-  with.channels_last = true;
-  expect_same_run_up_to_rounding("channels-last", with);
+  expect_same_run_up_to_rounding("channels-last", only(false, true, false));
+}
+
+// On LibTorch 1.13, which has no scaled_dot_product_attention, the setting falls back to the einsums
+// and the runs are equal.
+TEST(TrainerTuning, FusedAttentionTrainsTheSameRunUpToRounding) {
+  expect_same_run_up_to_rounding("fused attention", only(false, false, true));
 }
 
 // With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
 // names the step where it tripped, and writes no checkpoint.
 TEST(TrainerTuning, DeferredReadbackStopsADivergedRunNamingTheStep) {
-  expect_divergence_stop(TrainerTuning{4, true, {}, {}, true}, 6 * 32);  // steps 3-6 were read together after step 6
+  expect_divergence_stop(tuning_of(4, true, true), 6 * 32);  // steps 3-6 were read together after step 6
 }
 
 TEST(Trainer, RequestStopWritesACheckpointAndReturns) {
