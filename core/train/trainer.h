@@ -20,8 +20,9 @@ namespace diffuse {
 class PowerEma;
 
 // Switches of the trainer's speed levers, for the benchmarks that measure each one (bench/gpu) and the
-// tests that show it changes nothing: any setting trains the same run, bit for bit on the CPU except
-// for the fused kernels' rounding (TrainerTuning.*). Not part of the config, as no result depends on them.
+// tests that show it changes nothing: any setting trains the same run, bit for bit, or up to rounding
+// for the levers that change the arithmetic (the fused kernels, channels-last, the fused attention;
+// TrainerTuning.*). Not part of the config, as no result depends on them beyond rounding.
 struct TrainerTuning {
   // Steps whose losses stay on the device before one read brings them to the host (the statistics,
   // the status's loss, the non-finite guard), so that the host queues the next steps without waiting
@@ -32,8 +33,8 @@ struct TrainerTuning {
   // Adam's and the EMA's updates as multi-tensor (_foreach) calls (AdamOptions::multi_tensor).
   bool multi_tensor = true;
   // The blocks' mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h), the same run up to
-  // rounding (not bit for bit); unset: on CUDA, off on the CPU (whose vectorised ATen kernels are as
-  // fast, and whose results then stay those of the unfused graph).
+  // rounding (not bit for bit); unset: on CUDA, off on the CPU (whose results so stay bit for bit
+  // those of the unfused graph).
   std::optional<bool> fused_elementwise;
   // The U-Net trains in the channels-last layout (UNetImpl::set_channels_last_training), the same run
   // up to rounding; unset: on CUDA, off on the CPU.
