@@ -19,30 +19,15 @@ using OpMath = at::opmath_type<T>;
 #define DIFFUSE_DISPATCH_FUSED(dtype, name, ...) \
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, name, __VA_ARGS__)
 
-C10_HOST_DEVICE inline float exp_of(float v) {
-#ifdef __CUDA_ARCH__
-  return ::expf(v);
-#else
-  return std::exp(v);
-#endif
-}
-C10_HOST_DEVICE inline double exp_of(double v) {
-#ifdef __CUDA_ARCH__
-  return ::exp(v);
-#else
-  return std::exp(v);
-#endif
-}
-
 template <typename O>
 C10_HOST_DEVICE inline O sigmoid(O v) {
-  return O(1) / (O(1) + exp_of(-v));
+  return O(1) / (O(1) + std::exp(-v));  // std::exp: a device function too, under nvcc
 }
 
 // silu(v) / rms (silu as ATen writes it, v / (1 + e^−v)) and its derivative σ(v)·(1 + v·(1 − σ(v))) / rms.
 template <typename O>
 C10_HOST_DEVICE inline O mp_silu_of(O v, O rms) {
-  return v / (O(1) + exp_of(-v)) / rms;
+  return v / (O(1) + std::exp(-v)) / rms;
 }
 template <typename O>
 C10_HOST_DEVICE inline O mp_silu_slope(O v, O rms) {
