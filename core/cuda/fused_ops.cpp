@@ -33,6 +33,14 @@ at::TensorIterator binary(const at::Tensor& out, const at::Tensor& a, const at::
   return at::TensorIteratorConfig().add_output(out).add_input(a).add_input(b).build();
 }
 
+// Runs Functor<T>{params...} (params in T's op-math type) over the iterator with LibTorch's CPU loops.
+template <template <typename> class Functor, typename... Params>
+void on_cpu(at::TensorIterator& iter, Params... params) {
+  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "fused_ops", [&] {
+    at::native::cpu_kernel(iter, Functor<scalar_t>{static_cast<OpMath<scalar_t>>(params)...});
+  });
+}
+
 // ---- the kernels: one launch each, on the CPU (TensorIterator's loops) or on CUDA -----------------
 
 at::Tensor mp_silu_forward(const at::Tensor& x, double rms) {
@@ -41,10 +49,7 @@ at::Tensor mp_silu_forward(const at::Tensor& x, double rms) {
   if (x.is_cuda()) {
     DIFFUSE_ON_CUDA(cuda::mp_silu_forward(iter, rms));
   } else {
-    DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "mp_silu_forward", [&] {
-      const MpSiluForward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
-      at::native::cpu_kernel(iter, [f](scalar_t v) -> scalar_t { return f(v); });
-    });
+    on_cpu<MpSiluForward>(iter, rms);
   }
   return out;
 }
@@ -55,10 +60,7 @@ at::Tensor mp_silu_backward(const at::Tensor& grad, const at::Tensor& x, double 
   if (x.is_cuda()) {
     DIFFUSE_ON_CUDA(cuda::mp_silu_backward(iter, rms));
   } else {
-    DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "mp_silu_backward", [&] {
-      const MpSiluBackward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
-      at::native::cpu_kernel(iter, [f](scalar_t g, scalar_t v) -> scalar_t { return f(g, v); });
-    });
+    on_cpu<MpSiluBackward>(iter, rms);
   }
   return out;
 }
@@ -69,10 +71,7 @@ at::Tensor modulated_mp_silu_forward(const at::Tensor& y, const at::Tensor& c, d
   if (y.is_cuda()) {
     DIFFUSE_ON_CUDA(cuda::modulated_mp_silu_forward(iter, rms));
   } else {
-    DIFFUSE_DISPATCH_FUSED(y.scalar_type(), "modulated_mp_silu_forward", [&] {
-      const ModulatedMpSiluForward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
-      at::native::cpu_kernel(iter, [f](scalar_t a, scalar_t b) -> scalar_t { return f(a, b); });
-    });
+    on_cpu<ModulatedMpSiluForward>(iter, rms);
   }
   return out;
 }
@@ -114,11 +113,7 @@ at::Tensor mp_sum_forward(const at::Tensor& a, const at::Tensor& b, double t) {
   if (a.is_cuda()) {
     DIFFUSE_ON_CUDA(cuda::mp_sum_forward(iter, t, norm));
   } else {
-    DIFFUSE_DISPATCH_FUSED(a.scalar_type(), "mp_sum_forward", [&] {
-      using O = OpMath<scalar_t>;
-      const MpSumForward<scalar_t> f{static_cast<O>(t), static_cast<O>(norm)};
-      at::native::cpu_kernel(iter, [f](scalar_t u, scalar_t v) -> scalar_t { return f(u, v); });
-    });
+    on_cpu<MpSumForward>(iter, t, norm);
   }
   return out;
 }

@@ -6,26 +6,24 @@
 #include "cuda/mp_elementwise.h"
 
 namespace diffuse::kernels::cuda {
+namespace {
 
-void mp_silu_forward(at::TensorIteratorBase& iter, double rms) {
-  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "mp_silu_forward", [&] {
-    const MpSiluForward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
-    at::native::gpu_kernel(iter, [f] GPU_LAMBDA(scalar_t v) -> scalar_t { return f(v); });
+// Runs Functor<T>{params...} (params in T's op-math type) over the iterator as one CUDA kernel.
+template <template <typename> class Functor, typename... Params>
+void on_cuda(at::TensorIteratorBase& iter, Params... params) {
+  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "fused_ops", [&] {
+    at::native::gpu_kernel(iter, Functor<scalar_t>{static_cast<OpMath<scalar_t>>(params)...});
   });
 }
 
-void mp_silu_backward(at::TensorIteratorBase& iter, double rms) {
-  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "mp_silu_backward", [&] {
-    const MpSiluBackward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
-    at::native::gpu_kernel(iter, [f] GPU_LAMBDA(scalar_t g, scalar_t v) -> scalar_t { return f(g, v); });
-  });
-}
+}  // namespace
+
+void mp_silu_forward(at::TensorIteratorBase& iter, double rms) { on_cuda<MpSiluForward>(iter, rms); }
+
+void mp_silu_backward(at::TensorIteratorBase& iter, double rms) { on_cuda<MpSiluBackward>(iter, rms); }
 
 void modulated_mp_silu_forward(at::TensorIteratorBase& iter, double rms) {
-  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "modulated_mp_silu_forward", [&] {
-    const ModulatedMpSiluForward<scalar_t> f{static_cast<OpMath<scalar_t>>(rms)};
-    at::native::gpu_kernel(iter, [f] GPU_LAMBDA(scalar_t y, scalar_t c) -> scalar_t { return f(y, c); });
-  });
+  on_cuda<ModulatedMpSiluForward>(iter, rms);
 }
 
 void modulated_mp_silu_backward(at::TensorIteratorBase& iter, double rms) {
@@ -39,12 +37,6 @@ void modulated_mp_silu_backward(at::TensorIteratorBase& iter, double rms) {
   });
 }
 
-void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm) {
-  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "mp_sum_forward", [&] {
-    using O = OpMath<scalar_t>;
-    const MpSumForward<scalar_t> f{static_cast<O>(t), static_cast<O>(norm)};
-    at::native::gpu_kernel(iter, [f] GPU_LAMBDA(scalar_t a, scalar_t b) -> scalar_t { return f(a, b); });
-  });
-}
+void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm) { on_cuda<MpSumForward>(iter, t, norm); }
 
 }  // namespace diffuse::kernels::cuda

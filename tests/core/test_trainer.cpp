@@ -53,6 +53,15 @@ TrainerTuning tuning_of(int64_t loss_readback_steps, bool multi_tensor, bool pin
   return tuning;
 }
 
+// The levers that change the arithmetic, each on or off; the others keep their defaults.
+TrainerTuning rounding_levers(bool fused_elementwise, bool channels_last, bool fused_attention) {
+  TrainerTuning tuning;
+  tuning.fused_elementwise = fused_elementwise;
+  tuning.channels_last = channels_last;
+  tuning.fused_attention = fused_attention;
+  return tuning;
+}
+
 std::map<std::string, at::Tensor> read_tensors(const std::string& path) { return SafetensorsFile::open(path).read_all(); }
 
 // stats.jsonl without the fields that measure time.
@@ -431,17 +440,13 @@ TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
 // the final checkpoint, and the loss of every stats line, within the stated tolerance of the run
 // without them. Measured on the CPU (fp32) after 24 steps, at worst, of a tensor's largest value:
 // fused kernels 1.5e-6 (LibTorch 2.11) and 2.8e-6 (1.13); channels-last 2.6e-6 and 1.9e-6; fused
-// attention 2.0e-6 (2.11; 1.13 falls back to the einsums: equal). CUDA's fp16 body rounds 2^13 times coarser (its bound is a guess
-// until measured there).
+// attention 2.0e-6 (2.11; 1.13 falls back to the einsums: equal). CUDA's fp16 body rounds 2^13
+// times coarser (its bound is a guess until measured there).
 void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with) {
   const int64_t steps = 24;
   const double tolerance = test::test_device() == "cuda" ? 1e-2 : 3e-5;
-  TrainerTuning without;
-  without.fused_elementwise = false;
-  without.channels_last = false;
-  without.fused_attention = false;
   std::vector<std::string> dirs;
-  for (const TrainerTuning& tuning : {without, with}) {
+  for (const TrainerTuning& tuning : {rounding_levers(false, false, false), with}) {
     dirs.push_back(test::make_temp_dir("rounding"));
     Trainer::create(tiny_config(dirs.back(), steps), {}, tuning)->run(steps);
   }
@@ -474,27 +479,18 @@ void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with
   EXPECT_GE(losses, 3);
 }
 
-// One lever on, the others off.
-TrainerTuning only(bool fused_elementwise, bool channels_last, bool fused_attention) {
-  TrainerTuning tuning;
-  tuning.fused_elementwise = fused_elementwise;
-  tuning.channels_last = channels_last;
-  tuning.fused_attention = fused_attention;
-  return tuning;
-}
-
 TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
-  expect_same_run_up_to_rounding("fused kernels", only(true, false, false));
+  expect_same_run_up_to_rounding("fused kernels", rounding_levers(true, false, false));
 }
 
 TEST(TrainerTuning, ChannelsLastTrainsTheSameRunUpToRounding) {
-  expect_same_run_up_to_rounding("channels-last", only(false, true, false));
+  expect_same_run_up_to_rounding("channels-last", rounding_levers(false, true, false));
 }
 
 // On LibTorch 1.13, which has no scaled_dot_product_attention, the setting falls back to the einsums
 // and the runs are equal.
 TEST(TrainerTuning, FusedAttentionTrainsTheSameRunUpToRounding) {
-  expect_same_run_up_to_rounding("fused attention", only(false, false, true));
+  expect_same_run_up_to_rounding("fused attention", rounding_levers(false, false, true));
 }
 
 // With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
