@@ -120,7 +120,7 @@ bool BlockImpl::has_fused_attention() { return TORCH_VERSION_MAJOR >= 2; }
 at::Tensor BlockImpl::attention_heads(const at::Tensor& qkv_in, int64_t channels, int64_t h, int64_t w) const {
   const int64_t n = qkv_in.size(0);
 #if TORCH_VERSION_MAJOR >= 2
-  if (fused_attention_) {
+  if (fused_attention_.value_or(qkv_in.is_cuda())) {
     // Tokens first, each head's q, k and v channels last and contiguous, as the fused kernels take them.
     at::Tensor qkv = qkv_in.reshape({n, num_heads_, -1, 3, h * w}).permute({0, 1, 4, 3, 2}).contiguous();
     qkv = normalize(qkv, {4});

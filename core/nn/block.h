@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>
@@ -42,7 +43,7 @@ class BlockImpl : public torch::nn::Module {
   void set_fused_elementwise(bool fused) { fused_elementwise_ = fused; }
   // Attention as LibTorch's scaled_dot_product_attention (flash / memory-efficient kernels on CUDA,
   // no [L, L] logits kept for the backward) instead of two einsums and a softmax; LibTorch 2.x only
-  // (has_fused_attention), the same function up to rounding.
+  // (has_fused_attention), the same function up to rounding. Unset (the default): on CUDA tensors.
   void set_fused_attention(bool fused) { fused_attention_ = fused; }
   static bool has_fused_attention();
   // Dropout masks from `stream` as block number `ordinal`; null = LibTorch's default generator.
@@ -65,7 +66,7 @@ class BlockImpl : public torch::nn::Module {
   std::shared_ptr<const DropoutStream> dropout_stream_;
   int64_t ordinal_ = 0;
   bool fused_elementwise_ = false;
-  bool fused_attention_ = false;
+  std::optional<bool> fused_attention_;
 
   at::Tensor emb_gain_;
   MPConv conv_res0_{nullptr}, emb_linear_{nullptr}, conv_res1_{nullptr};
