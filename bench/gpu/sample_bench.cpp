@@ -1,11 +1,12 @@
 // Sampling throughput of the diffuse sampler on a CUDA device (bench/gpu/README.md).
 //
 //   sample_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 64] [--steps 32]
-//                [--repeats 5] [--warmup 2]
+//                [--repeats 5] [--warmup 2] [--without cuda-graphs|fused-attention]...
 //
 // The network of the preset with its initial weights (sampling cost does not depend on them), class
 // labels, deterministic Heun sampling (2·steps − 1 network evaluations) of `batch` images per call,
-// timed over `repeats` calls after `warmup` calls. Prints one RESULT line as train_bench does.
+// timed over `repeats` calls after `warmup` calls. Prints one RESULT line as train_bench does. --without
+// turns one of the sampler's speed levers off; the row is then named diffuse-sampler-without-<lever>.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,8 @@ struct Args {
   std::string preset = "edm2-img64-xs";
   std::string precision = "fp16";
   int64_t batch = 64, steps = 32, repeats = 5, warmup = 2;
+  bool cuda_graphs = true, fused_attention = true;
+  std::string impl = "diffuse-sampler";
 };
 
 Args parse(int argc, char** argv) {
@@ -48,7 +51,10 @@ Args parse(int argc, char** argv) {
     else if (k == "--steps") a.steps = std::atoll(v.c_str());
     else if (k == "--repeats") a.repeats = std::atoll(v.c_str());
     else if (k == "--warmup") a.warmup = std::atoll(v.c_str());
-    else {
+    else if (k == "--without" && (v == "cuda-graphs" || v == "fused-attention")) {
+      (v == "cuda-graphs" ? a.cuda_graphs : a.fused_attention) = false;
+      a.impl += "-without-" + v;
+    } else {
       std::fprintf(stderr, "sample_bench: unknown argument %s\n", k.c_str());
       std::exit(2);
     }
@@ -77,10 +83,12 @@ int main(int argc, char** argv) {
     initialize_parameters(*net, at::make_generator<at::CPUGeneratorImpl>(1));
     net->to(device);
     net->eval();
+    net->unet()->set_fused_attention(a.fused_attention && BlockImpl::has_fused_attention());
 
     SamplerOptions sampler;
     sampler.num_steps = static_cast<int>(a.steps);
     sampler.batch_size = a.batch;
+    sampler.cuda_graphs = a.cuda_graphs;
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(2);
     const at::Tensor noise =
         at::randn({a.batch, options.img_channels, options.img_resolution, options.img_resolution}, gen).to(device);
@@ -95,9 +103,9 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < a.repeats; ++i) images = edm_sample(net, nullptr, noise, labels, sampler);
     torch::cuda::synchronize();
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("RESULT impl=diffuse-sampler precision=%s batch=%lld steps=%lld images_per_s=%.1f ms_per_batch=%.2f "
+    std::printf("RESULT impl=%s precision=%s batch=%lld steps=%lld images_per_s=%.1f ms_per_batch=%.2f "
                 "peak_bytes=%lld mean=%.4f\n",
-                a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.steps),
+                a.impl.c_str(), a.precision.c_str(), static_cast<long long>(a.batch), static_cast<long long>(a.steps),
                 static_cast<double>(a.batch * a.repeats) / s, 1000 * s / static_cast<double>(a.repeats),
                 static_cast<long long>(peak_device_memory_bytes(device)), images.mean().item<double>());
   } catch (const std::exception& e) {

@@ -6,7 +6,8 @@ the results tables of bench/gpu/README.md and, with --json, writes one record pe
 
 Training speed-ups are images/s over python-compiled's (and python-eager's) at the same precision;
 sampling speed-ups over python-sampler's at the same precision and batch; a lever's effect is
-diffuse-trainer's images/s over diffuse-trainer-without-<lever>'s."""
+diffuse-trainer's images/s over diffuse-trainer-without-<lever>'s (diffuse-sampler's over
+diffuse-sampler-without-<lever>'s at the same batch)."""
 import argparse
 import json
 import sys
@@ -71,6 +72,15 @@ def main():
             v = float(r["images_per_s"])
             print(f"| {r['impl']} | {r['precision']} | {r['batch']} | {r['steps']} | {v:.1f} | {float(r['ms_per_batch']):.1f} | "
                   f"{gib(r)} | {ratio(v, reference('python-sampler', r['precision'], r['batch']))} |")
+    sample_levers = [r for r in sample if r["impl"].startswith("diffuse-sampler-without-")]
+    if sample_levers:
+        print()
+        print("| sampler lever | precision | batch | images/s without it | with every lever | its effect |")
+        print("|---|---|---|---|---|---|")
+        for r in sample_levers:
+            v, full = float(r["images_per_s"]), reference("diffuse-sampler", r["precision"], r["batch"])
+            print(f"| {r['impl'][len('diffuse-sampler-without-'):]} | {r['precision']} | {r['batch']} | {v:.1f} | "
+                  + (f"{full:.1f} | {ratio(full, v)} |" if full else "n/a | n/a |"))
     if args.json:
         records = []
         for r in rows:

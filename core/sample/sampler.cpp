@@ -9,6 +9,7 @@
 #include <ATen/core/grad_mode.h>
 #include <fmt/ranges.h>
 
+#include "cuda/graphed_call.h"
 #include "sample/solvers.h"
 #include "util/error.h"
 #include "util/single_threaded_jobs.h"
@@ -201,11 +202,18 @@ at::Tensor edm_sample(Precond& net, Precond* guide, const at::Tensor& noise, con
   const double w = options.guidance;
 
   // Guided denoiser (§9): D̃ = D_guide + w·(D_main − D_guide), both nets on the same x, σ and labels.
-  const Denoiser denoise = [&](const at::Tensor& x, double sigma) {
-    const at::Tensor sigma_t = at::scalar_tensor(sigma, x.options());
-    const at::Tensor main = net->forward(x, sigma_t, class_labels).denoised;
+  // σ is a device tensor so that a captured graph reads each call's value, not the first one's.
+  const kernels::GraphedCall::Function network_call = [&](const std::vector<at::Tensor>& in) {
+    const at::Tensor &x = in[0], &sigma = in[1];
+    const at::Tensor main = net->forward(x, sigma, class_labels).denoised;
     if (used_guide == nullptr) return main;
-    return at::lerp((*used_guide)->forward(x, sigma_t, class_labels).denoised, main, w);
+    return at::lerp((*used_guide)->forward(x, sigma, class_labels).denoised, main, w);
+  };
+  const bool graphed = options.cuda_graphs.value_or(kernels::GraphedCall::has_graphs(device));
+  kernels::GraphedCall graph(network_call);
+  const Denoiser denoise = [&](const at::Tensor& x, double sigma) {
+    const std::vector<at::Tensor> in{x, at::scalar_tensor(sigma, x.options())};
+    return graphed ? graph(in) : network_call(in);
   };
   return edm_sample_with(denoise, noise.to(device), options, churn_noise, observer);
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -48,6 +49,10 @@ struct SamplerOptions {
   // (run_single_threaded_jobs); 0 = one per intra-op thread, 1 = one call with intra-op threads.
   // Ignored on CUDA.
   int cpu_workers = 0;
+  // Each network call (both networks and the guidance mix) replayed as one CUDA graph from the second
+  // call of a batch on (cuda/graphed_call.h): the same kernels on the same values, launched at once.
+  // Unset: on CUDA. On the CPU, true runs the calls on the graph's static buffers without a graph.
+  std::optional<bool> cuda_graphs;
 };
 
 // Throws Error(kInvalidArgument) naming the first invalid option. A guide is required iff guidance ≠ 1.

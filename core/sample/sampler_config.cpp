@@ -47,6 +47,7 @@ SamplerOptions resolve_sampler_config(const v1::SamplerConfig& c) {
   if (c.has_guidance()) o.guidance = c.guidance();
   if (c.has_batch_size()) o.batch_size = c.batch_size();
   if (c.has_cpu_workers()) o.cpu_workers = c.cpu_workers();
+  if (c.has_cuda_graphs()) o.cuda_graphs = c.cuda_graphs();
 
   if (o.num_steps < 1) reject("num_steps", fmt::format("{} must be >= 1", o.num_steps));
   if (!(o.sigma_min > 0) || !std::isfinite(o.sigma_min)) reject("sigma_min", fmt::format("{} must be > 0", o.sigma_min));

@@ -1,0 +1,125 @@
+#include "cuda/graphed_call.h"
+
+#include <exception>
+#include <utility>
+
+#include <ATen/ATen.h>
+
+#ifdef DIFFUSE_WITH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+#include "util/error.h"
+
+namespace diffuse::kernels {
+namespace {
+
+// What a capture is valid for: every input's shape, strides, dtype and device.
+struct Signature {
+  std::vector<int64_t> sizes, strides;
+  at::ScalarType dtype;
+  c10::Device device;
+  bool operator==(const Signature& o) const {
+    return sizes == o.sizes && strides == o.strides && dtype == o.dtype && device == o.device;
+  }
+};
+
+std::vector<Signature> signature_of(const std::vector<at::Tensor>& inputs) {
+  std::vector<Signature> out;
+  out.reserve(inputs.size());
+  for (const at::Tensor& t : inputs) {
+    if (!t.defined()) fail(ErrorCode::kInvalidArgument, "GraphedCall: input {} is undefined", out.size());
+    out.push_back({t.sizes().vec(), t.strides().vec(), t.scalar_type(), t.device()});
+  }
+  return out;
+}
+
+}  // namespace
+
+struct GraphedCall::State {
+  Function function;
+  std::vector<Signature> signature;
+  int calls = 0;  // with this signature
+  std::vector<at::Tensor> inputs;  // the static buffers, from the second call on
+  at::Tensor output;               // the captured function's output (a buffer of the graph's pool)
+  bool replayed = false;
+#ifdef DIFFUSE_WITH_CUDA
+  std::unique_ptr<at::cuda::CUDAGraph> graph;
+
+  // Captures the function on the static buffers, on a side stream (the legacy default stream cannot
+  // capture). Thread-local mode: another thread of the host process that touches CUDA meanwhile (a
+  // loader allocating page-locked memory) is not an error of this capture.
+  void capture(const c10::Device& device) {
+    c10::cuda::device_synchronize();  // the buffers' copies are done before the side stream reads them
+    const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+    graph = std::make_unique<at::cuda::CUDAGraph>();
+    {
+      const c10::cuda::CUDAStreamGuard on_side(side);
+      graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      try {
+        output = function(inputs);
+        graph->capture_end();
+      } catch (const std::exception& e) {
+        try {
+          graph->capture_end();  // leaves the stream's capture state clean
+        } catch (...) {
+        }
+        graph.reset();
+        output = at::Tensor();
+        fail(ErrorCode::kInternal,
+             "GraphedCall: the network call could not be captured as a CUDA graph (SamplerConfig.cuda_graphs: "
+             "false runs it without): {}", e.what());
+      }
+    }
+    side.synchronize();
+  }
+#endif
+};
+
+GraphedCall::GraphedCall(Function function) : state_(std::make_unique<State>()) {
+  state_->function = std::move(function);
+}
+
+GraphedCall::~GraphedCall() = default;
+
+bool GraphedCall::replayed() const { return state_->replayed; }
+
+bool GraphedCall::has_graphs(const c10::Device& device) {
+#ifdef DIFFUSE_WITH_CUDA
+  return device.is_cuda();
+#else
+  (void)device;
+  return false;
+#endif
+}
+
+at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
+  std::vector<Signature> signature = signature_of(inputs);
+  if (signature != state_->signature) {  // start over: a fresh state keeping only the function
+    auto fresh = std::make_unique<State>();
+    fresh->function = std::move(state_->function);
+    fresh->signature = std::move(signature);
+    state_ = std::move(fresh);
+  }
+  State& now = *state_;
+  now.replayed = false;
+  if (now.calls++ == 0) return now.function(inputs);  // eager: the warm-up outside any capture
+
+  if (now.inputs.empty()) {
+    for (const at::Tensor& t : inputs) now.inputs.push_back(at::empty_strided(t.sizes(), t.strides(), t.options()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) now.inputs[i].copy_(inputs[i]);
+  const c10::Device device = inputs.front().device();
+  if (!has_graphs(device)) return now.function(now.inputs).clone();
+#ifdef DIFFUSE_WITH_CUDA
+  if (!now.graph) now.capture(device);
+  now.graph->replay();
+  now.replayed = true;
+#endif
+  return now.output.clone();
+}
+
+}  // namespace diffuse::kernels
