@@ -55,15 +55,23 @@ def main():
             print(f"| {r['impl']} | {r['precision']} | {r['batch']} ({r['micro']}) | {v:.0f} | {float(r['ms_per_step']):.1f} | "
                   f"{gib(r)} | {ratio(v, reference('python-compiled', r['precision']))} | "
                   f"{ratio(v, reference('python-eager', r['precision']))} |")
-    levers = [r for r in train if r["impl"].startswith("diffuse-trainer-without-")]
-    if levers:
+    # Each lever's effect: the full implementation's images/s over the row without the lever (at the same
+    # batch for the sampler, whose batches differ).
+    def lever_table(rows_of, impl, by_batch):
+        prefix = impl + "-without-"
+        levers = [r for r in rows_of if r["impl"].startswith(prefix)]
+        if not levers:
+            return
         print()
-        print("| lever | precision | images/s without it | with every lever | its effect |")
-        print("|---|---|---|---|---|")
+        print(f"| {impl} lever | precision |{' batch |' if by_batch else ''} images/s without it | with every lever | its effect |")
+        print("|---|---|---|---|---|" + ("---|" if by_batch else ""))
         for r in levers:
-            v, full = float(r["images_per_s"]), reference("diffuse-trainer", r["precision"])
-            print(f"| {r['impl'][len('diffuse-trainer-without-'):]} | {r['precision']} | {v:.0f} | "
-                  f"{full:.0f} | {ratio(full, v)} |" if full else f"| {r['impl']} | {r['precision']} | {v:.0f} | n/a | n/a |")
+            v = float(r["images_per_s"])
+            full = reference(impl, r["precision"], r["batch"] if by_batch else None)
+            print(f"| {r['impl'][len(prefix):]} | {r['precision']} |{' ' + r['batch'] + ' |' if by_batch else ''} {v:.1f} | "
+                  + (f"{full:.1f} | {ratio(full, v)} |" if full else "n/a | n/a |"))
+
+    lever_table(train, "diffuse-trainer", by_batch=False)
     if sample:
         print()
         print("| implementation | precision | batch | Heun steps | images/s | ms/batch | peak GiB | vs Python sampler |")
@@ -72,15 +80,7 @@ def main():
             v = float(r["images_per_s"])
             print(f"| {r['impl']} | {r['precision']} | {r['batch']} | {r['steps']} | {v:.1f} | {float(r['ms_per_batch']):.1f} | "
                   f"{gib(r)} | {ratio(v, reference('python-sampler', r['precision'], r['batch']))} |")
-    sample_levers = [r for r in sample if r["impl"].startswith("diffuse-sampler-without-")]
-    if sample_levers:
-        print()
-        print("| sampler lever | precision | batch | images/s without it | with every lever | its effect |")
-        print("|---|---|---|---|---|---|")
-        for r in sample_levers:
-            v, full = float(r["images_per_s"]), reference("diffuse-sampler", r["precision"], r["batch"])
-            print(f"| {r['impl'][len('diffuse-sampler-without-'):]} | {r['precision']} | {r['batch']} | {v:.1f} | "
-                  + (f"{full:.1f} | {ratio(full, v)} |" if full else "n/a | n/a |"))
+    lever_table(sample, "diffuse-sampler", by_batch=True)
     if args.json:
         records = []
         for r in rows:
