@@ -29,7 +29,7 @@ Unpickling runs code from the pickle: export only pickles you trust. Only local 
 URL is refused (download it first). The pickle's `encoder` (the SD-VAE of latent models) is not
 exported: diffuse samples the network's own space, latents for an img512 model.
 
-Needs Python 3.8+, torch and safetensors (pip install safetensors); no protobuf.
+Needs Python 3.8+, torch, safetensors and numpy (pip install safetensors numpy; safetensors' torch writer imports numpy); no protobuf.
 """
 import argparse
 import json
