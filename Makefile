@@ -1,8 +1,9 @@
 # Entry points; CMake does the real work.
 #   make demo    install, build, train on Fashion-MNIST (CPU) and write a grid of samples
 #   make test    install what the build needs, then build and run every test against both LibTorch lines:
-#                Debian's 1.13 (CPU; in build/) and the PyTorch 2.11 wheel's, CUDA compiled in and run on
-#                the CPU here (in build-torch-wheel/); then make sanitize
+#                Debian's 1.13 (CPU; in build/; every test) and the PyTorch 2.11 wheel's, CUDA compiled in
+#                and run on the CPU here (in build-torch-wheel/; the tests a LibTorch can change, no
+#                bindings); then make sanitize
 #   make test-debian, make test-wheel   one line only
 #   make build   the Debian line without running the tests (make build-wheel: the wheel's)
 #   make sanitize  the C API tests under AddressSanitizer + UndefinedBehaviorSanitizer and every fuzz corpus
@@ -46,11 +47,13 @@ test-debian: build
 
 # The PyTorch wheel's LibTorch in a venv (scripts/setup-torch-wheel prints its CMake prefix path); the GPU
 # benchmarks are built too, so that bench/gpu/device-check.sh never meets code that no longer compiles.
+# No bindings: they wrap the C header alone, which the Debian line builds and tests them against; nor
+# the tests of code that is ours alone (tests/CMakeLists.txt: DIFFUSE_SYSTEM_TORCH).
 # This line builds with CMake's default generator (Unix Makefiles), the Debian line with Ninja: both work.
 configure-wheel: deps
-	torch_prefix=$$(scripts/setup-torch-wheel) && tensorboard_python=$$(scripts/setup-test-python) && \
+	torch_prefix=$$(scripts/setup-torch-wheel) && \
 	cmake -S . -B $(WHEEL_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
-	  -DCMAKE_PREFIX_PATH="$$torch_prefix" -DDIFFUSE_TENSORBOARD_PYTHON="$$tensorboard_python" $(CMAKE_FLAGS)
+	  -DDIFFUSE_BINDINGS=OFF -DCMAKE_PREFIX_PATH="$$torch_prefix" $(CMAKE_FLAGS)
 
 build-wheel: configure-wheel
 	cmake --build $(WHEEL_BUILD_DIR) -j $(JOBS)

@@ -23,7 +23,7 @@ endfunction()
 # libdiffuse finds the libraries beside it, and a LibTorch outside the system's directories (a PyTorch
 # wheel) where the build found it.
 set(DIFFUSE_LIBRARY_RPATH "$ORIGIN")
-if(NOT DIFFUSE_TORCH_LIB_DIR IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES)
+if(NOT DIFFUSE_SYSTEM_TORCH)
   list(APPEND DIFFUSE_LIBRARY_RPATH "${DIFFUSE_TORCH_LIB_DIR}")
 endif()
 set_target_properties(diffuse PROPERTIES INSTALL_RPATH "${DIFFUSE_LIBRARY_RPATH}")

@@ -52,6 +52,13 @@ foreach(_file IN LISTS _diffuse_torch_files)
   endif()
 endforeach()
 set(DIFFUSE_TORCH_LIB_DIR "${_diffuse_torch_lib_dir}")
+# A LibTorch in the system's library directories (Debian's): the line that Debian packages, the ABI
+# baseline and the tests of code that is ours alone (tests/CMakeLists.txt) are made on; a LibTorch
+# elsewhere (a PyTorch wheel) is reached through an RPATH (cmake/install.cmake).
+set(DIFFUSE_SYSTEM_TORCH OFF)
+if(DIFFUSE_TORCH_LIB_DIR IN_LIST CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES)
+  set(DIFFUSE_SYSTEM_TORCH ON)
+endif()
 
 # What our targets link instead of `torch`: LibTorch, with libstdc++ ahead of it in every binary.
 # The PyTorch wheel's libtorch.so, libtorch_cpu.so and libc10.so export unversioned copies of about
