@@ -15,31 +15,28 @@
 #include "util/error.h"
 
 namespace diffuse::kernels {
-namespace {
-
-// What a capture is valid for: every input's shape, strides, dtype and device.
-struct Signature {
-  std::vector<int64_t> sizes, strides;
-  at::ScalarType dtype;
-  c10::Device device;
-  bool operator==(const Signature& o) const {
-    return sizes == o.sizes && strides == o.strides && dtype == o.dtype && device == o.device;
-  }
-};
-
-std::vector<Signature> signature_of(const std::vector<at::Tensor>& inputs) {
-  std::vector<Signature> out;
-  out.reserve(inputs.size());
-  for (const at::Tensor& t : inputs) {
-    if (!t.defined()) fail(ErrorCode::kInvalidArgument, "GraphedCall: input {} is undefined", out.size());
-    out.push_back({t.sizes().vec(), t.strides().vec(), t.scalar_type(), t.device()});
-  }
-  return out;
-}
-
-}  // namespace
 
 struct GraphedCall::State {
+  // What a capture is valid for: every input's shape, strides, dtype and device.
+  struct Signature {
+    std::vector<int64_t> sizes, strides;
+    at::ScalarType dtype;
+    c10::Device device;
+    bool operator==(const Signature& o) const {
+      return sizes == o.sizes && strides == o.strides && dtype == o.dtype && device == o.device;
+    }
+  };
+
+  static std::vector<Signature> signature_of(const std::vector<at::Tensor>& inputs) {
+    std::vector<Signature> out;
+    out.reserve(inputs.size());
+    for (const at::Tensor& t : inputs) {
+      if (!t.defined()) fail(ErrorCode::kInvalidArgument, "GraphedCall: input {} is undefined", out.size());
+      out.push_back({t.sizes().vec(), t.strides().vec(), t.scalar_type(), t.device()});
+    }
+    return out;
+  }
+
   Function function;
   std::vector<Signature> signature;
   int calls = 0;  // with this signature
@@ -97,7 +94,7 @@ bool GraphedCall::has_graphs(const c10::Device& device) {
 }
 
 at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
-  std::vector<Signature> signature = signature_of(inputs);
+  std::vector<State::Signature> signature = State::signature_of(inputs);
   if (signature != state_->signature) {  // start over: a fresh state keeping only the function
     auto fresh = std::make_unique<State>();
     fresh->function = std::move(state_->function);

@@ -11,8 +11,6 @@
 namespace diffuse {
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
 double quantize(double value, double quantum) { return quantum * std::round(value / quantum); }
 
 }  // namespace
@@ -27,6 +25,7 @@ double clts_easiness(double sigma, double sigma_data, double exponent) {
 }
 
 CltsTable build_clts_table(const SigmaDensity& density, const CltsOptions& o, double s) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   const int g = o.grid_bins;
   const double b0 = std::log(o.grid_sigma_min), delta = (std::log(o.grid_sigma_max) - b0) / g;
   CltsTable t;

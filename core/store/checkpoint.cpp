@@ -18,7 +18,7 @@ const char kCheckpointNetPrefix[] = "net.";
 
 namespace {
 
-constexpr char kFormat[] = "diffuse-checkpoint-1";
+constexpr char kCheckpointFormat[] = "diffuse-checkpoint-1";
 constexpr char kExpAvg[] = "adam.exp_avg.";
 constexpr char kExpAvgSq[] = "adam.exp_avg_sq.";
 constexpr char kEmaPrefix[] = "ema";
@@ -107,14 +107,14 @@ void write_checkpoint(const std::string& path, const CheckpointState& s, const v
   tensors.emplace_back("state.adam_beta2_product", scalar_f64(s.adam_beta2_product));
   tensors.emplace_back("state.interval_stats", s.interval_stats);
   if (s.noise_curriculum.defined()) tensors.emplace_back("state.noise_curriculum", s.noise_curriculum);
-  write_safetensors(path, tensors, {{"format", kFormat}, {"config", print_config(config, ConfigFormat::kText)}});
+  write_safetensors(path, tensors, {{"format", kCheckpointFormat}, {"config", print_config(config, ConfigFormat::kText)}});
 }
 
 CheckpointState read_checkpoint(const std::string& path) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto format = file.metadata().find("format");
-  if (format == file.metadata().end() || format->second != kFormat) {
-    fail(ErrorCode::kCorruptFile, "{}: not a diffuse checkpoint (metadata format is not {})", path, kFormat);
+  if (format == file.metadata().end() || format->second != kCheckpointFormat) {
+    fail(ErrorCode::kCorruptFile, "{}: not a diffuse checkpoint (metadata format is not {})", path, kCheckpointFormat);
   }
   const Reader r(path, file.read_all());
   CheckpointState s;
@@ -160,7 +160,7 @@ std::optional<v1::TrainConfig> checkpoint_config(const SafetensorsFile& file) {
   const auto& meta = file.metadata();
   const auto format = meta.find("format");
   const auto config = meta.find("config");
-  if (format == meta.end() || format->second != kFormat || config == meta.end()) return std::nullopt;
+  if (format == meta.end() || format->second != kCheckpointFormat || config == meta.end()) return std::nullopt;
   v1::TrainConfig parsed;
   try {
     parse_config(config->second.data(), config->second.size(), ConfigFormat::kText, &parsed);

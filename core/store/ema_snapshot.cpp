@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kFormat[] = "diffuse-ema-1";
+constexpr char kSnapshotFormat[] = "diffuse-ema-1";
 
 bool is_snapshot_name(const std::string& name) {
   const std::string prefix = "ema-", suffix = ".safetensors";
@@ -56,7 +56,7 @@ std::string ema_snapshot_name(double sigma_rel, int64_t nimg) {
 void write_ema_snapshot(const std::string& path, const NamedTensors& tensors, double sigma_rel, int64_t nimg,
                         const v1::ModelConfig& model_config) {
   write_safetensors(path, tensors,
-                    {{"format", kFormat},
+                    {{"format", kSnapshotFormat},
                      {"sigma_rel", fmt::format("{:.17g}", sigma_rel)},
                      {"nimg", std::to_string(nimg)},
                      {"model_config", print_config(model_config, ConfigFormat::kJson)}});
@@ -64,8 +64,8 @@ void write_ema_snapshot(const std::string& path, const NamedTensors& tensors, do
 
 EmaSnapshot read_ema_snapshot_info(const std::string& path) {
   const SafetensorsFile file = SafetensorsFile::open(path);
-  if (metadata_field(file, "format") != kFormat) {
-    fail(ErrorCode::kCorruptFile, "{}: metadata format is \"{}\", not {}", path, metadata_field(file, "format"), kFormat);
+  if (metadata_field(file, "format") != kSnapshotFormat) {
+    fail(ErrorCode::kCorruptFile, "{}: metadata format is \"{}\", not {}", path, metadata_field(file, "format"), kSnapshotFormat);
   }
   metadata_field(file, "model_config");  // reconstruction builds the network from it
   EmaSnapshot snapshot{path, parse_number<double>(file, "sigma_rel"), parse_number<int64_t>(file, "nimg")};

@@ -14,7 +14,7 @@
 #include "nn/state_dict.h"
 #include "fixtures.h"
 
-namespace diffuse {
+namespace diffuse::cuda_precision_test {
 namespace {
 
 const std::string kGoldenName = "mpunet_tiny.safetensors";
@@ -107,4 +107,4 @@ INSTANTIATE_TEST_SUITE_P(Precisions, CudaPrecision,
                          [](const auto& info) { return std::string(c10::toString(info.param.dtype)); });
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::cuda_precision_test

@@ -18,7 +18,7 @@
 #include "noise_test_util.h"
 #include "stat_tests.h"
 
-namespace diffuse {
+namespace diffuse::curricula_test {
 namespace {
 
 constexpr int64_t kDraws = 100000;
@@ -353,4 +353,4 @@ TEST(Clusters, StateRoundTripGivesTheSameNextDraws) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::curricula_test

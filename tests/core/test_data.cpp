@@ -26,7 +26,7 @@
 #include "test_util.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::data_test {
 namespace {
 
 using test::throws_error;
@@ -1094,4 +1094,4 @@ TEST(DataLoader, RefusesAGroupThatDoesNotFit) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::data_test

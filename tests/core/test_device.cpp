@@ -11,7 +11,7 @@
 #include "util/error.h"
 #include "util/torch_error.h"
 
-namespace diffuse {
+namespace diffuse::device_test {
 namespace {
 
 using test::throws_error;
@@ -78,4 +78,4 @@ TEST(ErrorCodes, EachHasItsOwnName) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::device_test

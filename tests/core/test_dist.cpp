@@ -15,7 +15,7 @@
 #include "dist/world.h"
 #include "fixtures.h"
 
-namespace diffuse {
+namespace diffuse::dist_test {
 namespace {
 
 using test::throws_error;
@@ -166,4 +166,4 @@ TEST(Communicator, RankZerosErrorReachesTheOthers) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::dist_test

@@ -24,7 +24,7 @@
 #include "test_util.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::ema_test {
 namespace {
 
 using test::throws_error;
@@ -379,4 +379,4 @@ INSTANTIATE_TEST_SUITE_P(Devices, PowerEmaMultiTensor, ::testing::ValuesIn(test:
                          [](const auto& info) { return info.param; });
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::ema_test

@@ -14,7 +14,7 @@
 #include "nn/mp_ops.h"
 #include "test_util.h"
 
-namespace diffuse {
+namespace diffuse::fused_ops_test {
 namespace {
 
 // Worst error allowed, as a multiple of the dtype's unit roundoff and of the reference's largest
@@ -134,4 +134,4 @@ INSTANTIATE_TEST_SUITE_P(Devices, FusedOps, ::testing::ValuesIn(cases()), [](con
 });
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::fused_ops_test

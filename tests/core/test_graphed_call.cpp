@@ -21,7 +21,7 @@
 #include "test_util.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::graphed_call_test {
 namespace {
 
 using kernels::GraphedCall;
@@ -152,4 +152,4 @@ TEST(SamplerConfigGraphs, TheFieldSetsTheOptionAndUnsetLeavesItToTheDevice) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::graphed_call_test

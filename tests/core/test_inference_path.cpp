@@ -24,7 +24,7 @@
 #include "util/error.h"
 #include "util/single_threaded_jobs.h"
 
-namespace diffuse {
+namespace diffuse::inference_path_test {
 namespace {
 
 // Every kind of block: encoder blocks with and without a skip convolution, downsampling, attention
@@ -170,4 +170,4 @@ TEST(SamplerConfigFields, CpuWorkersIsReadAndANegativeCountIsRejectedByName) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::inference_path_test

@@ -16,7 +16,7 @@
 #include "noise/ddpm_table.h"
 #include "noise_test_util.h"
 
-namespace diffuse {
+namespace diffuse::loss_weighting_test {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -139,4 +139,4 @@ TEST(LossWeighting, EachConfiguredWeightingHasItsClosedForm) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::loss_weighting_test

@@ -17,7 +17,7 @@
 #include "metrics/sliced_wasserstein.h"
 #include "test_util.h"
 
-namespace diffuse {
+namespace diffuse::metrics_test {
 namespace {
 
 at::Tensor random_rotation(int64_t d, at::Generator& g) {
@@ -239,4 +239,4 @@ TEST(EvalConfigPaths, RelativePathsResolveAgainstBaseDirAndTheClassifierIsSearch
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::metrics_test

@@ -20,7 +20,7 @@
 #include "config/proto_format.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::model_config_test {
 namespace {
 
 using ::testing::HasSubstr;
@@ -543,9 +543,9 @@ INSTANTIATE_TEST_SUITE_P(InvalidField, ModelConfigValidation, ::testing::ValuesI
                          [](const ::testing::TestParamInfo<InvalidCase>& info) { return info.param.name; });
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::model_config_test
 
-namespace diffuse {
+namespace diffuse::model_config_test {
 namespace {
 
 // The value a ModelConfig field's schema comment states as its default: "Default 64.", "Default
@@ -642,4 +642,4 @@ TEST(ModelConfigDefaults, SchemaCommentsStateTheResolvedDefaults) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::model_config_test

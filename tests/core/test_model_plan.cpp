@@ -9,7 +9,7 @@
 #include "config/model_config.h"
 #include "nn/model_plan.h"
 
-namespace diffuse {
+namespace diffuse::model_plan_test {
 namespace {
 
 ModelOptions preset(const std::string& name) {
@@ -65,4 +65,4 @@ TEST(ModelPlan, DefaultTopologyHasSpecBlockAndAttentionCounts) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::model_plan_test

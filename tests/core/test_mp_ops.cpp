@@ -11,7 +11,7 @@
 #include "nn/mp_ops.h"
 #include "tensor_compare.h"
 
-namespace diffuse {
+namespace diffuse::mp_ops_test {
 namespace {
 
 TEST(MpOps, NormalizeAddsEpsToTheRms) {
@@ -172,4 +172,4 @@ TEST(Block, AttentionReadsQkvChannelsInReferenceLayout) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::mp_ops_test

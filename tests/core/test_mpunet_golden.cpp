@@ -21,7 +21,7 @@
 #include "util/error.h"
 #include "test_util.h"
 
-namespace diffuse {
+namespace diffuse::mpunet_golden_test {
 namespace {
 
 const std::string kGoldenName = "mpunet_tiny.safetensors";
@@ -219,4 +219,4 @@ INSTANTIATE_TEST_SUITE_P(Devices, MpunetGolden, ::testing::ValuesIn(test::availa
                          [](const auto& info) { return info.param; });
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::mpunet_golden_test

@@ -16,7 +16,7 @@
 #include "noise_test_util.h"
 #include "stat_tests.h"
 
-namespace diffuse {
+namespace diffuse::noise_test {
 namespace {
 
 using test::draw_lambda;
@@ -227,4 +227,4 @@ TEST(DiscretizedPmf, LaplaceOnLinearBetaMatchesSpec) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::noise_test

@@ -15,7 +15,7 @@
 #include "optim/optimizer_schedule.h"
 #include "test_util.h"
 
-namespace diffuse {
+namespace diffuse::optim_methods_test {
 namespace {
 
 TEST(Mdlrc, Beta1AndCompensationMatchTheSpecTable) {
@@ -204,4 +204,4 @@ INSTANTIATE_TEST_SUITE_P(Devices, AdamMultiTensor, ::testing::ValuesIn(test::ava
                          [](const auto& info) { return info.param; });
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::optim_methods_test

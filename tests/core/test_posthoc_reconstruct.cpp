@@ -30,7 +30,7 @@
 #include "train/training_data.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::posthoc_reconstruct_test {
 namespace {
 
 using test::throws_error;
@@ -355,4 +355,4 @@ TEST(PosthocReconstruct, SnapshotThatDoesNotMatchTheModelIsNamed) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::posthoc_reconstruct_test

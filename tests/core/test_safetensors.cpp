@@ -19,7 +19,7 @@
 #include "test_util.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::safetensors_test {
 namespace {
 
 using test::throws_error;
@@ -531,4 +531,4 @@ TEST_F(AtomicFileTest, ReadFileOfMissingFileIsIoError) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::safetensors_test

@@ -28,7 +28,7 @@
 #include "train/trainer.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::sampler_test {
 namespace {
 
 const std::string kGoldenName = "sampler_tiny.safetensors";
@@ -407,4 +407,4 @@ TEST(Consistency, SimilarityOfAModelWithItselfIsPerfect) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::sampler_test

@@ -17,7 +17,7 @@
 #include "sample/sampler.h"
 #include "test_util.h"
 
-namespace diffuse {
+namespace diffuse::solvers_test {
 namespace {
 
 const char* name_of(Solver s) {
@@ -269,4 +269,4 @@ TEST(Solvers, AnImagesNoiseDependsOnlyOnItsSeedAndUnitGuidanceNeverEvaluatesTheG
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::solvers_test

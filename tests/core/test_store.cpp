@@ -23,7 +23,7 @@
 #include "test_util.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::store_test {
 namespace {
 
 using test::throws_error;
@@ -193,4 +193,4 @@ TEST_F(StoreTest, RunDirectoryConfigAndStatsLines) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::store_test

@@ -24,7 +24,7 @@
 #include "train/tensorboard_scalars.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::tensorboard_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -217,4 +217,4 @@ TEST(TensorboardScalars, NameTheSigmaRangesAndFollowTheStatsLine) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::tensorboard_test

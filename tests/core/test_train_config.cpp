@@ -13,7 +13,7 @@
 #include "config/train_config.h"
 #include "util/error.h"
 
-namespace diffuse {
+namespace diffuse::train_config_test {
 namespace {
 
 v1::TrainConfig minimal() {
@@ -334,4 +334,4 @@ TEST(TrainConfig, SampleConfigsParseAndValidate) {
 }
 
 }  // namespace
-}  // namespace diffuse
+}  // namespace diffuse::train_config_test
