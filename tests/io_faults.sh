@@ -40,13 +40,10 @@ checkpoint_bytes=$(stat -c %s "$work/reference/checkpoint-0000001.safetensors")
 # The run in $1 ended where the reference did: every checkpoint and snapshot bit for bit (all but the
 # training time, and the config's paths), no temporaries.
 same_as_reference() {
-  local dir=$1 f compared=0
-  for f in "$work"/reference/*.safetensors; do
-    "$equal" "$f" "$dir/$(basename "$f")" --ignore state.elapsed_seconds --ignore config >/dev/null ||
-      fail "$(basename "$f") in $dir differs from the uninterrupted run"
-    compared=$((compared + 1))
-  done
-  [ "$compared" -ge 4 ] || fail "only $compared files to compare"
+  local dir=$1 out
+  out=$("$equal" "$work/reference" "$dir" --ignore state.elapsed_seconds --ignore config) ||
+    fail "$dir differs from the uninterrupted run: $out"
+  [ "${out% files compared}" -ge 4 ] || fail "too few files to compare: $out"
   ! ls "$dir"/*.tmp.* >/dev/null 2>&1 || fail "temporaries left in $dir: $(ls "$dir"/*.tmp.*)"
 }
 # The failed run's message: an I/O error naming a file of $2; echoes it (call as x=$(io_error ...) || exit 1).
@@ -58,11 +55,8 @@ io_error() {
 }
 # Every safetensors file of $1 under its final name loads, and nothing half-written is left.
 all_load() {
-  local f
-  for f in "$1"/*.safetensors; do
-    [ -e "$f" ] || continue
-    "$equal" "$f" "$f" >/dev/null 2>&1 || fail "$(basename "$f") does not load"
-  done
+  local out
+  out=$("$equal" "$1" "$1" 2>&1) || fail "a file of $1 does not load: $out"
   ! ls "$1"/*.tmp.* >/dev/null 2>&1 || fail "temporaries left in $1: $(ls "$1"/*.tmp.*)"
 }
 wait_for() {

@@ -4,12 +4,17 @@
 // L2 difference of them (for runs that are equal only to rounding, e.g. on a GPU with nondeterministic kernels). --tolerance T
 // accepts tensors within relative L2 T and prints the worst one and that of all floating-point
 // tensors together (data-parallel runs, which sum in another order).
+// A and B may both be directories: then every *.safetensors of A is compared with the file of its name
+// in B (one missing there is a difference), and the last line says how many were compared. One process
+// for a whole run directory: each start loads LibTorch (about a second here).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -27,6 +32,97 @@ double relative_l2(const at::Tensor& a, const at::Tensor& b) {
   return denominator > 0 ? numerator / denominator : numerator;
 }
 
+struct Options {
+  std::set<std::string> ignored;
+  bool all = false;
+  double tolerance = -1;
+};
+
+// 0 when the files are equal (within the tolerance), 1 when not; prints what differs, each line
+// prefixed with `label` (the file's name when comparing directories).
+int compare_files(const std::string& path_a, const std::string& path_b, const Options& o, const std::string& label) {
+  const auto a = diffuse::SafetensorsFile::open(path_a);
+  const auto b = diffuse::SafetensorsFile::open(path_b);
+  auto metadata = [&](const diffuse::SafetensorsFile& f) {
+    auto m = f.metadata();
+    for (const std::string& name : o.ignored) m.erase(name);
+    return m;
+  };
+  if (metadata(a) != metadata(b)) {
+    std::printf("%smetadata differs\n", label.c_str());
+    return 1;
+  }
+  const auto ta = a.read_all(), tb = b.read_all();
+  int differing = 0;
+  double worst = 0, difference_sq = 0, norm_sq = 0;
+  std::string worst_name;
+  for (const auto& [name, tensor] : ta) {
+    if (o.ignored.count(name)) continue;
+    const auto other = tb.find(name);
+    if (other == tb.end()) {
+      std::printf("%s%s: only in %s\n", label.c_str(), name.c_str(), path_a.c_str());
+      return 1;
+    }
+    if (tensor.scalar_type() != other->second.scalar_type() || !tensor.sizes().equals(other->second.sizes())) {
+      std::printf("%s%s: dtype or shape differs\n", label.c_str(), name.c_str());
+      return 1;
+    }
+    if (tensor.is_floating_point()) {
+      const at::Tensor da = tensor.to(at::kDouble), db = other->second.to(at::kDouble);
+      difference_sq += (da - db).square().sum().item<double>();
+      norm_sq += db.square().sum().item<double>();
+    }
+    if (!at::equal(tensor, other->second)) {
+      const double error = relative_l2(tensor, other->second);
+      if (o.tolerance < 0) std::printf("%s%s: differs (relative L2 %.3g)\n", label.c_str(), name.c_str(), error);
+      if (!o.all) return 1;
+      ++differing;
+      if (error >= worst) worst = error, worst_name = name;
+    }
+  }
+  for (const auto& [name, tensor] : tb) {
+    if (!o.ignored.count(name) && !ta.count(name)) {
+      std::printf("%s%s: only in %s\n", label.c_str(), name.c_str(), path_b.c_str());
+      return 1;
+    }
+  }
+  if (o.tolerance >= 0) {
+    std::printf("%s%d of %zu tensors differ; worst relative L2 %.3g (%s); all together %.3g; tolerance %.3g\n",
+                label.c_str(), differing, ta.size(), worst, worst_name.c_str(),
+                norm_sq > 0 ? std::sqrt(difference_sq / norm_sq) : 0.0, o.tolerance);
+    return worst <= o.tolerance ? 0 : 1;
+  }
+  if (differing) {
+    std::printf("%s%d of %zu tensors differ; worst relative L2 %.3g (%s)\n", label.c_str(), differing, ta.size(),
+                worst, worst_name.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// Every *.safetensors of directory `a` against its namesake in `b`, in name order; all are compared
+// (so that a run's every difference shows), the result is the worst.
+int compare_directories(const std::string& a, const std::string& b, const Options& o) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(a)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".safetensors") names.push_back(entry.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  int result = 0;
+  for (const std::string& name : names) {
+    const std::string label = name + ": ";
+    if (!fs::exists(fs::path(b) / name)) {
+      std::printf("%smissing in %s\n", label.c_str(), b.c_str());
+      result = 1;
+      continue;
+    }
+    result = std::max(result, compare_files((fs::path(a) / name).string(), (fs::path(b) / name).string(), o, label));
+  }
+  std::printf("%zu files compared\n", names.size());
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -34,83 +130,28 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: safetensors_equal A B [--ignore NAME]... [--all] [--tolerance T]\n");
     return 2;
   }
-  std::set<std::string> ignored;
-  bool all = false;
-  double tolerance = -1;
+  Options options;
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--all") {
-      all = true;
+      options.all = true;
     } else if (arg == "--tolerance" && i + 1 < argc) {
-      tolerance = std::atof(argv[++i]);
-      all = true;
+      options.tolerance = std::atof(argv[++i]);
+      options.all = true;
     } else if (arg == "--ignore" && i + 1 < argc) {
-      ignored.insert(argv[++i]);
+      options.ignored.insert(argv[++i]);
     } else {
       std::fprintf(stderr, "safetensors_equal: unknown argument %s\n", arg.c_str());
       return 2;
     }
   }
   try {
-    const auto a = diffuse::SafetensorsFile::open(argv[1]);
-    const auto b = diffuse::SafetensorsFile::open(argv[2]);
-    auto metadata = [&](const diffuse::SafetensorsFile& f) {
-      auto m = f.metadata();
-      for (const std::string& name : ignored) m.erase(name);
-      return m;
-    };
-    if (metadata(a) != metadata(b)) {
-      std::printf("metadata differs\n");
-      return 1;
+    if (std::filesystem::is_directory(argv[1]) && std::filesystem::is_directory(argv[2])) {
+      return compare_directories(argv[1], argv[2], options);
     }
-    const auto ta = a.read_all(), tb = b.read_all();
-    int differing = 0;
-    double worst = 0, difference_sq = 0, norm_sq = 0;
-    std::string worst_name;
-    for (const auto& [name, tensor] : ta) {
-      if (ignored.count(name)) continue;
-      const auto other = tb.find(name);
-      if (other == tb.end()) {
-        std::printf("%s: only in %s\n", name.c_str(), argv[1]);
-        return 1;
-      }
-      if (tensor.scalar_type() != other->second.scalar_type() || !tensor.sizes().equals(other->second.sizes())) {
-        std::printf("%s: dtype or shape differs\n", name.c_str());
-        return 1;
-      }
-      if (tensor.is_floating_point()) {
-        const at::Tensor da = tensor.to(at::kDouble), db = other->second.to(at::kDouble);
-        difference_sq += (da - db).square().sum().item<double>();
-        norm_sq += db.square().sum().item<double>();
-      }
-      if (!at::equal(tensor, other->second)) {
-        const double error = relative_l2(tensor, other->second);
-        if (tolerance < 0) std::printf("%s: differs (relative L2 %.3g)\n", name.c_str(), error);
-        if (!all) return 1;
-        ++differing;
-        if (error >= worst) worst = error, worst_name = name;
-      }
-    }
-    for (const auto& [name, tensor] : tb) {
-      if (!ignored.count(name) && !ta.count(name)) {
-        std::printf("%s: only in %s\n", name.c_str(), argv[2]);
-        return 1;
-      }
-    }
-    if (tolerance >= 0) {
-      std::printf("%d of %zu tensors differ; worst relative L2 %.3g (%s); all together %.3g; tolerance %.3g\n",
-                  differing, ta.size(), worst, worst_name.c_str(), norm_sq > 0 ? std::sqrt(difference_sq / norm_sq) : 0.0,
-                  tolerance);
-      return worst <= tolerance ? 0 : 1;
-    }
-    if (differing) {
-      std::printf("%d of %zu tensors differ; worst relative L2 %.3g (%s)\n", differing, ta.size(), worst,
-                  worst_name.c_str());
-      return 1;
-    }
+    return compare_files(argv[1], argv[2], options, "");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "safetensors_equal: %s\n", e.what());
     return 2;
   }
-  return 0;
 }
