@@ -178,7 +178,8 @@ TEST_F(StoreTest, RunDirectoryConfigAndStatsLines) {
   line.validation = StatsLine::Validation{0.5, {0.1, 0.2}};
   const std::string text = format_stats_line(line);
   const auto json = nlohmann::json::parse(text);
-  EXPECT_TRUE(json["loss"].is_null());
+  ASSERT_TRUE(json.contains("loss"));
+  EXPECT_TRUE(json.at("loss").is_null());
   EXPECT_EQ(json["kimg"].get<double>(), 2.048);
   EXPECT_EQ(json["validation_loss"].get<double>(), 0.5);
   EXPECT_FALSE(json.contains("peak_device_memory_bytes"));
