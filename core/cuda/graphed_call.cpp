@@ -12,6 +12,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include "log/log.h"
 #include "util/error.h"
 
 namespace diffuse::kernels {
@@ -38,8 +39,9 @@ struct GraphedCall::State {
   }
 
   Function function;
+  std::string setting;
   std::vector<Signature> signature;
-  int calls = 0;  // with this signature
+  bool warmed_up = false;  // the first call with this signature ran eagerly
   std::vector<at::Tensor> inputs;  // the static buffers, from the second call on
   at::Tensor output;               // the captured function's output (a buffer of the graph's pool)
   bool replayed = false;
@@ -66,9 +68,8 @@ struct GraphedCall::State {
         }
         graph.reset();
         output = at::Tensor();
-        fail(ErrorCode::kInternal,
-             "GraphedCall: the network call could not be captured as a CUDA graph (SamplerConfig.cuda_graphs: "
-             "false runs it without): {}", e.what());
+        fail(ErrorCode::kInternal, "the call could not be captured as a CUDA graph ({}: false runs it without): {}",
+             setting, e.what());
       }
     }
     side.synchronize();
@@ -76,13 +77,16 @@ struct GraphedCall::State {
 #endif
 };
 
-GraphedCall::GraphedCall(Function function) : state_(std::make_unique<State>()) {
+GraphedCall::GraphedCall(Function function, std::string setting, OnCaptureFailure on_failure)
+    : state_(std::make_unique<State>()), on_failure_(on_failure) {
   state_->function = std::move(function);
+  state_->setting = std::move(setting);
 }
 
 GraphedCall::~GraphedCall() = default;
 
 bool GraphedCall::replayed() const { return state_->replayed; }
+bool GraphedCall::eager_after_failure() const { return eager_after_failure_; }
 
 bool GraphedCall::has_graphs(const c10::Device& device) {
 #ifdef DIFFUSE_WITH_CUDA
@@ -94,16 +98,21 @@ bool GraphedCall::has_graphs(const c10::Device& device) {
 }
 
 at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
+  if (eager_after_failure_) return state_->function(inputs);
   std::vector<State::Signature> signature = State::signature_of(inputs);
   if (signature != state_->signature) {  // start over: a fresh state keeping only the function
     auto fresh = std::make_unique<State>();
     fresh->function = std::move(state_->function);
+    fresh->setting = std::move(state_->setting);
     fresh->signature = std::move(signature);
     state_ = std::move(fresh);
   }
   State& now = *state_;
   now.replayed = false;
-  if (now.calls++ == 0) return now.function(inputs);  // eager: the warm-up outside any capture
+  if (!now.warmed_up) {  // eager: the warm-up outside any capture
+    now.warmed_up = true;
+    return now.function(inputs);
+  }
 
   if (now.inputs.empty()) {
     for (const at::Tensor& t : inputs) now.inputs.push_back(at::empty_strided(t.sizes(), t.strides(), t.options()));
@@ -112,7 +121,17 @@ at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
   const c10::Device device = inputs.front().device();
   if (!has_graphs(device)) return now.function(now.inputs).clone();
 #ifdef DIFFUSE_WITH_CUDA
-  if (!now.graph) now.capture(device);
+  if (!now.graph) {
+    try {
+      now.capture(device);
+    } catch (const Error& e) {
+      if (on_failure_ == OnCaptureFailure::kThrow) throw;
+      log_warn("{}; running it eagerly from now on", e.what());
+      eager_after_failure_ = true;
+      now.inputs.clear();  // the static buffers are no longer needed
+      return now.function(inputs);
+    }
+  }
   now.graph->replay();
   now.replayed = true;
 #endif

@@ -210,7 +210,7 @@ at::Tensor edm_sample(Precond& net, Precond* guide, const at::Tensor& noise, con
     return at::lerp((*used_guide)->forward(x, sigma, class_labels).denoised, main, w);
   };
   const bool graphed = options.cuda_graphs.value_or(kernels::GraphedCall::has_graphs(device));
-  kernels::GraphedCall graph(network_call);
+  kernels::GraphedCall graph(network_call, "SamplerConfig.cuda_graphs");
   const Denoiser denoise = [&](const at::Tensor& x, double sigma) {
     const std::vector<at::Tensor> in{x, at::scalar_tensor(sigma, x.options())};
     return graphed ? graph(in) : network_call(in);

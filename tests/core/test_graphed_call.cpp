@@ -51,7 +51,7 @@ struct Recorder {
 
 TEST_P(GraphedCallTest, EveryCallReturnsTheFunctionOfItsOwnInputs) {
   Recorder recorder;
-  GraphedCall call(recorder.function());
+  GraphedCall call(recorder.function(), "test.cuda_graphs");
   std::vector<at::Tensor> outputs, expected;
   for (uint64_t i = 0; i < 4; ++i) {
     const at::Tensor x = values({3, 5}, i), s = values({}, 100 + i);
@@ -67,7 +67,7 @@ TEST_P(GraphedCallTest, EveryCallReturnsTheFunctionOfItsOwnInputs) {
 
 TEST_P(GraphedCallTest, CallsAfterTheFirstReadTheStaticBuffersNotTheCallersTensors) {
   Recorder recorder;
-  GraphedCall call(recorder.function());
+  GraphedCall call(recorder.function(), "test.cuda_graphs");
   const at::Tensor x0 = values({2, 2}, 1), x1 = values({2, 2}, 2), s = values({}, 3);
   call({x0, s});
   call({x1, s});
@@ -83,7 +83,7 @@ TEST_P(GraphedCallTest, CallsAfterTheFirstReadTheStaticBuffersNotTheCallersTenso
 
 TEST_P(GraphedCallTest, ANewSignatureStartsOverWithAnEagerCall) {
   Recorder recorder;
-  GraphedCall call(recorder.function());
+  GraphedCall call(recorder.function(), "test.cuda_graphs");
   const at::Tensor s = values({}, 9);
   for (const std::vector<int64_t>& shape : {std::vector<int64_t>{4}, {4}, {6}, {6}, {6}}) {
     const at::Tensor x = values(shape, static_cast<uint64_t>(shape[0]));
@@ -101,13 +101,39 @@ TEST_P(GraphedCallTest, ANewSignatureStartsOverWithAnEagerCall) {
 }
 
 TEST_P(GraphedCallTest, AnUndefinedInputIsRefused) {
-  GraphedCall call([](const std::vector<at::Tensor>& in) { return in[0]; });
+  GraphedCall call([](const std::vector<at::Tensor>& in) { return in[0]; }, "test.cuda_graphs");
   try {
     call({values({2}, 1), at::Tensor()});
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
     EXPECT_NE(std::string(e.what()).find("input 1 is undefined"), std::string::npos) << e.what();
+  }
+}
+
+// A function that reads a value back to the host cannot be captured. kThrow names the setting that
+// turns the graphs off; kRunEagerly runs that call and every later one eagerly, with the right result.
+// On the CPU, which captures nothing, both run it through the static buffers.
+TEST_P(GraphedCallTest, AFunctionThatSynchronisesThrowsOrRunsEagerly) {
+  const GraphedCall::Function synchronising = [](const std::vector<at::Tensor>& in) {
+    return in[0] * in[0].sum().item<double>();
+  };
+  const at::Tensor x = values({4}, 1);
+  const at::Tensor expected = x * x.sum().item<double>();
+  GraphedCall throwing(synchronising, "test.cuda_graphs");
+  EXPECT_TRUE(at::allclose(throwing({x}), expected));  // the eager warm-up
+  if (graphs()) {
+    EXPECT_TRUE(test::throws_error([&] { throwing({x}); }, ErrorCode::kInternal,
+                                   {"could not be captured as a CUDA graph", "test.cuda_graphs: false"}));
+  } else {
+    EXPECT_TRUE(at::allclose(throwing({x}), expected));
+  }
+  GraphedCall eager(synchronising, "test.cuda_graphs", GraphedCall::OnCaptureFailure::kRunEagerly);
+  for (uint64_t i = 0; i < 4; ++i) {
+    const at::Tensor xi = values({4}, 10 + i);
+    EXPECT_TRUE(at::allclose(eager({xi}), xi * xi.sum().item<double>())) << "call " << i;
+    EXPECT_FALSE(eager.replayed()) << "call " << i;
+    EXPECT_EQ(eager.eager_after_failure(), graphs() && i > 0) << "call " << i;
   }
 }
 
