@@ -56,6 +56,8 @@ const std::map<std::string, std::function<void(diffuse::TrainerTuning&)>>& lever
       {"channels-last", [](diffuse::TrainerTuning& t) { t.channels_last = false; }},
       {"fused-attention", [](diffuse::TrainerTuning& t) { t.fused_attention = false; }},
       {"pinned-transfers", [](diffuse::TrainerTuning& t) { t.pinned_transfers = false; }},
+      {"loader-noise", [](diffuse::TrainerTuning& t) { t.loader_noise = false; }},
+      {"cuda-graphs", [](diffuse::TrainerTuning& t) { t.cuda_graphs = false; }},
   };
   return table;
 }

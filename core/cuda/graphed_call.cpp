@@ -134,6 +134,8 @@ at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
   }
   now.graph->replay();
   now.replayed = true;
+#else
+  (void)on_failure_;  // nothing is captured without CUDA
 #endif
   return now.output.clone();
 }

@@ -132,6 +132,10 @@ struct DataLoader::Impl {
              dataset->describe(), index, example.label, label_dim);
       batch.labels.data_ptr<float>()[i * label_dim + example.label] = 1.0f;
     }
+    if (options.noise) {
+      batch.noise = at::empty(batch.images.sizes(), host);
+      options.noise(batch.position, batch.noise);
+    }
     return batch;
   }
 

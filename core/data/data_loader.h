@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -32,11 +33,16 @@ struct LoaderOptions {
   int64_t group_images = 0;
   int64_t group_offset = 0;
   int64_t group_take = 0;
+  // Per-example noise drawn with the batch on the loader's threads, off the training step's path:
+  // fills `out` (float32, the images' shape) for the examples at positions first_position .. + B - 1.
+  // It must depend on the positions alone (not on the thread or the order of calls). Unset: none.
+  std::function<void(int64_t first_position, const at::Tensor& out)> noise;
 };
 
 struct Batch {
   at::Tensor images;     // float32 [B, C, R, R] in [-1, 1]
   at::Tensor labels;     // float32 [B, label_dim] one-hot; undefined when label_dim == 0
+  at::Tensor noise;      // float32 like images (LoaderOptions::noise); undefined without it
   int64_t position = 0;  // sampler position of the first example
 };
 

@@ -19,6 +19,7 @@
 #include "config/model_config.h"
 #include "config/proto_format.h"
 #include "config/train_config.h"
+#include "cuda/graphed_call.h"
 #include "data/data_loader.h"
 #include "dist/communicator.h"
 #include "dist/world.h"
@@ -42,6 +43,7 @@
 #include "store/run_directory.h"
 #include "store/stats_line.h"
 #include "store/tensor_table.h"
+#include "train/step_noise.h"
 #include "train/tensorboard_scalars.h"
 #include "train/training_data.h"
 #include "train/training_stats.h"
@@ -55,24 +57,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Sub-streams of a step's seed.
-constexpr uint64_t kImageNoiseStream = 1, kDropoutStream = 2;
+// The sub-stream of a step's seed that the dropout masks draw from (the noise's: train/step_noise.cpp).
+constexpr uint64_t kDropoutStream = 2;
 // The sampler of the sample grids (run.sample_grid_images): EDM's Heun on 16 noise levels, 31 network
 // evaluations, enough to judge a run's progress at a fraction of the 32 steps that quality needs.
 constexpr int kSampleGridSteps = 16;
-
-// The noise of images first .. first + n - 1 of a step's global batch: image i's from its own
-// seed, so that it does not depend on which process or pass draws it.
-at::Tensor image_noise(at::Generator& generator, uint64_t step_seed, int64_t first, at::IntArrayRef shape,
-                       bool pinned) {
-  at::Tensor eps = at::empty(shape, at::TensorOptions(at::kFloat).pinned_memory(pinned));
-  const uint64_t stream = mix_seed(step_seed ^ kImageNoiseStream);
-  for (int64_t i = 0; i < shape[0]; ++i) {
-    generator.set_current_seed(mix_seed(stream ^ mix_seed(static_cast<uint64_t>(first + i))));
-    eps[i].normal_(0, 1, generator);
-  }
-  return eps;
-}
 
 }  // namespace
 
@@ -90,7 +79,7 @@ struct Trainer::Impl {
   std::unique_ptr<DataLoader> loader;
   std::unique_ptr<Validator> validator;
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);        // the step's sigma
-  at::Generator image_generator = at::make_generator<at::CPUGeneratorImpl>(0);  // per image (noise, CPU dropout)
+  at::Generator image_generator = at::make_generator<at::CPUGeneratorImpl>(0);  // per image (CPU dropout)
   std::shared_ptr<DropoutStream> dropout = std::make_shared<DropoutStream>();
 
   // Data parallelism (dist/): null when the process was not launched as one of several.
@@ -128,6 +117,7 @@ struct Trainer::Impl {
   };
   std::vector<PendingLosses> pending_losses;
   TrainerTuning tuning;
+  std::unique_ptr<kernels::GraphedCall> graphed_pass;  // TrainerTuning::cuda_graphs
 
   Impl(const v1::TrainConfig& resolved, TrainerTuning tuning_)
       : config(resolved), dir(resolved.run().output_dir()), tuning(tuning_) {
@@ -224,6 +214,17 @@ struct Trainer::Impl {
     net->unet()->set_channels_last_training(*tuning.channels_last);
     if (!tuning.fused_attention) tuning.fused_attention = device.is_cuda() && BlockImpl::has_fused_attention();
     net->unet()->set_fused_attention(*tuning.fused_attention);
+    const bool dropout = options.dropout > 0;
+    if (!tuning.cuda_graphs) tuning.cuda_graphs = kernels::GraphedCall::has_graphs(device) && !dropout;
+    if (*tuning.cuda_graphs && dropout) {
+      log_info("training without CUDA graphs: the dropout masks are seeded per image from the host");
+      tuning.cuda_graphs = false;
+    }
+    if (*tuning.cuda_graphs) {
+      graphed_pass = std::make_unique<kernels::GraphedCall>(
+          [this](const std::vector<at::Tensor>& in) { return train_pass(in); }, "TrainerTuning.cuda_graphs",
+          kernels::GraphedCall::OnCaptureFailure::kRunEagerly);
+    }
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
@@ -244,6 +245,13 @@ struct Trainer::Impl {
     loader_template.num_workers = config.data().num_workers();
     loader_template.prefetch_batches = config.data().prefetch_batches();
     loader_template.pin_memory = pinned();
+    if (!tuning.loader_noise) tuning.loader_noise = device.is_cuda();
+    if (*tuning.loader_noise) {
+      loader_template.noise = [seed = config.run().seed(), batch = config.run().batch_size()](int64_t first,
+                                                                                           const at::Tensor& out) {
+        fill_step_noise(seed, batch, first, out);
+      };
+    }
     validator = make_validator(config, data);
   }
 
@@ -257,6 +265,23 @@ struct Trainer::Impl {
   bool pinned() const { return tuning.pinned_transfers && device.is_cuda(); }
   at::Tensor to_device(const at::Tensor& host) const {
     return host.to(device, host.scalar_type(), /*non_blocking=*/pinned());
+  }
+
+  // One pass's forward and backward on {clean images, noise, σ, labels if any}: accumulates its share
+  // of the step's loss gradient and returns its images' losses (float32 [n]). A function of its
+  // inputs and the parameters alone, so that a CUDA graph can replay it (TrainerTuning::cuda_graphs).
+  at::Tensor train_pass(const std::vector<at::Tensor>& in) {
+    const at::Tensor &y = in[0], &eps = in[1], &sigma = in[2];
+    const at::Tensor labels = in.size() > 3 ? in[3] : at::Tensor();
+    const bool uncertainty = config.loss().uncertainty();
+    const double scale = config.loss().loss_scaling() / static_cast<double>(config.run().batch_size());
+    const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
+    const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);
+    const at::Tensor w = weighting->weight(sigma4);
+    const at::Tensor loss = uncertainty ? uncertainty_weighted_loss(out.denoised, y, w, out.logvar)
+                                        : w * (out.denoised - y).square();
+    (loss.sum() * scale).backward();
+    return loss.detach().mean({1, 2, 3}).to(at::kFloat);
   }
 
   // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
@@ -278,26 +303,29 @@ struct Trainer::Impl {
     dropout->seed = mix_seed(step_seed ^ kDropoutStream);
 
     adam->zero_grad();
-    const bool uncertainty = config.loss().uncertainty();
-    const double scale = config.loss().loss_scaling() / static_cast<double>(batch);
     const int64_t first = rank * local_batch;
     std::vector<at::Tensor> pass_losses;
-    for (int64_t pass = 0; pass < local_batch / pass_batch; ++pass) {
+    for (int64_t index = 0; index < local_batch / pass_batch; ++index) {
       const Batch b = loader->next();
-      const int64_t offset = first + pass * pass_batch;  // the pass's first image in the global batch
+      const int64_t offset = first + index * pass_batch;  // the pass's first image in the global batch
+      if (b.position != nimg + offset) {
+        fail(ErrorCode::kInternal, "training step at {} images: the loader's batch starts at position {}, not {}", nimg,
+             b.position, nimg + offset);
+      }
+      at::Tensor host_eps = b.noise;  // drawn by the loader (TrainerTuning::loader_noise) or here
+      if (!host_eps.defined()) {
+        host_eps = at::empty(b.images.sizes(), at::TensorOptions(at::kFloat).pinned_memory(pinned()));
+        fill_step_noise(run.seed(), batch, b.position, host_eps);
+      }
       const at::Tensor y = to_device(b.images);
       const at::Tensor labels = b.labels.defined() ? to_device(b.labels) : at::Tensor();
       const int64_t n = y.size(0);
       const at::Tensor sigma = to_device(sigma_all.narrow(0, offset, n));
-      const at::Tensor eps = to_device(image_noise(image_generator, step_seed, offset, y.sizes(), pinned()));
-      const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
+      const at::Tensor eps = to_device(host_eps);
       dropout->first_image = offset;
-      const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);
-      const at::Tensor w = weighting->weight(sigma4);
-      const at::Tensor loss = uncertainty ? uncertainty_weighted_loss(out.denoised, y, w, out.logvar)
-                                          : w * (out.denoised - y).square();
-      (loss.sum() * scale).backward();
-      pass_losses.push_back(loss.detach().mean({1, 2, 3}).to(at::kFloat));
+      std::vector<at::Tensor> inputs{y, eps, sigma};
+      if (labels.defined()) inputs.push_back(labels);
+      pass_losses.push_back(graphed_pass ? (*graphed_pass)(inputs) : train_pass(inputs));
     }
     at::Tensor losses = at::cat(pass_losses);  // per image: this process's share
     if (comm) {

@@ -964,6 +964,33 @@ TEST(DataLoader, StartingAtAPositionContinuesTheSameStream) {
   }
 }
 
+// LoaderOptions::noise: each batch carries the noise its positions give, made on the workers, the
+// same whatever their number and with a share of each group (a data-parallel rank's).
+TEST(DataLoader, BatchNoiseIsTheFunctionOfItsPositions) {
+  auto dataset = rgb_dataset(10);
+  const auto noise_of = [](int64_t first, const at::Tensor& out) {
+    for (int64_t i = 0; i < out.size(0); ++i) out[i].fill_(static_cast<double>(first + i) + 0.25);
+  };
+  for (int workers : {0, 1, 3}) {
+    SCOPED_TRACE(workers);
+    LoaderOptions options = small_options(workers);
+    options.noise = noise_of;
+    options.group_images = 12;
+    options.group_offset = 4;
+    options.group_take = 8;
+    DataLoader loader(dataset, options, 24);
+    for (const Batch& batch : take(loader, 5)) {
+      ASSERT_TRUE(batch.noise.defined());
+      ASSERT_EQ(batch.noise.sizes(), batch.images.sizes());
+      at::Tensor expected = at::empty(batch.images.sizes(), at::kFloat);
+      noise_of(batch.position, expected);
+      EXPECT_TRUE(same_tensor(batch.noise, expected)) << "position " << batch.position;
+    }
+  }
+  DataLoader without(dataset, small_options(1));
+  EXPECT_FALSE(without.next().noise.defined());
+}
+
 TEST(DataLoader, WorkerErrorIsRethrownFromNext) {
   auto dataset = std::make_shared<TestDataset>(rgb_dataset(16));
   dataset->failing_index = 7;

@@ -25,8 +25,10 @@
 #include "store/ema_snapshot.h"
 #include "store/event_file.h"
 #include "store/run_directory.h"
+#include "train/step_noise.h"
 #include "train/trainer.h"
 #include "fixtures.h"
+#include "stat_tests.h"
 #include "tensor_compare.h"
 #include "test_util.h"
 #include "util/error.h"
@@ -45,20 +47,23 @@ v1::TrainConfig tiny_config(const std::string& dir, int64_t steps, const std::st
 }
 
 // The bit-for-bit levers of TrainerTuning; the others keep their defaults.
-TrainerTuning tuning_of(int64_t loss_readback_steps, bool multi_tensor, bool pinned_transfers) {
+TrainerTuning tuning_of(int64_t loss_readback_steps, bool multi_tensor, bool pinned_transfers, bool loader_noise) {
   TrainerTuning tuning;
   tuning.loss_readback_steps = loss_readback_steps;
   tuning.multi_tensor = multi_tensor;
   tuning.pinned_transfers = pinned_transfers;
+  tuning.loader_noise = loader_noise;
   return tuning;
 }
 
-// The levers that change the arithmetic, each on or off; the others keep their defaults.
-TrainerTuning rounding_levers(bool fused_elementwise, bool channels_last, bool fused_attention) {
+// The levers that change the arithmetic (or, for the graphs, may on CUDA), each on or off; the others
+// keep their defaults.
+TrainerTuning rounding_levers(bool fused_elementwise, bool channels_last, bool fused_attention, bool cuda_graphs = false) {
   TrainerTuning tuning;
   tuning.fused_elementwise = fused_elementwise;
   tuning.channels_last = channels_last;
   tuning.fused_attention = fused_attention;
+  tuning.cuda_graphs = cuda_graphs;
   return tuning;
 }
 
@@ -80,6 +85,34 @@ std::vector<nlohmann::json> deterministic_stats(const std::string& dir) {
 int run_child(const std::string& args) {
   const int status = std::system((std::string(DIFFUSE_TRAIN_CHILD) + " " + args).c_str());
   return status;
+}
+
+// A step's noise belongs to its images: filled in passes of any size (or by any thread) it is the same
+// as in one piece, another step's differs, and it is standard normal (Kolmogorov–Smirnov).
+TEST(StepNoise, BelongsToItsImagesAndIsStandardNormal) {
+  const int64_t batch = 12, nimg = 36;
+  const at::Tensor whole = at::empty({batch, 2, 4, 4}, at::kFloat);
+  fill_step_noise(5, batch, nimg, whole);
+  for (const int64_t pass : {3, 4, 6}) {
+    at::Tensor pieces = at::empty_like(whole);
+    for (int64_t first = 0; first < batch; first += pass) fill_step_noise(5, batch, nimg + first, pieces.narrow(0, first, pass));
+    EXPECT_TRUE(at::equal(pieces, whole)) << "passes of " << pass;
+  }
+  at::Tensor other = at::empty_like(whole);
+  fill_step_noise(5, batch, nimg + batch, other);
+  EXPECT_FALSE(at::equal(other, whole)) << "the next step";
+  fill_step_noise(6, batch, nimg, other);
+  EXPECT_FALSE(at::equal(other, whole)) << "another run seed";
+  for (int64_t i = 1; i < batch; ++i) EXPECT_FALSE(at::equal(whole[i], whole[0])) << "image " << i;
+
+  at::Tensor many = at::empty({batch, 4, 16, 16}, at::kFloat);
+  fill_step_noise(5, batch, 0, many);
+  const at::Tensor flat = many.flatten().to(at::kDouble);
+  const std::vector<double> values(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  const test::KsResult ks = test::ks_test(values, [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); });
+  EXPECT_GT(ks.p, 1e-3) << "KS distance " << ks.d << " over " << values.size() << " values";
+
+  EXPECT_TRUE(test::throws_error([&] { fill_step_noise(5, batch, nimg + 8, whole); }, ErrorCode::kInternal, {"one step of 12"}));
 }
 
 TEST(Trainer, ValidationLossFallsOnFashionMnist) {
@@ -406,17 +439,18 @@ void expect_divergence_stop(const TrainerTuning& tuning, int64_t images_seen) {
 TEST(Trainer, NonFiniteLossStopsTheRunAndNeverReachesACheckpoint) { expect_divergence_stop(TrainerTuning{}, 5 * 32); }
 
 // The speed levers change nothing: losses read back every 5 steps instead of every step, the
-// per-parameter Adam and EMA loops instead of the multi-tensor calls, and (on CUDA) pageable host
-// inputs copied in step with the device instead of pinned ones copied ahead, train the same run,
+// per-parameter Adam and EMA loops instead of the multi-tensor calls, the noise drawn by the loader's
+// threads instead of the step's, and (on CUDA) pageable host inputs copied in step with the device
+// instead of pinned ones copied ahead, train the same run,
 // checkpoint, snapshots and stats lines bit for bit (on CUDA too: the core_trainer_cuda stage of
 // bench/gpu/device-check.sh runs these with DIFFUSE_TEST_DEVICE=cuda; the loops there are the
 // reference the multi-tensor kernels match to 1e-6, AdamMultiTensor.*, so CUDA compares the
 // read-back and the transfers).
-TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
+TEST(TrainerTuning, LossReadbackMultiTensorLoaderNoiseAndPinnedTransfersTrainTheSameRun) {
   const int64_t steps = 24;  // 768 images: 3 stats lines, validations at 0 and at the end, snapshots
   const bool cuda = test::test_device() == "cuda";
   std::vector<std::string> dirs;
-  for (const TrainerTuning tuning : {tuning_of(1, true, false), tuning_of(5, cuda, true)}) {
+  for (const TrainerTuning tuning : {tuning_of(1, true, false, false), tuning_of(5, cuda, true, true)}) {
     dirs.push_back(test::make_temp_dir("tuning"));
     auto trainer = Trainer::create(tiny_config(dirs.back(), steps), {}, tuning);
     trainer->run(11);  // ends between two reads
@@ -448,7 +482,7 @@ TEST(TrainerTuning, LossReadbackMultiTensorAndPinnedTransfersTrainTheSameRun) {
 // fused kernels 1.5e-6 (LibTorch 2.11) and 2.8e-6 (1.13); channels-last 2.6e-6 and 1.9e-6; fused
 // attention 2.0e-6 (2.11; 1.13 falls back to the einsums: equal). CUDA's fp16 body rounds 2^13
 // times coarser (its bound is a guess until measured there).
-void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with) {
+void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with, bool bitwise_on_cpu = false) {
   const int64_t steps = 24;
   const double tolerance = test::test_device() == "cuda" ? 1e-2 : 3e-5;
   std::vector<std::string> dirs;
@@ -471,6 +505,9 @@ void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with
   EXPECT_GT(compared, 100);
   std::printf("%s vs without after %lld steps: worst relative error %.3g over %d tensors\n", lever.c_str(),
               static_cast<long long>(steps), worst, compared);
+  if (bitwise_on_cpu && test::test_device() == "cpu") {
+    EXPECT_EQ(worst, 0.0) << lever << ": not bit for bit on the CPU";
+  }
   const auto sa = deterministic_stats(dirs[0]), sb = deterministic_stats(dirs[1]);
   ASSERT_EQ(sa.size(), sb.size());
   ASSERT_FALSE(sa.empty());
@@ -500,10 +537,18 @@ TEST(TrainerTuning, FusedAttentionTrainsTheSameRunUpToRounding) {
   expect_same_run_up_to_rounding("fused attention", rounding_levers(false, false, true));
 }
 
+// Each pass's forward and backward replayed as a CUDA graph trains the same run: bit for bit on the CPU,
+// where the passes run through the graph's static buffers (the plumbing: inputs copied in, gradients
+// accumulated over the two passes of every step, each pass's losses its own); on CUDA the replayed
+// kernels are the eager ones, but cuDNN may choose other algorithms in the other run.
+TEST(TrainerTuning, CudaGraphedPassesTrainTheSameRun) {
+  expect_same_run_up_to_rounding("CUDA graphs", rounding_levers(false, false, false, true), /*bitwise_on_cpu=*/true);
+}
+
 // With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
 // names the step where it tripped, and writes no checkpoint.
 TEST(TrainerTuning, DeferredReadbackStopsADivergedRunNamingTheStep) {
-  expect_divergence_stop(tuning_of(4, true, true), 6 * 32);  // steps 3-6 were read together after step 6
+  expect_divergence_stop(tuning_of(4, true, true, true), 6 * 32);  // steps 3-6 were read together after step 6
 }
 
 TEST(Trainer, RequestStopWritesACheckpointAndReturns) {
