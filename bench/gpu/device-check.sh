@@ -84,6 +84,10 @@ stage() {
   local took=$(($(date +%s) - t0))
   if ((rc == 0)); then
     note "ok   $name (${took}s)"
+    # A lever that fell back (a pass that could not be captured as a CUDA graph) still exits 0: say so.
+    if grep -q "could not be captured as a CUDA graph" "$out/$name.log"; then
+      note "     $name: $(grep -m1 "could not be captured as a CUDA graph" "$out/$name.log" | cut -c 1-300)"
+    fi
   else
     failed=$((failed + 1))
     note "FAIL $name (${took}s, exit $rc): $(grep -v '^\s*$' "$out/$name.log" | tail -1 | cut -c 1-200)"
