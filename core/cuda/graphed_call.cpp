@@ -39,7 +39,6 @@ struct GraphedCall::State {
   }
 
   Function function;
-  std::string setting;
   std::vector<Signature> signature;
   bool warmed_up = false;  // the first call with this signature ran eagerly
   std::vector<at::Tensor> inputs;  // the static buffers, from the second call on
@@ -51,7 +50,7 @@ struct GraphedCall::State {
   // Captures the function on the static buffers, on a side stream (the legacy default stream cannot
   // capture). Thread-local mode: another thread of the host process that touches CUDA meanwhile (a
   // loader allocating page-locked memory) is not an error of this capture.
-  void capture(const c10::Device& device) {
+  void capture(const c10::Device& device, const std::string& setting) {
     c10::cuda::device_synchronize();  // the buffers' copies are done before the side stream reads them
     const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
     graph = std::make_unique<at::cuda::CUDAGraph>();
@@ -78,9 +77,8 @@ struct GraphedCall::State {
 };
 
 GraphedCall::GraphedCall(Function function, std::string setting, OnCaptureFailure on_failure)
-    : state_(std::make_unique<State>()), on_failure_(on_failure) {
+    : state_(std::make_unique<State>()), setting_(std::move(setting)), on_failure_(on_failure) {
   state_->function = std::move(function);
-  state_->setting = std::move(setting);
 }
 
 GraphedCall::~GraphedCall() = default;
@@ -103,7 +101,6 @@ at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
   if (signature != state_->signature) {  // start over: a fresh state keeping only the function
     auto fresh = std::make_unique<State>();
     fresh->function = std::move(state_->function);
-    fresh->setting = std::move(state_->setting);
     fresh->signature = std::move(signature);
     state_ = std::move(fresh);
   }
@@ -123,7 +120,7 @@ at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
 #ifdef DIFFUSE_WITH_CUDA
   if (!now.graph) {
     try {
-      now.capture(device);
+      now.capture(device, setting_);
     } catch (const Error& e) {
       if (on_failure_ == OnCaptureFailure::kThrow) throw;
       log_warn("{}; running it eagerly from now on", e.what());
@@ -136,6 +133,7 @@ at::Tensor GraphedCall::operator()(const std::vector<at::Tensor>& inputs) {
   now.replayed = true;
 #else
   (void)on_failure_;  // nothing is captured without CUDA
+  (void)setting_;
 #endif
   return now.output.clone();
 }

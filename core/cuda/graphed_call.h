@@ -54,7 +54,8 @@ class GraphedCall {
 
  private:
   struct State;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<State> state_;  // of the current signature
+  std::string setting_;
   OnCaptureFailure on_failure_;
   bool eager_after_failure_ = false;
 };
