@@ -258,10 +258,10 @@ done
 
 # --- each speed lever of the trainer, then of the sampler, off in turn (bench/gpu/README.md, "Levers"), fp16; after the
 # compiled reference, which the main table needs, so that a short budget drops levers first.
-for lever in deferred-readback multi-tensor fused-kernels channels-last fused-attention pinned-transfers loader-noise cuda-graphs; do
+for lever in deferred-readback multi-tensor fused-kernels fused-normalize channels-last fused-attention pinned-transfers loader-noise cuda-graphs; do
   stage "train_diffuse_fp16_without_$lever" 45 "$build/bench/gpu/train_bench" --precision fp16 --without "$lever" "${bench[@]}"
 done
-for lever in cuda-graphs fused-attention; do
+for lever in cuda-graphs fused-attention fused-normalize; do
   for batch in 1 64; do
     stage "sample_diffuse_b${batch}_without_$lever" 30 "$build/bench/gpu/sample_bench" --precision fp16 --batch "$batch" \
       --without "$lever"

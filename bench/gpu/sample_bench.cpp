@@ -1,7 +1,7 @@
 // Sampling throughput of the diffuse sampler on a CUDA device (bench/gpu/README.md).
 //
 //   sample_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 64] [--steps 32]
-//                [--repeats 5] [--warmup 2] [--without cuda-graphs|fused-attention]...
+//                [--repeats 5] [--warmup 2] [--without cuda-graphs|fused-attention|fused-normalize]...
 //
 // The network of the preset with its initial weights (sampling cost does not depend on them), class
 // labels, deterministic Heun sampling (2·steps − 1 network evaluations) of `batch` images per call,
@@ -32,7 +32,7 @@ struct Args {
   std::string preset = "edm2-img64-xs";
   std::string precision = "fp16";
   int64_t batch = 64, steps = 32, repeats = 5, warmup = 2;
-  bool cuda_graphs = true, fused_attention = true;
+  bool cuda_graphs = true, fused_attention = true, fused_normalize = true;
   std::string impl = "diffuse-sampler";
 };
 
@@ -51,8 +51,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--steps") a.steps = std::atoll(v.c_str());
     else if (k == "--repeats") a.repeats = std::atoll(v.c_str());
     else if (k == "--warmup") a.warmup = std::atoll(v.c_str());
-    else if (k == "--without" && (v == "cuda-graphs" || v == "fused-attention")) {
-      (v == "cuda-graphs" ? a.cuda_graphs : a.fused_attention) = false;
+    else if (k == "--without" && (v == "cuda-graphs" || v == "fused-attention" || v == "fused-normalize")) {
+      (v == "cuda-graphs" ? a.cuda_graphs : v == "fused-attention" ? a.fused_attention : a.fused_normalize) = false;
       a.impl += "-without-" + v;
     } else {
       std::fprintf(stderr, "sample_bench: unknown argument %s\n", k.c_str());
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     net->to(device);
     net->eval();
     net->unet()->set_fused_attention(a.fused_attention && BlockImpl::has_fused_attention());
+    net->unet()->set_fused_normalize(a.fused_normalize);
 
     SamplerOptions sampler;
     sampler.num_steps = static_cast<int>(a.steps);

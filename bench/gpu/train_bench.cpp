@@ -53,6 +53,7 @@ const std::map<std::string, std::function<void(diffuse::TrainerTuning&)>>& lever
       {"deferred-readback", [](diffuse::TrainerTuning& t) { t.loss_readback_steps = 1; }},
       {"multi-tensor", [](diffuse::TrainerTuning& t) { t.multi_tensor = false; }},
       {"fused-kernels", [](diffuse::TrainerTuning& t) { t.fused_elementwise = false; }},
+      {"fused-normalize", [](diffuse::TrainerTuning& t) { t.fused_normalize = false; }},
       {"channels-last", [](diffuse::TrainerTuning& t) { t.channels_last = false; }},
       {"fused-attention", [](diffuse::TrainerTuning& t) { t.fused_attention = false; }},
       {"pinned-transfers", [](diffuse::TrainerTuning& t) { t.pinned_transfers = false; }},
@@ -166,6 +167,7 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
   net->to(device);
   net->train();
   net->unet()->set_fused_elementwise(true);
+  net->unet()->set_fused_normalize(true);
   net->unet()->set_channels_last_training(true);
   net->unet()->set_fused_attention(true);
   Adam adam(net->parameters(), AdamOptions{});

@@ -1,9 +1,14 @@
 #include "cuda/fused_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <vector>
 
 #include <ATen/ATen.h>
+#include <ATen/AccumulateType.h>
+#include <ATen/Parallel.h>
+#include <ATen/WrapDimUtils.h>
 #include <ATen/native/TensorIterator.h>
 #include <ATen/native/cpu/Loops.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -118,6 +123,112 @@ at::Tensor mp_sum_forward(const at::Tensor& a, const at::Tensor& b, double t) {
   return out;
 }
 
+// normalize over rows (RowLayout). On the CPU the rows (o, ·) of one o are summed side by side, each
+// channel's `inner` values in one sweep, so that memory is read in order whatever the layout. A row's
+// sums run over c in order, so they accumulate in LibTorch's CPU accumulation type (fp64 for fp32),
+// as accurate as LibTorch's own reductions, where the CUDA kernels spread a row over lanes or keep it
+// to fewer channels.
+
+// x's memory as rows over `dim`. A dense tensor's dims of smaller stride than `dim` span its stride
+// exactly, those of larger stride whole multiples of size·stride.
+RowLayout rows_of(const at::Tensor& x, int64_t dim) {
+  const int64_t channels = x.size(dim);
+  const int64_t inner = channels == 1 ? x.numel() : x.stride(dim);
+  const int64_t row_block = channels * inner;
+  return {row_block == 0 ? 0 : x.numel() / row_block, channels, inner};
+}
+
+template <typename T>
+using CpuSum = at::acc_type<T, /*is_cuda=*/false>;
+
+template <typename T, typename Row>
+void for_each_row_group(const RowLayout& rows, Row row) {
+  at::parallel_for(0, rows.outer, 1, [&](int64_t begin, int64_t end) {
+    std::vector<CpuSum<T>> sums(static_cast<size_t>(rows.inner)), dots(static_cast<size_t>(rows.inner));
+    for (int64_t o = begin; o < end; ++o) row(o * rows.channels * rows.inner, sums.data(), dots.data());
+  });
+}
+
+template <typename T>
+void normalize_forward_cpu(const T* x, T* y, const RowLayout& rows, double eps) {
+  using O = OpMath<T>;
+  using S = CpuSum<T>;
+  const auto f = NormalizeRow<O>::of(rows.channels, eps);
+  const int64_t inner = rows.inner;
+  for_each_row_group<T>(rows, [&](int64_t base, S* sums, S*) {
+    std::fill(sums, sums + inner, S(0));
+    for (int64_t c = 0; c < rows.channels; ++c) {
+      const T* xc = x + base + c * inner;
+      for (int64_t i = 0; i < inner; ++i) sums[i] += S(xc[i]) * S(xc[i]);
+    }
+    for (int64_t i = 0; i < inner; ++i) sums[i] = f.divisor(O(sums[i]));  // now the divisors
+    for (int64_t c = 0; c < rows.channels; ++c) {
+      const int64_t at = base + c * inner;
+      for (int64_t i = 0; i < inner; ++i) y[at + i] = f.value(x[at + i], O(sums[i]));
+    }
+  });
+}
+
+template <typename T>
+void normalize_backward_cpu(const T* g, const T* x, T* gx, const RowLayout& rows, double eps) {
+  using O = OpMath<T>;
+  using S = CpuSum<T>;
+  const auto f = NormalizeRow<O>::of(rows.channels, eps);
+  const int64_t inner = rows.inner;
+  for_each_row_group<T>(rows, [&](int64_t base, S* sums, S* dots) {
+    std::fill(sums, sums + inner, S(0));
+    std::fill(dots, dots + inner, S(0));
+    for (int64_t c = 0; c < rows.channels; ++c) {
+      const int64_t at = base + c * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        const S v = x[at + i];
+        sums[i] += v * v;
+        dots[i] += S(g[at + i]) * v;
+      }
+    }
+    // sums become the divisors n, dots the factors k.
+    for (int64_t i = 0; i < inner; ++i) {
+      const O n = f.divisor(O(sums[i]));
+      dots[i] = f.backward_factor(O(sums[i]), O(dots[i]), n);
+      sums[i] = n;
+    }
+    for (int64_t c = 0; c < rows.channels; ++c) {
+      const int64_t at = base + c * inner;
+      for (int64_t i = 0; i < inner; ++i) gx[at + i] = f.grad(g[at + i], x[at + i], O(sums[i]), O(dots[i]));
+    }
+  });
+}
+
+// x dense; the output in x's layout.
+at::Tensor normalize_forward(const at::Tensor& x, int64_t dim, double eps) {
+  at::Tensor y = at::empty_like(x);
+  const RowLayout rows = rows_of(x, dim);
+  if (x.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::normalize_forward(x, y, rows, eps));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "fused_normalize", [&] {
+      normalize_forward_cpu(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rows, eps);
+    });
+  }
+  return y;
+}
+
+at::Tensor normalize_backward(const at::Tensor& grad, const at::Tensor& x, int64_t dim, double eps) {
+  // The gradient in x's layout, so that one RowLayout indexes both.
+  at::Tensor g = grad;
+  if (g.strides() != x.strides() || g.scalar_type() != x.scalar_type()) g = at::empty_like(x).copy_(grad);
+  at::Tensor grad_x = at::empty_like(x);
+  const RowLayout rows = rows_of(x, dim);
+  if (x.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::normalize_backward(g, x, grad_x, rows, eps));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "fused_normalize_backward", [&] {
+      normalize_backward_cpu(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), grad_x.data_ptr<scalar_t>(), rows, eps);
+    });
+  }
+  return grad_x;
+}
+
 // ---- the differentiable ops ------------------------------------------------------------------------
 
 struct MpSilu : torch::autograd::Function<MpSilu> {
@@ -157,6 +268,22 @@ struct MpSum : torch::autograd::Function<MpSum> {
   }
 };
 
+// Saves x (dense), not the divisors: the backward sums the row again with Σ g·x, in the same pass.
+struct Normalize : torch::autograd::Function<Normalize> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, int64_t dim, double eps) {
+    const at::Tensor dense = x.is_non_overlapping_and_dense() ? x : x.contiguous();
+    ctx->save_for_backward({dense});
+    ctx->saved_data["dim"] = dim;
+    ctx->saved_data["eps"] = eps;
+    return normalize_forward(dense, dim, eps);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor x = ctx->get_saved_variables()[0];
+    return {normalize_backward(grads[0], x, ctx->saved_data["dim"].toInt(), ctx->saved_data["eps"].toDouble()),
+            at::Tensor(), at::Tensor()};
+  }
+};
+
 void check_device(const at::Tensor& x, const char* op) {
   if (!has_fused_ops(x.device())) {
     fail(ErrorCode::kInternal, "{}: no fused kernel for device {}", op, x.device().str());
@@ -192,6 +319,14 @@ at::Tensor fused_mp_sum(const at::Tensor& a, const at::Tensor& b, double t) {
     fail(ErrorCode::kInternal, "fused_mp_sum: a and b must have one shape, dtype and device");
   }
   return MpSum::apply(a, b, t);
+}
+
+at::Tensor fused_normalize(const at::Tensor& x, int64_t dim, double eps) {
+  check_device(x, "fused_normalize");
+  if (!at::isFloatingType(x.scalar_type()) || x.dim() == 0) {
+    fail(ErrorCode::kInternal, "fused_normalize: x must be a floating-point tensor of at least one dim");
+  }
+  return Normalize::apply(x, at::maybe_wrap_dim(dim, x.dim()), eps);
 }
 
 }  // namespace diffuse::kernels

@@ -1,7 +1,11 @@
 #include "cuda/fused_ops_cuda.h"
 
+#include <limits>
+
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/native/TensorIterator.h>
 #include <ATen/native/cuda/Loops.cuh>
+#include <c10/cuda/CUDAException.h>
 
 #include "cuda/mp_elementwise.h"
 
@@ -16,7 +20,134 @@ void on_cuda(at::TensorIteratorBase& iter, Params... params) {
   });
 }
 
+// ---- normalize over rows (RowLayout) ------------------------------------------------------------------
+// A row whose values are contiguous (inner = 1: channels-last activations, q/k/v laid out for the fused
+// attention, weights) is summed by one warp, its lanes reading consecutive values; otherwise each thread
+// takes one row, and the threads of a warp read consecutive rows at each channel.
+
+constexpr int kThreads = 256, kWarp = 32;
+
+template <typename O>
+__device__ O warp_sum(O v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+template <typename T>
+__global__ void normalize_forward_warps(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t channels,
+                                        NormalizeRow<OpMath<T>> f) {
+  using O = OpMath<T>;
+  const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const int lane = static_cast<int>(threadIdx.x % kWarp);
+  if (row >= rows) return;  // the whole warp: the shuffles below see every lane
+  const T* xr = x + row * channels;
+  T* yr = y + row * channels;
+  O sum = 0;
+  for (int64_t c = lane; c < channels; c += kWarp) {
+    const O v = xr[c];
+    sum += v * v;
+  }
+  const O n = f.divisor(warp_sum(sum));
+  for (int64_t c = lane; c < channels; c += kWarp) yr[c] = f.value(xr[c], n);
+}
+
+template <typename T>
+__global__ void normalize_backward_warps(const T* __restrict__ g, const T* __restrict__ x, T* __restrict__ gx,
+                                         int64_t rows, int64_t channels, NormalizeRow<OpMath<T>> f) {
+  using O = OpMath<T>;
+  const int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const int lane = static_cast<int>(threadIdx.x % kWarp);
+  if (row >= rows) return;
+  const int64_t base = row * channels;
+  O sum = 0, dot = 0;
+  for (int64_t c = lane; c < channels; c += kWarp) {
+    const O v = x[base + c];
+    sum += v * v;
+    dot += O(g[base + c]) * v;
+  }
+  sum = warp_sum(sum);
+  dot = warp_sum(dot);
+  const O n = f.divisor(sum), k = f.backward_factor(sum, dot, n);
+  for (int64_t c = lane; c < channels; c += kWarp) gx[base + c] = f.grad(g[base + c], x[base + c], n, k);
+}
+
+template <typename T>
+__global__ void normalize_forward_threads(const T* __restrict__ x, T* __restrict__ y, RowLayout rows,
+                                          NormalizeRow<OpMath<T>> f) {
+  using O = OpMath<T>;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (row >= rows.outer * rows.inner) return;
+  const int64_t base = row / rows.inner * rows.channels * rows.inner + row % rows.inner;
+  O sum = 0;
+  for (int64_t c = 0; c < rows.channels; ++c) {
+    const O v = x[base + c * rows.inner];
+    sum += v * v;
+  }
+  const O n = f.divisor(sum);
+  for (int64_t c = 0; c < rows.channels; ++c) y[base + c * rows.inner] = f.value(x[base + c * rows.inner], n);
+}
+
+template <typename T>
+__global__ void normalize_backward_threads(const T* __restrict__ g, const T* __restrict__ x, T* __restrict__ gx,
+                                           RowLayout rows, NormalizeRow<OpMath<T>> f) {
+  using O = OpMath<T>;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (row >= rows.outer * rows.inner) return;
+  const int64_t base = row / rows.inner * rows.channels * rows.inner + row % rows.inner;
+  O sum = 0, dot = 0;
+  for (int64_t c = 0; c < rows.channels; ++c) {
+    const O v = x[base + c * rows.inner];
+    sum += v * v;
+    dot += O(g[base + c * rows.inner]) * v;
+  }
+  const O n = f.divisor(sum), k = f.backward_factor(sum, dot, n);
+  for (int64_t c = 0; c < rows.channels; ++c) {
+    const int64_t at = base + c * rows.inner;
+    gx[at] = f.grad(g[at], x[at], n, k);
+  }
+}
+
+// Blocks of kThreads for `threads` threads.
+unsigned int blocks_for(int64_t threads) {
+  const int64_t blocks = (threads + kThreads - 1) / kThreads;
+  TORCH_CHECK(blocks <= std::numeric_limits<int>::max(), "fused_normalize: ", threads, " threads is too many");
+  return static_cast<unsigned int>(blocks);
+}
+
 }  // namespace
+
+void normalize_forward(const at::Tensor& x, const at::Tensor& y, const RowLayout& rows, double eps) {
+  if (x.numel() == 0) return;
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "fused_normalize", [&] {
+    const auto f = NormalizeRow<OpMath<scalar_t>>::of(rows.channels, eps);
+    if (rows.inner == 1) {
+      normalize_forward_warps<<<blocks_for(rows.outer * kWarp), kThreads, 0, stream>>>(
+          x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rows.outer, rows.channels, f);
+    } else {
+      normalize_forward_threads<<<blocks_for(rows.outer * rows.inner), kThreads, 0, stream>>>(
+          x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rows, f);
+    }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
+
+void normalize_backward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& grad_x, const RowLayout& rows,
+                        double eps) {
+  if (x.numel() == 0) return;
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "fused_normalize_backward", [&] {
+    const auto f = NormalizeRow<OpMath<scalar_t>>::of(rows.channels, eps);
+    if (rows.inner == 1) {
+      normalize_backward_warps<<<blocks_for(rows.outer * kWarp), kThreads, 0, stream>>>(
+          grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), grad_x.data_ptr<scalar_t>(), rows.outer, rows.channels, f);
+    } else {
+      normalize_backward_threads<<<blocks_for(rows.outer * rows.inner), kThreads, 0, stream>>>(
+          grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), grad_x.data_ptr<scalar_t>(), rows, f);
+    }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
 
 void mp_silu_forward(at::TensorIteratorBase& iter, double rms) { on_cuda<MpSiluForward>(iter, rms); }
 

@@ -1,8 +1,11 @@
 // The CUDA launches of fused_ops.cpp (fused_ops_cuda.cu): each runs one functor of mp_elementwise.h
-// over an iterator that fused_ops.cpp built, in the dtype of its tensors (fp32, fp16, bf16, fp64).
+// over an iterator that fused_ops.cpp built, or over the rows of RowLayout, in the dtype of its tensors
+// (fp32, fp16, bf16, fp64).
 #pragma once
 
 #include <ATen/core/Tensor.h>
+
+#include "cuda/mp_elementwise.h"
 
 namespace at {
 struct TensorIteratorBase;
@@ -15,5 +18,11 @@ void mp_silu_backward(at::TensorIteratorBase& iter, double rms);
 void modulated_mp_silu_forward(at::TensorIteratorBase& iter, double rms);
 void modulated_mp_silu_backward(at::TensorIteratorBase& iter, double rms);  // two outputs: ∂L/∂y, d·y
 void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm);
+
+// y = normalize(x) over each row; x, y dense in one layout.
+void normalize_forward(const at::Tensor& x, const at::Tensor& y, const RowLayout& rows, double eps);
+// ∂L/∂x into grad_x from ∂L/∂y = grad; grad, x, grad_x dense in one layout.
+void normalize_backward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& grad_x, const RowLayout& rows,
+                        double eps);
 
 }  // namespace diffuse::kernels::cuda

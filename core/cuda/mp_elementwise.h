@@ -1,10 +1,12 @@
-// The elementwise maths of the fused magnitude-preserving ops (fused_ops.h), written once for the CPU
-// loops (fused_ops_cpu.cpp) and the CUDA kernels (fused_ops_cuda.cu), so that the CPU tests check the
-// very expressions the GPU runs. Each functor reads its inputs in T, computes in T's op-math type
-// (fp32 for fp16 and bf16) and rounds once, where the unfused graph rounds after every op.
+// The elementwise maths of the fused magnitude-preserving ops (fused_ops.h), and of normalize once a
+// row's sums are known, written once for the CPU loops (fused_ops.cpp) and the CUDA kernels
+// (fused_ops_cuda.cu), so that the CPU tests check the very expressions the GPU runs. Each functor
+// reads its inputs in T, computes in T's op-math type (fp32 for fp16 and bf16) and rounds once, where
+// the unfused graph rounds after every op.
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -73,6 +75,37 @@ struct MpSumForward {
     const OpMath<T> va(a), vb(b);
     const OpMath<T> lerp = t < OpMath<T>(0.5) ? va + t * (vb - va) : vb - (vb - va) * (OpMath<T>(1) - t);
     return T(lerp / norm);
+  }
+};
+
+// A dense tensor's memory as [outer, channels, inner], `channels` the normalized dim: row (o, i) holds
+// the values at o·channels·inner + c·inner + i, c < channels.
+struct RowLayout {
+  int64_t outer, channels, inner;
+};
+
+// normalize(x, {dim}) over one row of C values (fused_normalize), from the row's sums: the divisor
+// n = ‖x‖/√C + eps (the RMS plus eps, as nn/mp_ops.h's normalize forms it), so y = x / n; and the
+// factor k of the backward ∂L/∂x = g/n − x·k, k = (Σ g·x)·(1/√C) / (n²·‖x‖). A zero row has k = 0:
+// there the norm's derivative is taken as 0, as LibTorch's is.
+template <typename O>
+struct NormalizeRow {
+  O inv_sqrt_c, eps;
+  static NormalizeRow of(int64_t channels, double eps) {
+    return {static_cast<O>(std::sqrt(1 / static_cast<double>(channels))), static_cast<O>(eps)};
+  }
+  C10_HOST_DEVICE O divisor(O sum_squares) const { return std::sqrt(sum_squares) * inv_sqrt_c + eps; }
+  C10_HOST_DEVICE O backward_factor(O sum_squares, O dot, O n) const {
+    const O root = std::sqrt(sum_squares);
+    return root > O(0) ? dot * inv_sqrt_c / (n * n * root) : O(0);
+  }
+  template <typename T>
+  C10_HOST_DEVICE T value(T x, O n) const {
+    return T(O(x) / n);
+  }
+  template <typename T>
+  C10_HOST_DEVICE T grad(T g, T x, O n, O k) const {
+    return T(O(g) / n - O(x) * k);
   }
 };
 

@@ -40,7 +40,7 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   x = resample(x, resample_);
   if (flavor_ == BlockFlavor::kEnc) {
     if (conv_skip_) x = conv_skip_->forward(x);
-    x = normalize(x, {1});  // pixel norm
+    x = normalize_over(x, 1);  // pixel norm
   }
 
   const bool fused = fused_elementwise_ && kernels::has_fused_ops(x.device());
@@ -85,7 +85,7 @@ at::Tensor BlockImpl::forward_inference(at::Tensor x, const at::Tensor& emb) {
   x = resample(x, resample_);
   if (flavor_ == BlockFlavor::kEnc) {
     if (conv_skip_) x = conv_skip_->forward(x);
-    x = normalize(x, {1});
+    x = normalize_over(x, 1);
   }
   // conv(silu(x)/0.596) = conv'(silu(x)) with conv' = conv/0.596.
   at::Tensor y = conv_res0_->forward_folded(at::silu(x), 1 / kSiluRms);
@@ -107,6 +107,13 @@ at::Tensor BlockImpl::forward_inference(at::Tensor x, const at::Tensor& emb) {
   return x;
 }
 
+at::Tensor BlockImpl::normalize_over(const at::Tensor& x, int64_t dim) const {
+  if (fused_normalize_.value_or(x.is_cuda()) && kernels::has_fused_ops(x.device())) {
+    return kernels::fused_normalize(x, dim);
+  }
+  return normalize(x, {dim});
+}
+
 // Self-attention over the H·W tokens (§2 step 6). attn_qkv's output channel (h·C_head + c)·3 + j
 // holds component j (q, k, v) of channel c of head h.
 at::Tensor BlockImpl::attention(const at::Tensor& x) {
@@ -123,14 +130,14 @@ at::Tensor BlockImpl::attention_heads(const at::Tensor& qkv_in, int64_t channels
   if (fused_attention_.value_or(qkv_in.is_cuda())) {
     // Tokens first, each head's q, k and v channels last and contiguous, as the fused kernels take them.
     at::Tensor qkv = qkv_in.reshape({n, num_heads_, -1, 3, h * w}).permute({0, 1, 4, 3, 2}).contiguous();
-    qkv = normalize(qkv, {4});
+    qkv = normalize_over(qkv, 4);
     const at::Tensor q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);  // [N, heads, L, C]
     const at::Tensor out = at::scaled_dot_product_attention(q, k, v);                   // scale 1/√C
     return out.permute({0, 1, 3, 2}).reshape({n, channels, h, w});
   }
 #endif
   at::Tensor qkv = qkv_in.reshape({n, num_heads_, -1, 3, h * w});
-  qkv = normalize(qkv, {2});
+  qkv = normalize_over(qkv, 2);
   const at::Tensor q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);
   const double head_channels = static_cast<double>(q.size(2));
   const at::Tensor logits = at::einsum("nhcq,nhck->nhqk", {q, k / std::sqrt(head_channels)});

@@ -41,6 +41,10 @@ class BlockImpl : public torch::nn::Module {
   // Training's mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h) where the device has
   // them; the same function up to rounding. Off: the ops of nn/mp_ops.h.
   void set_fused_elementwise(bool fused) { fused_elementwise_ = fused; }
+  // The pixel norm and the attention's q, k, v normalisation as one fused kernel each
+  // (kernels::fused_normalize), in training and in sampling; the same function up to rounding. Unset
+  // (the default): on CUDA tensors.
+  void set_fused_normalize(bool fused) { fused_normalize_ = fused; }
   // Attention as LibTorch's scaled_dot_product_attention (flash / memory-efficient kernels on CUDA,
   // no [L, L] logits kept for the backward) instead of two einsums and a softmax; LibTorch 2.x only
   // (has_fused_attention), the same function up to rounding. Unset (the default): on CUDA tensors.
@@ -58,6 +62,7 @@ class BlockImpl : public torch::nn::Module {
   // the graph path up to rounding (tests: InferencePath.*).
   at::Tensor forward_inference(at::Tensor x, const at::Tensor& emb);
   at::Tensor attention_heads(const at::Tensor& qkv, int64_t channels, int64_t h, int64_t w) const;
+  at::Tensor normalize_over(const at::Tensor& x, int64_t dim) const;  // nn/mp_ops.h's normalize(x, {dim})
 
   BlockFlavor flavor_;
   Resample resample_;
@@ -66,6 +71,7 @@ class BlockImpl : public torch::nn::Module {
   std::shared_ptr<const DropoutStream> dropout_stream_;
   int64_t ordinal_ = 0;
   bool fused_elementwise_ = false;
+  std::optional<bool> fused_normalize_;
   std::optional<bool> fused_attention_;
 
   at::Tensor emb_gain_;

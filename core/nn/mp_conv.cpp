@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include "cuda/fused_ops.h"
 #include "nn/mp_ops.h"
 #include "util/error.h"
 
@@ -22,9 +23,14 @@ at::Tensor MPConvImpl::normalized_weight() {
   at::Tensor w = weight_.to(at::kFloat);
   if (is_training()) {
     at::NoGradGuard no_grad;
-    weight_.copy_(normalize(w));
+    weight_.copy_(normalize_rows(w));
   }
-  return normalize(w);
+  return normalize_rows(w);
+}
+
+at::Tensor MPConvImpl::normalize_rows(const at::Tensor& w) const {
+  if (!fused_normalize_ || !kernels::has_fused_ops(w.device())) return normalize(w);
+  return kernels::fused_normalize(w.reshape({w.size(0), -1}), 1).view(w.sizes());
 }
 
 at::Tensor MPConvImpl::apply(const at::Tensor& x, const at::Tensor& w) const {

@@ -31,6 +31,9 @@ class MPConvImpl : public torch::nn::Module {
   at::Tensor forward_folded(const at::Tensor& x, const at::Tensor& gain, double scale);
 
   const at::Tensor& weight() const { return weight_; }
+  // The weight normalisation as one fused kernel (kernels::fused_normalize over the weight's rows)
+  // where the device has it; the same weights up to rounding.
+  void set_fused_normalize(bool fused) { fused_normalize_ = fused; }
 
  private:
   at::Tensor normalized_weight();  // steps 1-3 of §1.6, fp32
@@ -53,7 +56,10 @@ class MPConvImpl : public torch::nn::Module {
   // autograd {ŵ, undefined}.
   std::pair<at::Tensor, at::Tensor> inference_weights(double scale);
 
+  at::Tensor normalize_rows(const at::Tensor& w) const;  // §1.1 over each output channel
+
   at::Tensor weight_;
+  bool fused_normalize_ = false;
   Cache cache_;
 };
 TORCH_MODULE(MPConv);

@@ -63,6 +63,13 @@ void UNetImpl::set_fused_elementwise(bool fused) {
   for_each_block([fused](BlockImpl& b) { b.set_fused_elementwise(fused); });
 }
 
+void UNetImpl::set_fused_normalize(bool fused) {
+  for_each_block([fused](BlockImpl& b) { b.set_fused_normalize(fused); });
+  for (const auto& module : modules()) {
+    if (auto* conv = module->as<MPConvImpl>()) conv->set_fused_normalize(fused);
+  }
+}
+
 void UNetImpl::set_fused_attention(bool fused) {
   for_each_block([fused](BlockImpl& b) { b.set_fused_attention(fused); });
 }

@@ -31,6 +31,10 @@ class UNetImpl : public torch::nn::Module {
   void set_dropout_stream(const std::shared_ptr<const DropoutStream>& stream);
   // Every Block's training ops as fused kernels, or not (BlockImpl::set_fused_elementwise).
   void set_fused_elementwise(bool fused);
+  // Every normalisation of the U-Net (the blocks' pixel norm and attention q, k, v, the weight of each
+  // of its MPConvs) as a fused kernel, or not (kernels::fused_normalize). Unset, the blocks' are fused
+  // on CUDA tensors (BlockImpl::set_fused_normalize) and the weights' are not.
+  void set_fused_normalize(bool fused);
   // Every Block's attention through scaled_dot_product_attention (BlockImpl::set_fused_attention).
   void set_fused_attention(bool fused);
   // Training in the channels-last layout (sampling always uses it): cuDNN's fp16/bf16 convolutions

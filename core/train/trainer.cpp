@@ -210,6 +210,8 @@ struct Trainer::Impl {
     if (tuning.loss_readback_steps <= 0) tuning.loss_readback_steps = device.is_cuda() ? 32 : 1;
     if (!tuning.fused_elementwise) tuning.fused_elementwise = device.is_cuda();
     net->unet()->set_fused_elementwise(*tuning.fused_elementwise);
+    if (!tuning.fused_normalize) tuning.fused_normalize = device.is_cuda();
+    net->unet()->set_fused_normalize(*tuning.fused_normalize);
     if (!tuning.channels_last) tuning.channels_last = device.is_cuda();
     net->unet()->set_channels_last_training(*tuning.channels_last);
     if (!tuning.fused_attention) tuning.fused_attention = device.is_cuda() && BlockImpl::has_fused_attention();

@@ -21,8 +21,9 @@ class PowerEma;
 
 // Switches of the trainer's speed levers, for the benchmarks that measure each one (bench/gpu) and the
 // tests that show it changes nothing: any setting trains the same run, bit for bit, or up to rounding
-// for the levers that change the arithmetic (the fused kernels, channels-last, the fused attention;
-// TrainerTuning.*). Not part of the config, as no result depends on them beyond rounding.
+// for the levers that change the arithmetic (the fused kernels and normalisations, channels-last, the
+// fused attention; TrainerTuning.*). Not part of the config, as no result depends on them beyond
+// rounding.
 struct TrainerTuning {
   // Steps whose losses stay on the device before one read brings them to the host (the statistics,
   // the status's loss, the non-finite guard), so that the host queues the next steps without waiting
@@ -36,6 +37,10 @@ struct TrainerTuning {
   // rounding (not bit for bit); unset: on CUDA, off on the CPU (whose results so stay bit for bit
   // those of the unfused graph).
   std::optional<bool> fused_elementwise;
+  // The U-Net's normalisations (the blocks' pixel norm and attention q, k, v, the weight normalisation
+  // of every convolution) as one fused kernel each (UNetImpl::set_fused_normalize), the same run up
+  // to rounding; unset: on CUDA, off on the CPU.
+  std::optional<bool> fused_normalize;
   // The U-Net trains in the channels-last layout (UNetImpl::set_channels_last_training), the same run
   // up to rounding; unset: on CUDA, off on the CPU.
   std::optional<bool> channels_last;

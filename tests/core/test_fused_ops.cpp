@@ -113,10 +113,78 @@ TEST_P(FusedOps, MpSumEqualsItsDefinitionWithItsGradients) {
   }
 }
 
+// normalize over one dim, in each layout the network gives it: rows whose values are contiguous (the
+// pixel norm of channels-last activations, q/k/v tokens-first, weights [out, fan_in]; one CUDA warp per
+// row) and rows strided over an inner block (NCHW's pixel norm, the einsum path's q/k/v; one CUDA
+// thread per row), a row of one value, more channels than a warp has lanes, and an input that is not
+// dense.
+TEST_P(FusedOps, NormalizeEqualsItsDefinitionWithItsGradient) {
+  struct Case {
+    std::string name;
+    std::vector<int64_t> shape;
+    int64_t dim;
+    bool channels_last = false, strided = false;
+  };
+  const std::vector<Case> cases{
+      {"NCHW pixel norm", kShape, 1},
+      {"channels-last pixel norm", kShape, 1, true},
+      {"last dim", kShape, 3},
+      {"first dim", kShape, 0},
+      {"weight rows", {6, 300}, 1},
+      {"strided inner block", {2, 70, 3}, 1},
+      {"one channel", {3, 1, 7, 9}, 1},
+      {"not dense", kShape, 2, false, true},
+  };
+  uint64_t seed = 20;
+  for (const Case& c : cases) {
+    auto [x, x64] = input(c.shape, seed++, 2.0);
+    auto [g, g64] = input(c.shape, seed++);
+    if (c.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    if (c.strided) {  // every other column of a wider tensor
+      std::vector<int64_t> wide = c.shape;
+      wide.back() *= 2;
+      at::Tensor storage = at::zeros(wide, x.options());
+      storage.slice(-1, 0, wide.back(), 2).copy_(x);
+      x = storage.slice(-1, 0, wide.back(), 2);
+      ASSERT_FALSE(x.is_non_overlapping_and_dense());
+    }
+    x.requires_grad_(true);
+    x64.requires_grad_(true);
+    const at::Tensor y = kernels::fused_normalize(x, c.dim);
+    const at::Tensor y64 = normalize(x64, {c.dim});
+    EXPECT_TRUE(close_to("normalize " + c.name, y, y64.detach(), 4));
+    y.backward(g);
+    y64.backward(g64);
+    EXPECT_TRUE(close_to("normalize' " + c.name, x.grad(), x64.grad(), 8));
+  }
+}
+
+// A row of zeros: the output is 0 and the gradient g/eps (the norm's derivative at 0 taken as 0, as
+// LibTorch's autograd takes it), not NaN.
+TEST_P(FusedOps, NormalizeOfAZeroRowHasAFiniteGradient) {
+  for (const bool channels_last : {false, true}) {
+    auto [x, x64] = input(kShape, 40);
+    auto [g, g64] = input(kShape, 41);
+    x = x.clone();
+    x.select(2, 0).select(2, 0).zero_();  // the pixel (h, w) = (0, 0) of every image: zero channels
+    x64 = x.detach().to(at::kCPU, at::kDouble);
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    x.requires_grad_(true);
+    x64.requires_grad_(true);
+    const at::Tensor y = kernels::fused_normalize(x, 1);
+    normalize(x64, {1}).backward(g64);
+    y.backward(g);
+    EXPECT_EQ(y.select(2, 0).select(2, 0).abs().max().item<double>(), 0.0);
+    EXPECT_TRUE(x.grad().isfinite().all().item<bool>());
+    EXPECT_TRUE(close_to("normalize' with zero rows", x.grad(), x64.grad(), 8));
+  }
+}
+
 TEST_P(FusedOps, RefusesMismatchedOperands) {
   const at::Tensor a = input(kShape, 10).first;
   EXPECT_ANY_THROW(kernels::fused_mp_sum(a, a.narrow(0, 0, 2), 0.3));
   EXPECT_ANY_THROW(kernels::fused_modulated_mp_silu(a, a, kSiluRms));
+  EXPECT_ANY_THROW(kernels::fused_normalize(a.to(at::kInt), 1));
 }
 
 std::vector<std::tuple<std::string, at::ScalarType>> cases() {

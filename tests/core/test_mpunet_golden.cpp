@@ -133,22 +133,26 @@ class MpunetGolden : public ::testing::TestWithParam<std::string> {
  protected:
   at::Device device() const { return at::Device(GetParam()); }
   at::Tensor on_device(const std::string& name) const { return g(name).to(device()); }
-  void check_training_step(bool fused_elementwise, bool channels_last, bool fused_attention);
-  void check_eval_outputs(bool fused_attention);
+  // The training levers that change the arithmetic, as a set.
+  enum Lever : unsigned { kNone = 0, kFusedKernels = 1, kFusedNormalize = 2, kChannelsLast = 4, kFusedAttention = 8 };
+  void check_training_step(unsigned levers);
+  void check_eval_outputs(bool fused_attention, bool fused_normalize);
 };
 
-void MpunetGolden::check_eval_outputs(bool fused_attention) {
+void MpunetGolden::check_eval_outputs(bool fused_attention, bool fused_normalize) {
   Precond net = load_tiny(device());
   net->eval();
   net->unet()->set_fused_attention(fused_attention);
+  net->unet()->set_fused_normalize(fused_normalize);
   const PrecondOutput out =
       net->forward(on_device("eval.x"), on_device("eval.sigma"), on_device("eval.labels"), /*return_logvar=*/true);
   EXPECT_TRUE(test::tensors_close("eval.D", out.denoised, g("eval.D"), 1e-5));
   EXPECT_TRUE(test::tensors_close("eval.logvar", out.logvar, g("eval.logvar"), 1e-5));
 }
 
-TEST_P(MpunetGolden, EvalOutputsMatchReference) { check_eval_outputs(false); }
-TEST_P(MpunetGolden, EvalOutputsWithFusedAttentionMatchReference) { check_eval_outputs(true); }
+TEST_P(MpunetGolden, EvalOutputsMatchReference) { check_eval_outputs(false, false); }
+TEST_P(MpunetGolden, EvalOutputsWithFusedAttentionMatchReference) { check_eval_outputs(true, false); }
+TEST_P(MpunetGolden, EvalOutputsWithFusedNormalizeMatchReference) { check_eval_outputs(false, true); }
 
 TEST_P(MpunetGolden, EvalWithoutLabelsUsesZeroLabelRow) {
   Precond net = load_tiny(device());
@@ -158,14 +162,16 @@ TEST_P(MpunetGolden, EvalWithoutLabelsUsesZeroLabelRow) {
 }
 
 // One training iteration in the reference order (spec §1.6): forward (forced WN), loss, backward,
-// Adam step; with the blocks' elementwise ops unfused (nn/mp_ops.h) or fused (cuda/fused_ops.h), in
-// the NCHW or the channels-last layout, attention by einsums or scaled_dot_product_attention.
-void MpunetGolden::check_training_step(bool fused_elementwise, bool channels_last, bool fused_attention) {
+// Adam step; with the blocks' elementwise ops and the normalisations unfused (nn/mp_ops.h) or fused
+// (cuda/fused_ops.h), in the NCHW or the channels-last layout, attention by einsums or
+// scaled_dot_product_attention.
+void MpunetGolden::check_training_step(unsigned levers) {
   Precond net = load_tiny(device());
   net->train();
-  net->unet()->set_fused_elementwise(fused_elementwise);
-  net->unet()->set_channels_last_training(channels_last);
-  net->unet()->set_fused_attention(fused_attention);
+  net->unet()->set_fused_elementwise((levers & kFusedKernels) != 0);
+  net->unet()->set_fused_normalize((levers & kFusedNormalize) != 0);
+  net->unet()->set_channels_last_training((levers & kChannelsLast) != 0);
+  net->unet()->set_fused_attention((levers & kFusedAttention) != 0);
   const at::Tensor x = on_device("eval.x");
   const at::Tensor sigma = on_device("train.sigma").reshape({-1, 1, 1, 1});
   const at::Tensor noisy = x + sigma * on_device("train.noise");
@@ -196,11 +202,14 @@ void MpunetGolden::check_training_step(bool fused_elementwise, bool channels_las
   }
 }
 
-TEST_P(MpunetGolden, TrainingStepMatchesReference) { check_training_step(false, false, false); }
-TEST_P(MpunetGolden, TrainingStepWithFusedKernelsMatchesReference) { check_training_step(true, false, false); }
-TEST_P(MpunetGolden, TrainingStepChannelsLastMatchesReference) { check_training_step(false, true, false); }
-TEST_P(MpunetGolden, TrainingStepWithFusedAttentionMatchesReference) { check_training_step(false, false, true); }
-TEST_P(MpunetGolden, TrainingStepWithEveryGpuLeverMatchesReference) { check_training_step(true, true, true); }
+TEST_P(MpunetGolden, TrainingStepMatchesReference) { check_training_step(kNone); }
+TEST_P(MpunetGolden, TrainingStepWithFusedKernelsMatchesReference) { check_training_step(kFusedKernels); }
+TEST_P(MpunetGolden, TrainingStepWithFusedNormalizeMatchesReference) { check_training_step(kFusedNormalize); }
+TEST_P(MpunetGolden, TrainingStepChannelsLastMatchesReference) { check_training_step(kChannelsLast); }
+TEST_P(MpunetGolden, TrainingStepWithFusedAttentionMatchesReference) { check_training_step(kFusedAttention); }
+TEST_P(MpunetGolden, TrainingStepWithEveryGpuLeverMatchesReference) {
+  check_training_step(kFusedKernels | kFusedNormalize | kChannelsLast | kFusedAttention);
+}
 
 // The optimizer alone: Adam applied to the reference's own post-forward weights and gradients.
 TEST_P(MpunetGolden, AdamStepOnReferenceGradientsMatchesReference) {

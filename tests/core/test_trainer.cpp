@@ -56,14 +56,23 @@ TrainerTuning tuning_of(int64_t loss_readback_steps, bool multi_tensor, bool pin
   return tuning;
 }
 
-// The levers that change the arithmetic (or, for the graphs, may on CUDA), each on or off; the others
-// keep their defaults.
-TrainerTuning rounding_levers(bool fused_elementwise, bool channels_last, bool fused_attention, bool cuda_graphs = false) {
+// The levers that change the arithmetic (or, for the graphs, may on CUDA): those named on, the other
+// four off; the remaining levers keep their defaults.
+enum RoundingLever : unsigned {
+  kNone = 0,
+  kFusedKernels = 1,
+  kFusedNormalize = 2,
+  kChannelsLast = 4,
+  kFusedAttention = 8,
+  kCudaGraphs = 16,
+};
+TrainerTuning rounding_levers(unsigned on) {
   TrainerTuning tuning;
-  tuning.fused_elementwise = fused_elementwise;
-  tuning.channels_last = channels_last;
-  tuning.fused_attention = fused_attention;
-  tuning.cuda_graphs = cuda_graphs;
+  tuning.fused_elementwise = (on & kFusedKernels) != 0;
+  tuning.fused_normalize = (on & kFusedNormalize) != 0;
+  tuning.channels_last = (on & kChannelsLast) != 0;
+  tuning.fused_attention = (on & kFusedAttention) != 0;
+  tuning.cuda_graphs = (on & kCudaGraphs) != 0;
   return tuning;
 }
 
@@ -486,7 +495,7 @@ void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with
   const int64_t steps = 24;
   const double tolerance = test::test_device() == "cuda" ? 1e-2 : 3e-5;
   std::vector<std::string> dirs;
-  for (const TrainerTuning& tuning : {rounding_levers(false, false, false), with}) {
+  for (const TrainerTuning& tuning : {rounding_levers(kNone), with}) {
     dirs.push_back(test::make_temp_dir("rounding"));
     Trainer::create(tiny_config(dirs.back(), steps), {}, tuning)->run(steps);
   }
@@ -524,17 +533,21 @@ void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with
 }
 
 TEST(TrainerTuning, FusedKernelsTrainTheSameRunUpToRounding) {
-  expect_same_run_up_to_rounding("fused kernels", rounding_levers(true, false, false));
+  expect_same_run_up_to_rounding("fused kernels", rounding_levers(kFusedKernels));
+}
+
+TEST(TrainerTuning, FusedNormalizeTrainsTheSameRunUpToRounding) {
+  expect_same_run_up_to_rounding("fused normalize", rounding_levers(kFusedNormalize));
 }
 
 TEST(TrainerTuning, ChannelsLastTrainsTheSameRunUpToRounding) {
-  expect_same_run_up_to_rounding("channels-last", rounding_levers(false, true, false));
+  expect_same_run_up_to_rounding("channels-last", rounding_levers(kChannelsLast));
 }
 
 // On LibTorch 1.13, which has no scaled_dot_product_attention, the setting falls back to the einsums
 // and the runs are equal.
 TEST(TrainerTuning, FusedAttentionTrainsTheSameRunUpToRounding) {
-  expect_same_run_up_to_rounding("fused attention", rounding_levers(false, false, true));
+  expect_same_run_up_to_rounding("fused attention", rounding_levers(kFusedAttention));
 }
 
 // Each pass's forward and backward replayed as a CUDA graph trains the same run: bit for bit on the CPU,
@@ -542,7 +555,7 @@ TEST(TrainerTuning, FusedAttentionTrainsTheSameRunUpToRounding) {
 // accumulated over the two passes of every step, each pass's losses its own); on CUDA the replayed
 // kernels are the eager ones, but cuDNN may choose other algorithms in the other run.
 TEST(TrainerTuning, CudaGraphedPassesTrainTheSameRun) {
-  expect_same_run_up_to_rounding("CUDA graphs", rounding_levers(false, false, false, true), /*bitwise_on_cpu=*/true);
+  expect_same_run_up_to_rounding("CUDA graphs", rounding_levers(kCudaGraphs), /*bitwise_on_cpu=*/true);
 }
 
 // With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
