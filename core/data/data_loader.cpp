@@ -12,28 +12,21 @@
 #include <ATen/ops/zeros.h>
 
 #include "util/error.h"
+#include "util/seed.h"
 
 namespace diffuse {
 namespace {
 
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
 // Separate streams for the two random choices, so that neither depends on the other.
 constexpr uint64_t kPermutationStream = 1;
 constexpr uint64_t kFlipStream = 2;
 // Workers build batches in nearly increasing order; a few epochs cover every batch in flight.
 constexpr size_t kCachedEpochs = 4;
 
-// splitmix64's finaliser: a bijective 64-bit mix.
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint64_t hash2(uint64_t a, uint64_t b) { return mix64(mix64(a + kGolden) ^ b); }
+uint64_t hash2(uint64_t a, uint64_t b) { return splitmix64_finalize(mix_seed(a) ^ b); }
 
 // splitmix64 generator.
-uint64_t next_random(uint64_t& state) { return mix64(state += kGolden); }
+uint64_t next_random(uint64_t& state) { return splitmix64_finalize(state += kGoldenGamma); }
 
 void check_size(int64_t dataset_size) {
   if (dataset_size < 1) fail(ErrorCode::kInvalidArgument, "sampler: dataset size {} must be positive", dataset_size);

@@ -5,13 +5,18 @@
 
 namespace diffuse {
 
-// splitmix64 finaliser: a well-mixed 64-bit hash.
-inline uint64_t mix_seed(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+// splitmix64 (Steele, Lea, Flood 2014): its finaliser, a bijective 64-bit mix, and its step
+// mix_seed(x) = finaliser(x + γ), a well-mixed hash; mix_seed(s + i·γ) is the generator's i-th output
+// from state s. constexpr, so that CUDA kernels call them too (nvcc's relaxed constexpr).
+constexpr uint64_t kGoldenGamma = 0x9E3779B97F4A7C15ull;
+
+constexpr uint64_t splitmix64_finalize(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
+
+constexpr uint64_t mix_seed(uint64_t x) { return splitmix64_finalize(x + kGoldenGamma); }
 
 enum class SeedPurpose : uint64_t { kInit = 1, kStep = 2, kData = 3, kValidation = 4, kMetrics = 5 };
 
