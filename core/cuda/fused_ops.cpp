@@ -229,6 +229,39 @@ at::Tensor normalize_backward(const at::Tensor& grad, const at::Tensor& x, int64
   return grad_x;
 }
 
+// x's memory as images: [N, C, ...] contiguous, or channels-last (4-d), else made contiguous first.
+std::pair<at::Tensor, ImageLayout> images_of(const at::Tensor& x) {
+  const bool channels_last = x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+  const at::Tensor dense = channels_last || x.is_contiguous() ? x : x.contiguous();
+  const int64_t size = x.size(0) == 0 ? 0 : x.numel() / x.size(0);
+  return {dense, ImageLayout{size, x.dim() > 1 ? x.size(1) : 1, channels_last}};
+}
+
+// x·keep/(1 − p), keep from HashedDropout: the forward on the activations and, with the same keys,
+// the backward on their gradient.
+at::Tensor hashed_dropout(const at::Tensor& input, const at::Tensor& keys, int64_t ordinal, double p) {
+  const auto [x, images] = images_of(input);
+  at::Tensor out = at::empty_like(x);
+  if (x.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::hashed_dropout(x, keys, out, images, ordinal, p));
+    return out;
+  }
+  const int64_t* image_keys = keys.data_ptr<int64_t>();
+  DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "fused_dropout", [&] {
+    const auto f = HashedDropout<scalar_t>::of(p);
+    const scalar_t* in = x.data_ptr<scalar_t>();
+    scalar_t* to = out.data_ptr<scalar_t>();
+    at::parallel_for(0, x.size(0), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        const uint64_t key = dropout_block_key(static_cast<uint64_t>(image_keys[n]), ordinal);
+        const int64_t base = n * images.size;
+        for (int64_t r = 0; r < images.size; ++r) to[base + r] = f.value(in[base + r], f.keep(key, images.position(r)));
+      }
+    });
+  });
+  return out;
+}
+
 // ---- the differentiable ops ------------------------------------------------------------------------
 
 struct MpSilu : torch::autograd::Function<MpSilu> {
@@ -284,6 +317,22 @@ struct Normalize : torch::autograd::Function<Normalize> {
   }
 };
 
+// The mask is made again from the keys for the backward, not kept.
+struct FusedDropout : torch::autograd::Function<FusedDropout> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& keys, int64_t ordinal,
+                            double p) {
+    ctx->save_for_backward({keys});
+    ctx->saved_data["ordinal"] = ordinal;
+    ctx->saved_data["p"] = p;
+    return hashed_dropout(x, keys, ordinal, p);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor keys = ctx->get_saved_variables()[0];
+    return {hashed_dropout(grads[0], keys, ctx->saved_data["ordinal"].toInt(), ctx->saved_data["p"].toDouble()),
+            at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
 void check_device(const at::Tensor& x, const char* op) {
   if (!has_fused_ops(x.device())) {
     fail(ErrorCode::kInternal, "{}: no fused kernel for device {}", op, x.device().str());
@@ -327,6 +376,20 @@ at::Tensor fused_normalize(const at::Tensor& x, int64_t dim, double eps) {
     fail(ErrorCode::kInternal, "fused_normalize: x must be a floating-point tensor of at least one dim");
   }
   return Normalize::apply(x, at::maybe_wrap_dim(dim, x.dim()), eps);
+}
+
+at::Tensor fused_dropout(const at::Tensor& x, const at::Tensor& keys, int64_t ordinal, double p) {
+  check_device(x, "fused_dropout");
+  if (!at::isFloatingType(x.scalar_type()) || x.dim() == 0) {
+    fail(ErrorCode::kInternal, "fused_dropout: x must be a floating-point tensor of at least one dim");
+  }
+  if (keys.dim() != 1 || keys.size(0) != x.size(0) || keys.scalar_type() != at::kLong || keys.device() != x.device() ||
+      !keys.is_contiguous()) {
+    fail(ErrorCode::kInternal, "fused_dropout: keys must be one int64 per image ({}) on {}, not {}-d {} of {} on {}",
+         x.size(0), x.device().str(), keys.dim(), c10::toString(keys.scalar_type()), keys.numel(), keys.device().str());
+  }
+  if (!(p >= 0 && p < 1)) fail(ErrorCode::kInternal, "fused_dropout: p = {} is not in [0, 1)", p);
+  return FusedDropout::apply(x, keys, ordinal, p);
 }
 
 }  // namespace diffuse::kernels

@@ -1,5 +1,6 @@
 #include "cuda/fused_ops_cuda.h"
 
+#include <algorithm>
 #include <limits>
 
 #include <ATen/cuda/CUDAContext.h>
@@ -7,6 +8,7 @@
 #include <ATen/native/cuda/Loops.cuh>
 #include <c10/cuda/CUDAException.h>
 
+#include "cuda/fused_ops.h"
 #include "cuda/mp_elementwise.h"
 
 namespace diffuse::kernels::cuda {
@@ -107,6 +109,19 @@ __global__ void normalize_backward_threads(const T* __restrict__ g, const T* __r
   }
 }
 
+// ---- hashed dropout: a thread per value, consecutive threads at consecutive addresses ----------------
+
+template <typename T>
+__global__ void hashed_dropout_kernel(const T* __restrict__ x, const int64_t* __restrict__ keys, T* __restrict__ out,
+                                      int64_t numel, ImageLayout images, int64_t ordinal, HashedDropout<T> f) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < numel; i += stride) {
+    const int64_t n = i / images.size, r = i - n * images.size;
+    const uint64_t key = dropout_block_key(static_cast<uint64_t>(keys[n]), ordinal);
+    out[i] = f.value(x[i], f.keep(key, images.position(r)));
+  }
+}
+
 // Blocks of kThreads for `threads` threads.
 unsigned int blocks_for(int64_t threads) {
   const int64_t blocks = (threads + kThreads - 1) / kThreads;
@@ -145,6 +160,22 @@ void normalize_backward(const at::Tensor& grad, const at::Tensor& x, const at::T
       normalize_backward_threads<<<blocks_for(rows.outer * rows.inner), kThreads, 0, stream>>>(
           grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), grad_x.data_ptr<scalar_t>(), rows, f);
     }
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
+
+void hashed_dropout(const at::Tensor& x, const at::Tensor& keys, const at::Tensor& out, const ImageLayout& images,
+                    int64_t ordinal, double p) {
+  const int64_t numel = x.numel();
+  if (numel == 0) return;
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  // Enough blocks to fill the device several times over; the grid-stride loop covers the rest.
+  const int64_t max_blocks = 32LL * at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  const auto blocks = static_cast<unsigned int>(std::min((numel + kThreads - 1) / kThreads, max_blocks));
+  DIFFUSE_DISPATCH_FUSED(x.scalar_type(), "fused_dropout", [&] {
+    hashed_dropout_kernel<<<blocks, kThreads, 0, stream>>>(x.data_ptr<scalar_t>(), keys.data_ptr<int64_t>(),
+                                                          out.data_ptr<scalar_t>(), numel, images, ordinal,
+                                                          HashedDropout<scalar_t>::of(p));
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
 }

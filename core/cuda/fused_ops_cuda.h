@@ -25,4 +25,9 @@ void normalize_forward(const at::Tensor& x, const at::Tensor& y, const RowLayout
 void normalize_backward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& grad_x, const RowLayout& rows,
                         double eps);
 
+// out = x·keep/(1 − p) with HashedDropout's mask from keys (int64 [N]) and `ordinal`; x, out dense in
+// the layout `images` describes.
+void hashed_dropout(const at::Tensor& x, const at::Tensor& keys, const at::Tensor& out, const ImageLayout& images,
+                    int64_t ordinal, double p);
+
 }  // namespace diffuse::kernels::cuda

@@ -12,6 +12,8 @@
 #include <ATen/OpMathType.h>
 #include <c10/macros/Macros.h>
 
+#include "util/seed.h"
+
 namespace diffuse::kernels {
 
 template <typename T>
@@ -107,6 +109,33 @@ struct NormalizeRow {
   C10_HOST_DEVICE T grad(T g, T x, O n, O k) const {
     return T(O(g) / n - O(x) * k);
   }
+};
+
+// A dense [N, C, ...] tensor's memory as N images of `size` values each, in [C, ...] order or, channels
+// last, in [..., C] order; position(r) is the [C, ...] index of an image's r-th value in memory.
+struct ImageLayout {
+  int64_t size, channels;
+  bool channels_last;
+  C10_HOST_DEVICE int64_t position(int64_t r) const {
+    return channels_last ? r % channels * (size / channels) + r / channels : r;
+  }
+};
+
+// Dropout whose mask is a function of where a value is, not of a generator's state (fused_dropout):
+// value j of an image (its index in the image's [C, H, W] order, whatever the memory layout) is kept
+// iff the top 32 bits of splitmix64's j-th output from the image's block key (dropout_block_key) are
+// below keep_threshold = round((1 − p)·2^32); a kept value is divided by 1 − p (inverted dropout).
+template <typename T>
+struct HashedDropout {
+  uint64_t keep_threshold;
+  OpMath<T> keep_probability;  // 1 − p
+  static HashedDropout of(double p) {
+    return {static_cast<uint64_t>(std::llround((1 - p) * 0x1p32)), static_cast<OpMath<T>>(1 - p)};
+  }
+  C10_HOST_DEVICE bool keep(uint64_t block_key, int64_t j) const {
+    return (mix_seed(block_key + static_cast<uint64_t>(j) * kGoldenGamma) >> 32) < keep_threshold;
+  }
+  C10_HOST_DEVICE T value(T x, bool kept) const { return kept ? T(OpMath<T>(x) / keep_probability) : T(0); }
 };
 
 }  // namespace diffuse::kernels

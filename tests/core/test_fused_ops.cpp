@@ -13,6 +13,7 @@
 #include "cuda/fused_ops.h"
 #include "nn/mp_ops.h"
 #include "test_util.h"
+#include "util/seed.h"
 
 namespace diffuse::fused_ops_test {
 namespace {
@@ -180,11 +181,92 @@ TEST_P(FusedOps, NormalizeOfAZeroRowHasAFiniteGradient) {
   }
 }
 
+// fused_dropout's definition (cuda/fused_ops.h), computed here on the host: the keep mask of x's
+// shape in fp64 (1 kept, 0 dropped), value [n, c, h, w] from image n's key, `ordinal` and its [C, H, W]
+// index j, kept iff the top 32 bits of mix_seed(block key + j·γ) are below round((1 − p)·2^32).
+at::Tensor dropout_mask(const std::vector<int64_t>& keys, at::IntArrayRef shape, int64_t ordinal, double p) {
+  at::Tensor keep = at::empty(shape, at::kDouble);
+  auto k = keep.accessor<double, 4>();
+  const auto threshold = static_cast<uint64_t>(std::llround((1 - p) * 0x1p32));
+  for (int64_t n = 0; n < shape[0]; ++n) {
+    const uint64_t block_key = mix_seed(static_cast<uint64_t>(keys[n]) + static_cast<uint64_t>(ordinal));
+    for (int64_t j = 0; j < shape[1] * shape[2] * shape[3]; ++j) {
+      const uint64_t bits = mix_seed(block_key + static_cast<uint64_t>(j) * kGoldenGamma) >> 32;
+      k[n][j / (shape[2] * shape[3])][j / shape[3] % shape[2]][j % shape[3]] = bits < threshold ? 1 : 0;
+    }
+  }
+  return keep;
+}
+
+at::Tensor key_tensor(const std::vector<int64_t>& keys, const at::Device& device) {
+  return at::tensor(keys, at::kLong).to(device);
+}
+
+// The mask is its definition exactly (on CUDA too: the same integer hash), in any memory layout of x
+// and of the incoming gradient; the kept values are x/(1 − p) up to one rounding; the backward drops
+// the same values; and an image's mask is its own in a batch of any size.
+TEST_P(FusedOps, DropoutEqualsItsDefinitionInEveryLayoutWithItsGradient) {
+  const double p = 0.3;
+  const int64_t ordinal = 7;
+  const std::vector<int64_t> keys{11, -5, 1LL << 62};  // any 64 bits
+  const at::Tensor keep = dropout_mask(keys, kShape, ordinal, p);
+  for (const std::string layout : {"contiguous", "channels-last", "permuted", "not dense"}) {
+    auto [x, x64] = input(kShape, 50);
+    auto [g, g64] = input(kShape, 51);
+    if (layout == "channels-last") x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    if (layout == "permuted") x = x.transpose(2, 3).contiguous().transpose(2, 3);  // dense, W before H
+    if (layout == "not dense") x = at::cat({x, x}, 1).narrow(1, 0, kShape[1]);     // a view into a larger tensor
+    if (layout != "channels-last") g = g.contiguous(at::MemoryFormat::ChannelsLast);  // another layout than x's
+    x.requires_grad_(true);
+    const at::Tensor y = kernels::fused_dropout(x, key_tensor(keys, device()), ordinal, p);
+    const std::string what = "dropout (" + layout + ")";
+    const at::Tensor kept = y.detach().ne(0).to(at::kCPU, at::kDouble);
+    EXPECT_TRUE(at::equal(kept, keep)) << what << ": " << (kept - keep).abs().sum().item<double>()
+                                       << " values kept or dropped against the definition";
+    EXPECT_TRUE(close_to(what, y, x64 * keep / (1 - p), 2));
+    y.backward(g);
+    EXPECT_TRUE(close_to(what + "'", x.grad(), g64 * keep / (1 - p), 2));
+
+    const at::Tensor two = kernels::fused_dropout(x.detach().narrow(0, 1, 2), key_tensor({keys[1], keys[2]}, device()),
+                                                  ordinal, p);
+    EXPECT_TRUE(at::equal(two, y.detach().narrow(0, 1, 2))) << what << ": images 1, 2 alone";
+  }
+}
+
+// The keep rate is 1 − p, and masks are independent across positions, blocks and images: over
+// 2^19 values the fraction kept, and the fractions where a value and its neighbour, the same value in
+// the next block, and in the next image are both kept, lie within 5 standard deviations of 1 − p and
+// (1 − p)². The hash is integer arithmetic, the same on every device: this runs on the CPU.
+TEST(FusedDropout, KeepsEachValueWithProbability1MinusPIndependently) {
+  const double p = 0.1, q = 1 - p;
+  const std::vector<int64_t> shape{8, 64, 32, 32};
+  std::vector<int64_t> keys;
+  for (int64_t n = 0; n < shape[0]; ++n) keys.push_back(static_cast<int64_t>(mix_seed(static_cast<uint64_t>(n))));
+  const at::Tensor ones = at::ones(shape, at::kFloat), key = key_tensor(keys, at::kCPU);
+  const at::Tensor a = kernels::fused_dropout(ones, key, 3, p).ne(0).flatten(1).to(at::kDouble);
+  const at::Tensor b = kernels::fused_dropout(ones, key, 4, p).ne(0).flatten(1).to(at::kDouble);
+  const auto within = [](const std::string& what, const at::Tensor& both, double rate) {
+    const double n = static_cast<double>(both.numel()), fraction = both.mean().item<double>();
+    const double sd = std::sqrt(rate * (1 - rate) / n);
+    EXPECT_NEAR(fraction, rate, 5 * sd) << what << " over " << n << " values";
+  };
+  within("kept", a, q);
+  within("kept with its neighbour", a.narrow(1, 0, a.size(1) - 1) * a.narrow(1, 1, a.size(1) - 1), q * q);
+  within("kept in the next block", a * b, q * q);
+  within("kept in the next image", a.narrow(0, 0, 7) * a.narrow(0, 1, 7), q * q);
+  EXPECT_EQ(kernels::fused_dropout(ones, key, 3, 0.0).min().item<double>(), 1.0) << "p = 0 keeps every value";
+}
+
 TEST_P(FusedOps, RefusesMismatchedOperands) {
   const at::Tensor a = input(kShape, 10).first;
   EXPECT_ANY_THROW(kernels::fused_mp_sum(a, a.narrow(0, 0, 2), 0.3));
   EXPECT_ANY_THROW(kernels::fused_modulated_mp_silu(a, a, kSiluRms));
   EXPECT_ANY_THROW(kernels::fused_normalize(a.to(at::kInt), 1));
+  const at::Tensor keys = key_tensor({1, 2, 3}, device());
+  EXPECT_ANY_THROW(kernels::fused_dropout(a, keys.narrow(0, 0, 2), 0, 0.1));
+  EXPECT_ANY_THROW(kernels::fused_dropout(a, keys.to(at::kInt), 0, 0.1));
+  EXPECT_ANY_THROW(kernels::fused_dropout(a, keys, 0, 1.0));
+  EXPECT_ANY_THROW(kernels::fused_dropout(a, keys, 0, std::nan("")));
 }
 
 std::vector<std::tuple<std::string, at::ScalarType>> cases() {
