@@ -268,6 +268,12 @@ for lever in cuda-graphs fused-attention fused-normalize; do
   done
 done
 
+# A network with dropout (the xs preset has none): with the fused dropout, which lets the graphs capture
+# the passes, and without it (a generator reseeded per image and block, no graphs).
+stage train_diffuse_fp16_dropout 45 "$build/bench/gpu/train_bench" --precision fp16 --dropout 0.1 "${bench[@]}"
+stage train_diffuse_fp16_dropout_without_fused-dropout 45 "$build/bench/gpu/train_bench" --precision fp16 \
+  --dropout 0.1 --without fused-dropout "${bench[@]}"
+
 # --- tables --------------------------------------------------------------------------------------------
 logs=("$out"/train_*.log "$out"/sample_*.log)
 "$py" bench/gpu/table.py "${logs[@]}" --json "$out/results.json" --card "$card" --driver "$driver" \

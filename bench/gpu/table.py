@@ -72,6 +72,7 @@ def main():
                   + (f"{full:.1f} | {ratio(full, v)} |" if full else "n/a | n/a |"))
 
     lever_table(train, "diffuse-trainer", by_batch=False)
+    lever_table(train, "diffuse-trainer-dropout", by_batch=False)
     if sample:
         print()
         print("| implementation | precision | batch | Heun steps | images/s | ms/batch | peak GiB | vs Python sampler |")

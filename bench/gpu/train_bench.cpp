@@ -1,14 +1,15 @@
 // Training throughput of the diffuse trainer on a CUDA device (bench/gpu/README.md).
 //
 //   train_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 256] [--micro 128]
-//               [--steps 20] [--warmup 5] [--phases] [--without LEVER]...
+//               [--steps 20] [--warmup 5] [--dropout P] [--phases] [--without LEVER]...
 //
 // Default: Trainer::run over random uint8 images (MEMORY data, 1000 classes), images/s over `steps`
 // optimizer steps after `warmup` steps. --phases instead runs the same step from the trainer's parts
 // with a device synchronisation after each phase, and prints per phase the host time to queue the
 // work and the time until the device has finished it. --without turns one of the trainer's speed
 // levers off (TrainerTuning), for the table of each lever's marginal effect; the row is then named
-// diffuse-trainer-without-<lever>.
+// diffuse-trainer-without-<lever>. --dropout sets the model's dropout (the xs preset has none), for
+// the fused-dropout lever; its rows are named diffuse-trainer-dropout[-without-<lever>].
 #include <unistd.h>
 
 #include <chrono>
@@ -59,6 +60,7 @@ const std::map<std::string, std::function<void(diffuse::TrainerTuning&)>>& lever
       {"pinned-transfers", [](diffuse::TrainerTuning& t) { t.pinned_transfers = false; }},
       {"loader-noise", [](diffuse::TrainerTuning& t) { t.loader_noise = false; }},
       {"cuda-graphs", [](diffuse::TrainerTuning& t) { t.cuda_graphs = false; }},
+      {"fused-dropout", [](diffuse::TrainerTuning& t) { t.fused_dropout = false; }},
   };
   return table;
 }
@@ -67,6 +69,7 @@ struct Args {
   std::string preset = "edm2-img64-xs";
   std::string precision = "fp16";
   int64_t batch = 256, micro = 128, steps = 20, warmup = 5;
+  std::string dropout;  // the model's, when given
   bool phases = false;
   std::vector<std::string> without;  // levers turned off
 };
@@ -88,6 +91,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--micro") a.micro = std::atoll(value().c_str());
     else if (k == "--steps") a.steps = std::atoll(value().c_str());
     else if (k == "--warmup") a.warmup = std::atoll(value().c_str());
+    else if (k == "--dropout") a.dropout = value();
     else if (k == "--phases") a.phases = true;
     else if (k == "--without") {
       a.without.push_back(value());
@@ -110,7 +114,8 @@ Args parse(int argc, char** argv) {
 diffuse::v1::TrainConfig make_config(const Args& a, const std::string& dir) {
   const char* precision = a.precision == "fp32" ? "PRECISION_FP32" : a.precision == "bf16" ? "PRECISION_BF16" : "PRECISION_FP16";
   const int64_t forever = a.batch * (int64_t{1} << 30);
-  const std::string text = "model { preset: \"" + a.preset + "\" precision: " + precision + " }\n" +
+  const std::string dropout = a.dropout.empty() ? "" : " dropout: " + a.dropout;
+  const std::string text = "model { preset: \"" + a.preset + "\" precision: " + precision + dropout + " }\n" +
                            "data { train { format: MEMORY } num_workers: 4 prefetch_batches: 4 }\n" +
                            "run { output_dir: \"" + dir + "\" device: \"cuda\" batch_size: " + std::to_string(a.batch) +
                            " batch_per_step: " + std::to_string(a.micro) + " duration_images: " + std::to_string(forever) +
@@ -136,7 +141,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 void run_trainer(const Args& a, const diffuse::v1::TrainConfig& config, const diffuse::HostData& data) {
   diffuse::TrainerTuning tuning;
-  std::string impl = "diffuse-trainer";
+  std::string impl = a.dropout.empty() ? "diffuse-trainer" : "diffuse-trainer-dropout";
   for (const std::string& lever : a.without) {
     levers().at(lever)(tuning);
     impl += "-without-" + lever;

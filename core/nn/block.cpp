@@ -55,18 +55,22 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   }
   if (is_training() && dropout_ > 0) {
     // Inverted dropout with masks from the network's own stream (resumable, thread-independent).
-    at::Tensor keep = at::empty(y.sizes(), y.options());  // NCHW whatever y's layout: the masks' draw order
-    if (dropout_stream_) {
-      at::Generator generator = dropout_stream_->generator;
-      for (int64_t i = 0; i < y.size(0); ++i) {
-        const auto image = static_cast<uint64_t>(dropout_stream_->first_image + i);
-        generator.set_current_seed(mix_seed(mix_seed(dropout_stream_->seed ^ mix_seed(image)) + static_cast<uint64_t>(ordinal_)));
-        keep[i].bernoulli_(1 - dropout_, generator);
-      }
+    if (dropout_stream_ && dropout_stream_->keys.defined()) {
+      y = kernels::fused_dropout(y, dropout_stream_->keys, ordinal_, dropout_);
     } else {
-      keep.bernoulli_(1 - dropout_);
+      at::Tensor keep = at::empty(y.sizes(), y.options());  // NCHW whatever y's layout: the masks' draw order
+      if (dropout_stream_) {
+        at::Generator generator = dropout_stream_->generator;
+        for (int64_t i = 0; i < y.size(0); ++i) {
+          const uint64_t image_key = dropout_stream_->image_key(dropout_stream_->first_image + i);
+          generator.set_current_seed(kernels::dropout_block_key(image_key, ordinal_));
+          keep[i].bernoulli_(1 - dropout_, generator);
+        }
+      } else {
+        keep.bernoulli_(1 - dropout_);
+      }
+      y = y * keep / (1 - dropout_);
     }
-    y = y * keep / (1 - dropout_);
   }
   y = conv_res1_->forward(y);
 

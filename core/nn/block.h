@@ -14,16 +14,23 @@
 #include "nn/model_options.h"
 #include "nn/model_plan.h"
 #include "nn/mp_conv.h"
+#include "util/seed.h"
 
 namespace diffuse {
 
 // Where dropout masks come from: the mask of image i (its index in the step's global batch) in
-// block b is drawn from `generator` reseeded with hash(seed, i, b). Masks belong to images, so a
-// batch split over processes or passes draws the same ones.
+// block b is a function of its block key kernels::dropout_block_key(image_key(i), b). Masks belong
+// to images, so a batch split over processes or passes draws the same ones. With `keys` defined, the
+// blocks draw them with kernels::fused_dropout from the keys of the batch now going forward (one
+// kernel, no generator state: a CUDA graph can replay it); otherwise from `generator`, reseeded with
+// each image's block key.
 struct DropoutStream {
   at::Generator generator;  // a CPU generator for CPU tensors, a CUDA one for CUDA tensors
   uint64_t seed = 0;
   int64_t first_image = 0;  // global index of the first image of the batch now going forward
+  at::Tensor keys;          // int64 [n] on the batch's device: image_key of each of its images
+
+  uint64_t image_key(int64_t index) const { return mix_seed(seed ^ mix_seed(static_cast<uint64_t>(index))); }
 };
 
 class BlockImpl : public torch::nn::Module {

@@ -81,6 +81,7 @@ struct Trainer::Impl {
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(0);        // the step's sigma
   at::Generator image_generator = at::make_generator<at::CPUGeneratorImpl>(0);  // per image (CPU dropout)
   std::shared_ptr<DropoutStream> dropout = std::make_shared<DropoutStream>();
+  bool fused_dropout = false;  // dropout with masks from each pass's image keys (TrainerTuning::fused_dropout)
 
   // Data parallelism (dist/): null when the process was not launched as one of several.
   std::unique_ptr<Communicator> comm;
@@ -216,10 +217,13 @@ struct Trainer::Impl {
     net->unet()->set_channels_last_training(*tuning.channels_last);
     if (!tuning.fused_attention) tuning.fused_attention = device.is_cuda() && BlockImpl::has_fused_attention();
     net->unet()->set_fused_attention(*tuning.fused_attention);
-    const bool dropout = options.dropout > 0;
-    if (!tuning.cuda_graphs) tuning.cuda_graphs = kernels::GraphedCall::has_graphs(device) && !dropout;
-    if (*tuning.cuda_graphs && dropout) {
-      log_info("training without CUDA graphs: the dropout masks are seeded per image from the host");
+    if (!tuning.fused_dropout) tuning.fused_dropout = device.is_cuda();
+    fused_dropout = options.dropout > 0 && *tuning.fused_dropout;
+    const bool unfused_dropout = options.dropout > 0 && !fused_dropout;
+    if (!tuning.cuda_graphs) tuning.cuda_graphs = kernels::GraphedCall::has_graphs(device) && !unfused_dropout;
+    if (*tuning.cuda_graphs && unfused_dropout) {
+      log_info("training without CUDA graphs: the unfused dropout's masks are seeded per image from the host "
+               "(TrainerTuning::fused_dropout)");
       tuning.cuda_graphs = false;
     }
     if (*tuning.cuda_graphs) {
@@ -269,12 +273,15 @@ struct Trainer::Impl {
     return host.to(device, host.scalar_type(), /*non_blocking=*/pinned());
   }
 
-  // One pass's forward and backward on {clean images, noise, σ, labels if any}: accumulates its share
-  // of the step's loss gradient and returns its images' losses (float32 [n]). A function of its
-  // inputs and the parameters alone, so that a CUDA graph can replay it (TrainerTuning::cuda_graphs).
+  // One pass's forward and backward on {clean images, noise, σ, the images' dropout keys if the dropout
+  // is fused, labels if any}: accumulates its share of the step's loss gradient and returns its images'
+  // losses (float32 [n]). A function of its inputs and the parameters alone, so that a CUDA graph can
+  // replay it (TrainerTuning::cuda_graphs).
   at::Tensor train_pass(const std::vector<at::Tensor>& in) {
     const at::Tensor &y = in[0], &eps = in[1], &sigma = in[2];
-    const at::Tensor labels = in.size() > 3 ? in[3] : at::Tensor();
+    size_t next = 3;
+    if (fused_dropout) dropout->keys = in[next++];
+    const at::Tensor labels = in.size() > next ? in[next] : at::Tensor();
     const bool uncertainty = config.loss().uncertainty();
     const double scale = config.loss().loss_scaling() / static_cast<double>(config.run().batch_size());
     const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
@@ -284,6 +291,14 @@ struct Trainer::Impl {
                                         : w * (out.denoised - y).square();
     (loss.sum() * scale).backward();
     return loss.detach().mean({1, 2, 3}).to(at::kFloat);
+  }
+
+  // The dropout keys of the pass now going forward, n images from dropout->first_image.
+  at::Tensor dropout_keys(int64_t n) const {
+    at::Tensor keys = at::empty({n}, at::TensorOptions(at::kLong).pinned_memory(pinned()));
+    int64_t* key = keys.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) key[i] = static_cast<int64_t>(dropout->image_key(dropout->first_image + i));
+    return keys;
   }
 
   // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
@@ -326,6 +341,7 @@ struct Trainer::Impl {
       const at::Tensor eps = to_device(host_eps);
       dropout->first_image = offset;
       std::vector<at::Tensor> inputs{y, eps, sigma};
+      if (fused_dropout) inputs.push_back(to_device(dropout_keys(n)));
       if (labels.defined()) inputs.push_back(labels);
       pass_losses.push_back(graphed_pass ? (*graphed_pass)(inputs) : train_pass(inputs));
     }

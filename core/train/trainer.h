@@ -51,6 +51,13 @@ struct TrainerTuning {
   // without waiting: a copy from pageable memory first waits for the device to finish the work queued
   // before it, four times per pass, so the host could never run ahead. No effect on the CPU.
   bool pinned_transfers = true;
+  // Dropout (in a network that has it) as one kernel forward and one back whose masks are a function
+  // of each image's key (kernels::fused_dropout), instead of a generator reseeded per image and block
+  // (two launches for each image). Its masks are other draws of the same distribution, so the run
+  // is another one (the same on any world size and bit for bit on resume, as the unfused one); it is
+  // what lets the CUDA graphs capture a pass with dropout. Unset: on CUDA, off on the CPU (whose runs
+  // so stay bit for bit those of earlier versions).
+  std::optional<bool> fused_dropout;
   // Each pass's noise drawn by the data loader's threads with its batch, ahead of the step, instead of
   // on the training thread inside it (train/step_noise.h: the same numbers either way). Unset: on CUDA,
   // where the host so queues the step sooner; off on the CPU, whose cores the step's math already
@@ -59,9 +66,9 @@ struct TrainerTuning {
   // Each pass's forward and backward (network, loss, gradients accumulated) replayed as one CUDA graph
   // from the second pass on (cuda/graphed_call.h); Adam, the EMA and the all-reduce stay outside it
   // (a few multi-tensor launches each). The same kernels on the same values. A pass that cannot be
-  // captured runs eagerly from then on, with a warning. Unset: on CUDA unless the network has dropout
-  // (its masks are seeded per image from the host); on the CPU, true runs the passes through the
-  // graph's static buffers (the tests' check of that plumbing).
+  // captured runs eagerly from then on, with a warning. Unset: on CUDA unless the network has
+  // unfused dropout (its masks are seeded per image from the host); on the CPU, true runs the passes
+  // through the graph's static buffers (the tests' check of that plumbing).
   std::optional<bool> cuda_graphs;
 };
 

@@ -558,6 +558,48 @@ TEST(TrainerTuning, CudaGraphedPassesTrainTheSameRun) {
   expect_same_run_up_to_rounding("CUDA graphs", rounding_levers(kCudaGraphs), /*bitwise_on_cpu=*/true);
 }
 
+// The fused dropout (kernels::fused_dropout; its masks are tested in test_fused_ops.cpp): a run with it,
+// stopped after 11 steps and resumed with Trainer::resume, is the straight run, through the graphs'
+// static buffers (on the CPU bit for bit: the pass reads its image keys from its inputs, not from the
+// step that queued it); and it is another run than the unfused dropout's, whose masks are other draws.
+TEST(TrainerTuning, FusedDropoutResumesAndReplaysTheSameRun) {
+  const int64_t steps = 24;
+  const auto run = [&](TrainerTuning tuning, int64_t split) {
+    const std::string dir = test::make_temp_dir("dropout");
+    v1::TrainConfig config = tiny_config(dir, steps);
+    config.mutable_model()->set_dropout(0.1);
+    if (split < steps) {
+      auto first = Trainer::create(config, {}, tuning);
+      first->run(split);
+      first->save_checkpoint();
+    }
+    auto trainer = split < steps ? Trainer::resume(dir, {}, tuning) : Trainer::create(config, {}, tuning);
+    trainer->run(steps);
+    EXPECT_TRUE(trainer->done());
+    return read_tensors(dir + "/" + RunDirectory::checkpoint_name(steps * 32));
+  };
+  TrainerTuning fused, graphed, unfused;
+  fused.fused_dropout = graphed.fused_dropout = true;
+  fused.cuda_graphs = false;
+  graphed.cuda_graphs = true;
+  unfused.fused_dropout = false;
+  unfused.cuda_graphs = false;
+  const auto straight = run(fused, steps), resumed = run(graphed, 11), other = run(unfused, steps);
+  const double tolerance = test::test_device() == "cuda" ? 1e-2 : 0;  // cuDNN may choose other algorithms
+  double worst = 0, worst_other = 0;
+  for (const auto& [name, tensor] : straight) {
+    if (!at::isFloatingType(tensor.scalar_type()) || name == "state.elapsed_seconds") continue;
+    ASSERT_TRUE(resumed.count(name)) << name;
+    const double error = test::max_relative_error(resumed.at(name), tensor);
+    EXPECT_LE(error, tolerance) << name;
+    worst = std::max(worst, error);
+    worst_other = std::max(worst_other, test::max_relative_error(other.at(name), tensor));
+  }
+  std::printf("fused dropout: resumed through the graph buffers %.3g, the unfused dropout's run %.3g\n", worst,
+              worst_other);
+  EXPECT_GT(worst_other, 1e-3) << "the fused and unfused dropout drew the same masks: is the fused one used?";
+}
+
 // With losses read every 4 steps, a run that diverges stops at the first read after the guard trips,
 // names the step where it tripped, and writes no checkpoint.
 TEST(TrainerTuning, DeferredReadbackStopsADivergedRunNamingTheStep) {
