@@ -111,16 +111,46 @@ std::pair<at::Tensor, at::Tensor> modulated_mp_silu_backward(const at::Tensor& g
 
 double mp_sum_norm(double t) { return std::sqrt((1 - t) * (1 - t) + t * t); }
 
-at::Tensor mp_sum_forward(const at::Tensor& a, const at::Tensor& b, double t) {
+at::Tensor mp_sum_forward(const at::Tensor& a, const at::Tensor& b, double t, double clip) {
   at::Tensor out = at::empty_like(a);
   at::TensorIterator iter = binary(out, a, b);
   const double norm = mp_sum_norm(t);
   if (a.is_cuda()) {
-    DIFFUSE_ON_CUDA(cuda::mp_sum_forward(iter, t, norm));
+    DIFFUSE_ON_CUDA(cuda::mp_sum_forward(iter, t, norm, clip));
   } else {
-    on_cpu<MpSumForward>(iter, t, norm);
+    on_cpu<MpSumForward>(iter, t, norm, clip);
   }
   return out;
+}
+
+// (∂L/∂a, ∂L/∂b) in one pass over g (and, clipped, the saved output), in the layout TensorIterator
+// picks for them.
+std::pair<at::Tensor, at::Tensor> mp_sum_backward(const at::Tensor& grad, const at::Tensor& out, double t,
+                                                  double clip) {
+  const at::Tensor unallocated;  // both outputs: allocated by the iterator
+  at::TensorIteratorConfig config;
+  config.add_output(unallocated).add_output(unallocated).add_input(grad);
+  if (clip > 0) config.add_input(out);
+  at::TensorIterator iter = config.build();
+  const double norm = mp_sum_norm(t), wa = (1 - t) / norm, wb = t / norm;
+  if (grad.is_cuda()) {
+    DIFFUSE_ON_CUDA(cuda::mp_sum_backward(iter, wa, wb, clip));
+  } else {
+    DIFFUSE_DISPATCH_FUSED(grad.scalar_type(), "mp_sum_backward", [&] {
+      using O = OpMath<scalar_t>;
+      const MpSumBackward<scalar_t> f{static_cast<O>(wa), static_cast<O>(wb), static_cast<O>(clip)};
+      if (clip > 0) {
+        at::native::cpu_kernel_multiple_outputs(iter, [f](scalar_t g, scalar_t o) {
+          const O v = f.passed(g, o);
+          return std::make_tuple(f.grad_a(v), f.grad_b(v));
+        });
+      } else {
+        at::native::cpu_kernel_multiple_outputs(
+            iter, [f](scalar_t g) { return std::make_tuple(f.grad_a(O(g)), f.grad_b(O(g))); });
+      }
+    });
+  }
+  return {iter.output(0), iter.output(1)};
 }
 
 // normalize over rows (RowLayout). On the CPU the rows (o, ·) of one o are summed side by side, each
@@ -290,14 +320,20 @@ struct ModulatedMpSilu : torch::autograd::Function<ModulatedMpSilu> {
   }
 };
 
+// Saves nothing, or with clip > 0 its output (for where the clamp passes the gradient).
 struct MpSum : torch::autograd::Function<MpSum> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b, double t) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b, double t, double clip) {
     ctx->saved_data["t"] = t;
-    return mp_sum_forward(a, b, t);
+    ctx->saved_data["clip"] = clip;
+    at::Tensor out = mp_sum_forward(a, b, t, clip);
+    if (clip > 0) ctx->save_for_backward({out});
+    return out;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const double t = ctx->saved_data["t"].toDouble(), norm = mp_sum_norm(t);
-    return {grads[0] * ((1 - t) / norm), grads[0] * (t / norm), at::Tensor()};
+    const double clip = ctx->saved_data["clip"].toDouble();
+    const at::Tensor out = clip > 0 ? ctx->get_saved_variables()[0] : at::Tensor();
+    auto [grad_a, grad_b] = mp_sum_backward(grads[0], out, ctx->saved_data["t"].toDouble(), clip);
+    return {grad_a, grad_b, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -362,12 +398,13 @@ at::Tensor fused_modulated_mp_silu(const at::Tensor& y, const at::Tensor& c, dou
   return ModulatedMpSilu::apply(y, c, rms);
 }
 
-at::Tensor fused_mp_sum(const at::Tensor& a, const at::Tensor& b, double t) {
+at::Tensor fused_mp_sum(const at::Tensor& a, const at::Tensor& b, double t, double clip) {
   check_device(a, "fused_mp_sum");
   if (a.sizes() != b.sizes() || a.scalar_type() != b.scalar_type() || a.device() != b.device()) {
     fail(ErrorCode::kInternal, "fused_mp_sum: a and b must have one shape, dtype and device");
   }
-  return MpSum::apply(a, b, t);
+  if (!(clip >= 0)) fail(ErrorCode::kInternal, "fused_mp_sum: clip = {} is not 0 (none) or positive", clip);
+  return MpSum::apply(a, b, t, clip);
 }
 
 at::Tensor fused_normalize(const at::Tensor& x, int64_t dim, double eps) {

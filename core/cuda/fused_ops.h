@@ -25,8 +25,10 @@ at::Tensor fused_mp_silu(const at::Tensor& x, double rms);
 // silu(y·c) / rms; c [N, C, 1, 1] (broadcast over y's pixels), in y's dtype and on its device.
 at::Tensor fused_modulated_mp_silu(const at::Tensor& y, const at::Tensor& c, double rms);
 
-// lerp(a, b, t) / √((1−t)² + t²); a and b of one shape, dtype and device.
-at::Tensor fused_mp_sum(const at::Tensor& a, const at::Tensor& b, double t);
+// lerp(a, b, t) / √((1−t)² + t²); a and b of one shape, dtype and device. With clip > 0, then clamped to
+// [−clip, clip] in the same pass (a block's activation clipping after its last mp_sum), and its backward
+// passes the gradient where the result is inside (−clip, clip). The backward is one pass either way.
+at::Tensor fused_mp_sum(const at::Tensor& a, const at::Tensor& b, double t, double clip = 0);
 
 // normalize(x, {dim}) of nn/mp_ops.h: x / (‖x‖/√C + eps) over `dim` (of size C), the sums in fp32 (fp64
 // for fp64) and one rounding of each value; one kernel forward and one back, where the unfused graph

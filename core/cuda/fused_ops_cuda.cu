@@ -199,6 +199,26 @@ void modulated_mp_silu_backward(at::TensorIteratorBase& iter, double rms) {
   });
 }
 
-void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm) { on_cuda<MpSumForward>(iter, t, norm); }
+void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm, double clip) {
+  on_cuda<MpSumForward>(iter, t, norm, clip);
+}
+
+void mp_sum_backward(at::TensorIteratorBase& iter, double wa, double wb, double clip) {
+  DIFFUSE_DISPATCH_FUSED(iter.dtype(), "mp_sum_backward", [&] {
+    using O = OpMath<scalar_t>;
+    const MpSumBackward<scalar_t> f{static_cast<O>(wa), static_cast<O>(wb), static_cast<O>(clip)};
+    if (clip > 0) {
+      at::native::gpu_kernel_multiple_outputs(
+          iter, [f] GPU_LAMBDA(scalar_t g, scalar_t out) -> thrust::tuple<scalar_t, scalar_t> {
+            const O v = f.passed(g, out);
+            return thrust::make_tuple(f.grad_a(v), f.grad_b(v));
+          });
+    } else {
+      at::native::gpu_kernel_multiple_outputs(iter, [f] GPU_LAMBDA(scalar_t g) -> thrust::tuple<scalar_t, scalar_t> {
+        return thrust::make_tuple(f.grad_a(O(g)), f.grad_b(O(g)));
+      });
+    }
+  });
+}
 
 }  // namespace diffuse::kernels::cuda

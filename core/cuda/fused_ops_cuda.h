@@ -17,7 +17,9 @@ void mp_silu_forward(at::TensorIteratorBase& iter, double rms);
 void mp_silu_backward(at::TensorIteratorBase& iter, double rms);
 void modulated_mp_silu_forward(at::TensorIteratorBase& iter, double rms);
 void modulated_mp_silu_backward(at::TensorIteratorBase& iter, double rms);  // two outputs: ∂L/∂y, d·y
-void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm);
+void mp_sum_forward(at::TensorIteratorBase& iter, double t, double norm, double clip);
+// Two outputs, ∂L/∂a and ∂L/∂b; inputs g, and out where clip > 0.
+void mp_sum_backward(at::TensorIteratorBase& iter, double wa, double wb, double clip);
 
 // y = normalize(x) over each row; x, y dense in one layout.
 void normalize_forward(const at::Tensor& x, const at::Tensor& y, const RowLayout& rows, double eps);

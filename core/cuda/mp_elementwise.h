@@ -69,15 +69,31 @@ struct ModulatedMpSiluBackward {
   C10_HOST_DEVICE T grad_c_term(OpMath<T> d, T y) const { return T(d * OpMath<T>(y)); }
 };
 
-// mp_sum(a, b, t) = lerp(a, b, t) / √((1−t)² + t²), with lerp's own two-sided formula (exact at t = 0, 1).
+// mp_sum(a, b, t) = lerp(a, b, t) / √((1−t)² + t²), with lerp's own two-sided formula (exact at t = 0, 1),
+// then, with clip > 0, clamped to [−clip, clip] (a block's activation clipping; NaN stays NaN).
 template <typename T>
 struct MpSumForward {
-  OpMath<T> t, norm;
+  OpMath<T> t, norm, clip;
   C10_HOST_DEVICE T operator()(T a, T b) const {
     const OpMath<T> va(a), vb(b);
     const OpMath<T> lerp = t < OpMath<T>(0.5) ? va + t * (vb - va) : vb - (vb - va) * (OpMath<T>(1) - t);
-    return T(lerp / norm);
+    const OpMath<T> v = lerp / norm;
+    if (clip > OpMath<T>(0)) return T(v < -clip ? -clip : v > clip ? clip : v);
+    return T(v);
   }
+};
+// Its backward, (∂L/∂a, ∂L/∂b) = (g·wa, g·wb), wa = (1−t)/norm, wb = t/norm, from one read of g; with
+// clip > 0, where |out| < clip only (out: the clamped sum). The clamp's own derivative passes a sum of
+// exactly ±clip too, which out cannot tell from a clamped one: the two differ only there.
+template <typename T>
+struct MpSumBackward {
+  OpMath<T> wa, wb, clip;
+  C10_HOST_DEVICE OpMath<T> passed(T g, T out) const {
+    const OpMath<T> v(out);
+    return v < clip && v > -clip ? OpMath<T>(g) : OpMath<T>(0);
+  }
+  C10_HOST_DEVICE T grad_a(OpMath<T> g) const { return T(g * wa); }
+  C10_HOST_DEVICE T grad_b(OpMath<T> g) const { return T(g * wb); }
 };
 
 // A dense tensor's memory as [outer, channels, inner], `channels` the normalized dim: row (o, i) holds

@@ -1,5 +1,6 @@
 #include "nn/block.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
@@ -75,13 +76,16 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   y = conv_res1_->forward(y);
 
   if (flavor_ == BlockFlavor::kDec && conv_skip_) x = conv_skip_->forward(x);
-  x = fused ? kernels::fused_mp_sum(x, y, res_balance_) : mp_sum(x, y, res_balance_);
-
-  if (num_heads_ > 0) {
-    const at::Tensor a = attention(x);
-    x = fused ? kernels::fused_mp_sum(x, a, attn_balance_) : mp_sum(x, a, attn_balance_);
+  // Fused, the activation clipping is done by the block's last mp_sum, in the same pass.
+  const double clip = std::max(clip_act_, 0.0);
+  if (fused) {
+    x = kernels::fused_mp_sum(x, y, res_balance_, num_heads_ > 0 ? 0 : clip);
+    if (num_heads_ > 0) x = kernels::fused_mp_sum(x, attention(x), attn_balance_, clip);
+    return x;
   }
-  if (clip_act_ > 0) x = x.clamp(-clip_act_, clip_act_);
+  x = mp_sum(x, y, res_balance_);
+  if (num_heads_ > 0) x = mp_sum(x, attention(x), attn_balance_);
+  if (clip > 0) x = x.clamp(-clip, clip);
   return x;
 }
 

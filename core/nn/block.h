@@ -45,8 +45,9 @@ class BlockImpl : public torch::nn::Module {
   // The attention branch alone (before attn_balance); requires a block planned with attention.
   at::Tensor attention(const at::Tensor& x);
   int64_t num_heads() const { return num_heads_; }
-  // Training's mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h) where the device has
-  // them; the same function up to rounding. Off: the ops of nn/mp_ops.h.
+  // Training's mp_silu, modulation and mp_sum (the last one with the activation clipping) as fused
+  // kernels (cuda/fused_ops.h) where the device has them; the same function up to rounding. Off: the
+  // ops of nn/mp_ops.h.
   void set_fused_elementwise(bool fused) { fused_elementwise_ = fused; }
   // The pixel norm and the attention's q, k, v normalisation as one fused kernel each
   // (kernels::fused_normalize), in training and in sampling; the same function up to rounding. Unset

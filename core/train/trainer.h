@@ -33,8 +33,8 @@ struct TrainerTuning {
   int64_t loss_readback_steps = 0;
   // Adam's and the EMA's updates as multi-tensor (_foreach) calls (AdamOptions::multi_tensor).
   bool multi_tensor = true;
-  // The blocks' mp_silu, modulation and mp_sum as fused kernels (cuda/fused_ops.h), the same run up to
-  // rounding (not bit for bit); unset: on CUDA, off on the CPU (whose results so stay bit for bit
+  // The blocks' mp_silu, modulation and mp_sum (with the activation clipping) as fused kernels
+  // (cuda/fused_ops.h), the same run up to rounding (not bit for bit); unset: on CUDA, off on the CPU (whose results so stay bit for bit
   // those of the unfused graph).
   std::optional<bool> fused_elementwise;
   // The U-Net's normalisations (the blocks' pixel norm and attention q, k, v, the weight normalisation

@@ -114,6 +114,40 @@ TEST_P(FusedOps, MpSumEqualsItsDefinitionWithItsGradients) {
   }
 }
 
+// mp_sum followed by the activation clipping, in one pass each way: the values clamp(mp_sum(a, b, t),
+// ±clip) and the gradients of that composition, about a third of the values clamped. Where the sum lies
+// within a few roundoffs of ±clip, a rounding decides whether the clamp passes the gradient (the
+// fused op decides on its rounded, clamped output, the unfused one on the rounded sum), so g is 0
+// there; a and b in another layout than g.
+TEST_P(FusedOps, MpSumWithClipEqualsTheClampedSumWithItsGradients) {
+  const double clip = 1.0;
+  for (const double t : {0.0, 0.3, 1.0}) {
+    auto [a, a64] = input(kShape, 12, 1.5);
+    auto [b, b64] = input(kShape, 13, 1.5);
+    auto [g, g64] = input(kShape, 14);
+    const at::Tensor sum64 = mp_sum(a64, b64, t);
+    const at::Tensor near_clip = (sum64.abs() - clip).abs() < 8 * unit_roundoff(dtype()) * clip;
+    g64 = g64.masked_fill(near_clip, 0);
+    g = g64.to(dtype()).to(device());
+    a = a.contiguous(at::MemoryFormat::ChannelsLast);
+    const double clamped = (sum64.abs() > clip).to(at::kDouble).mean().item<double>();
+    EXPECT_GT(clamped, 0.2) << "t=" << t;
+    EXPECT_LT(clamped, 0.6) << "t=" << t;
+    for (at::Tensor* v : {&a, &a64, &b, &b64}) v->requires_grad_(true);
+    const at::Tensor out = kernels::fused_mp_sum(a, b, t, clip);
+    const at::Tensor out64 = mp_sum(a64, b64, t).clamp(-clip, clip);
+    const std::string what = "clipped mp_sum t=" + std::to_string(t);
+    // The bound is relative to the output's largest value, clip; the sums' roundings to that of a, b
+    // (up to 4 clip).
+    EXPECT_TRUE(close_to(what, out, out64.detach(), 12));
+    EXPECT_LE(out.abs().max().item<double>(), clip);
+    out.backward(g);
+    out64.backward(g64);
+    EXPECT_TRUE(close_to(what + " d/da", a.grad(), a64.grad(), 2));
+    EXPECT_TRUE(close_to(what + " d/db", b.grad(), b64.grad(), 2));
+  }
+}
+
 // normalize over one dim, in each layout the network gives it: rows whose values are contiguous (the
 // pixel norm of channels-last activations, q/k/v tokens-first, weights [out, fan_in]; one CUDA warp per
 // row) and rows strided over an inner block (NCHW's pixel norm, the einsum path's q/k/v; one CUDA
@@ -260,6 +294,7 @@ TEST(FusedDropout, KeepsEachValueWithProbability1MinusPIndependently) {
 TEST_P(FusedOps, RefusesMismatchedOperands) {
   const at::Tensor a = input(kShape, 10).first;
   EXPECT_ANY_THROW(kernels::fused_mp_sum(a, a.narrow(0, 0, 2), 0.3));
+  EXPECT_ANY_THROW(kernels::fused_mp_sum(a, a, 0.3, -1.0));
   EXPECT_ANY_THROW(kernels::fused_modulated_mp_silu(a, a, kSiluRms));
   EXPECT_ANY_THROW(kernels::fused_normalize(a.to(at::kInt), 1));
   const at::Tensor keys = key_tensor({1, 2, 3}, device());

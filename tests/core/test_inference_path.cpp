@@ -1,6 +1,7 @@
 // The inference path of the network (eval mode without autograd: folded constants, in-place ops,
-// channels-last) against the graph path that training and the parity tests use, and the CPU worker
-// split of the sampler against one call. Both may differ by float rounding only.
+// channels-last) against the graph path that training and the parity tests use, the fused training
+// ops against the unfused ones where the activation clipping bites, and the CPU worker split of the
+// sampler against one call. All may differ by float rounding only.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -76,6 +77,37 @@ TEST(InferencePath, NetworkEqualsTheGraphPathToFloatRounding) {
     // Repeats bit for bit (the cached folded weights are reused, nothing accumulates).
     EXPECT_TRUE(at::equal(net->forward(x, sigma, labels).denoised, inference));
   }
+}
+
+// The fused elementwise ops clip each block's activations in its last mp_sum (after the attention where
+// the block has it): with clip_act 0.5, which clamps in every kind of block, the output and every
+// parameter's gradient equal those of the unfused ops and their separate clamp.
+TEST(FusedElementwise, ClipsEveryKindOfBlockAsTheUnfusedOps) {
+  Precond net = trained_like_network(every_block_options(0.5));
+  net->train();
+  const at::Tensor x = at::randn({3, 3, 16, 16}) * 2;
+  const at::Tensor sigma = at::tensor({0.1f, 1.0f, 20.0f});
+  const at::Tensor labels = at::eye(4).narrow(0, 0, 3);
+  std::vector<at::Tensor> outputs;
+  std::vector<std::vector<at::Tensor>> grads;
+  for (const bool fused : {false, true}) {
+    net->unet()->set_fused_elementwise(fused);
+    net->zero_grad();
+    const at::Tensor out = net->forward(x, sigma, labels).denoised;
+    out.square().sum().backward();
+    outputs.push_back(out.detach());
+    grads.emplace_back();
+    for (const auto& p : net->parameters()) grads.back().push_back(p.grad().defined() ? p.grad().clone() : at::Tensor());
+  }
+  EXPECT_LT(test::max_relative_error(outputs[1], outputs[0]), 1e-5);
+  int compared = 0;
+  for (size_t i = 0; i < grads[0].size(); ++i) {
+    ASSERT_EQ(grads[1][i].defined(), grads[0][i].defined()) << "parameter " << i;
+    if (!grads[0][i].defined()) continue;  // the log-variance head: not in D's graph
+    EXPECT_LT(test::max_relative_error(grads[1][i], grads[0][i]), 1e-4) << "parameter " << i;
+    ++compared;
+  }
+  EXPECT_GT(compared, 40);
 }
 
 TEST(InferencePath, MpCatAndUpsamplingEqualTheGraphPathAndKeepChannelsLast) {
