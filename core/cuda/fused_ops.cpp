@@ -270,7 +270,10 @@ std::pair<at::Tensor, ImageLayout> images_of(const at::Tensor& x) {
 // x·keep/(1 − p), keep from HashedDropout: the forward on the activations and, with the same keys,
 // the backward on their gradient.
 at::Tensor hashed_dropout(const at::Tensor& input, const at::Tensor& keys, int64_t ordinal, double p) {
-  const auto [x, images] = images_of(input);
+  // Named, not a structured binding: C++17 lambdas (the loops below) cannot capture one.
+  const std::pair<at::Tensor, ImageLayout> dense = images_of(input);
+  const at::Tensor& x = dense.first;
+  const ImageLayout images = dense.second;
   at::Tensor out = at::empty_like(x);
   if (x.is_cuda()) {
     DIFFUSE_ON_CUDA(cuda::hashed_dropout(x, keys, out, images, ordinal, p));
