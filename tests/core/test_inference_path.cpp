@@ -2,6 +2,7 @@
 // channels-last) against the graph path that training and the parity tests use, the fused training
 // ops against the unfused ones where the activation clipping bites, and the CPU worker split of the
 // sampler against one call. All may differ by float rounding only.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -82,16 +83,30 @@ TEST(InferencePath, NetworkEqualsTheGraphPathToFloatRounding) {
 // The fused elementwise ops clip each block's activations in its last mp_sum (after the attention where
 // the block has it): with clip_act 0.5, which clamps in every kind of block, the output and every
 // parameter's gradient equal those of the unfused ops and their separate clamp.
+//
+// Both passes start from the same parameters: a training pass force-normalizes every weight in place,
+// which moves it by eps = 1e-4 relative (and so its gradient) the first time. A sum that lies within
+// a rounding of ±clip is clamped by one path and passed by the other: the output does not see it (the
+// clamp is continuous), the gradients do, by up to 1e-2 upstream of it. With these inputs no sum does
+// (one input in about 150 has such a sum); the seed is fixed so that the inputs do not depend on which
+// tests ran before.
 TEST(FusedElementwise, ClipsEveryKindOfBlockAsTheUnfusedOps) {
   Precond net = trained_like_network(every_block_options(0.5));
   net->train();
-  const at::Tensor x = at::randn({3, 3, 16, 16}) * 2;
+  std::vector<at::Tensor> initial;
+  for (const auto& p : net->parameters()) initial.push_back(p.detach().clone());
+  const at::Tensor x = at::randn({3, 3, 16, 16}, at::make_generator<at::CPUGeneratorImpl>(11)) * 2;
   const at::Tensor sigma = at::tensor({0.1f, 1.0f, 20.0f});
   const at::Tensor labels = at::eye(4).narrow(0, 0, 3);
   std::vector<at::Tensor> outputs;
   std::vector<std::vector<at::Tensor>> grads;
   for (const bool fused : {false, true}) {
     net->unet()->set_fused_elementwise(fused);
+    {
+      at::NoGradGuard no_grad;
+      std::vector<at::Tensor> params = net->parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(initial[i]);
+    }
     net->zero_grad();
     const at::Tensor out = net->forward(x, sigma, labels).denoised;
     out.square().sum().backward();
@@ -100,11 +115,20 @@ TEST(FusedElementwise, ClipsEveryKindOfBlockAsTheUnfusedOps) {
     for (const auto& p : net->parameters()) grads.back().push_back(p.grad().defined() ? p.grad().clone() : at::Tensor());
   }
   EXPECT_LT(test::max_relative_error(outputs[1], outputs[0]), 1e-5);
+  // A gradient's rounding is relative to the terms it sums, not to the sum: a gain's gradient can cancel
+  // to far below the others, so each error is taken relative to its tensor's largest value but to no
+  // less than 1 % of the largest gradient in the network.
+  double largest = 0;
+  for (const auto& g : grads[0]) {
+    if (g.defined()) largest = std::max(largest, g.abs().max().item<double>());
+  }
   int compared = 0;
   for (size_t i = 0; i < grads[0].size(); ++i) {
     ASSERT_EQ(grads[1][i].defined(), grads[0][i].defined()) << "parameter " << i;
     if (!grads[0][i].defined()) continue;  // the log-variance head: not in D's graph
-    EXPECT_LT(test::max_relative_error(grads[1][i], grads[0][i]), 1e-4) << "parameter " << i;
+    const double diff = (grads[1][i].to(at::kDouble) - grads[0][i].to(at::kDouble)).abs().max().item<double>();
+    const double scale = std::max(grads[0][i].abs().max().item<double>(), 1e-2 * largest);
+    EXPECT_LT(diff / scale, 1e-4) << "parameter " << i;
     ++compared;
   }
   EXPECT_GT(compared, 40);
