@@ -9,7 +9,8 @@
 // work and the time until the device has finished it. --without turns one of the trainer's speed
 // levers off (TrainerTuning), for the table of each lever's marginal effect; the row is then named
 // diffuse-trainer-without-<lever>. --dropout sets the model's dropout (the xs preset has none), for
-// the fused-dropout lever; its rows are named diffuse-trainer-dropout[-without-<lever>].
+// the fused-dropout lever; its rows are named diffuse-trainer-dropout[-without-<lever>]. The phases
+// draw it as the trainer does by default on CUDA (fused, from each pass's image keys).
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,6 +37,7 @@
 #include "ema/power_ema.h"
 #include "loss/edm2_loss.h"
 #include "loss/loss_weighting.h"
+#include "nn/block.h"
 #include "nn/initialize.h"
 #include "nn/precond.h"
 #include "noise/noise_distribution.h"
@@ -175,6 +178,9 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
   net->unet()->set_fused_normalize(true);
   net->unet()->set_channels_last_training(true);
   net->unet()->set_fused_attention(true);
+  // The trainer's default dropout on CUDA (TrainerTuning::fused_dropout): masks from each pass's keys.
+  const auto dropout = std::make_shared<DropoutStream>();
+  net->unet()->set_dropout_stream(dropout);
   Adam adam(net->parameters(), AdamOptions{});
   PowerEma ema(*net, {0.05, 0.10});
   const auto noise = make_noise_distribution(config.noise(), options.sigma_data);
@@ -211,6 +217,13 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
         labels = b.labels.to(device);
         sigma = noise->sample_sigma(y.size(0), TrainingProgress{}, gen, device);
         noisy = y + at::randn(y.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(device) * sigma.reshape({-1, 1, 1, 1});
+        if (options.dropout > 0) {
+          dropout->seed = static_cast<uint64_t>(step);
+          at::Tensor keys = at::empty({y.size(0)}, at::kLong);
+          int64_t* key = keys.data_ptr<int64_t>();
+          for (int64_t i = 0; i < y.size(0); ++i) key[i] = static_cast<int64_t>(dropout->image_key(round * a.micro + i));
+          dropout->keys = keys.to(device);
+        }
       });
       at::Tensor total;
       phase(1, [&] {
