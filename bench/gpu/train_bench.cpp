@@ -219,10 +219,8 @@ void run_phases(const Args& a, const diffuse::v1::TrainConfig& unresolved, const
         noisy = y + at::randn(y.sizes(), gen, at::TensorOptions().dtype(at::kFloat)).to(device) * sigma.reshape({-1, 1, 1, 1});
         if (options.dropout > 0) {
           dropout->seed = static_cast<uint64_t>(step);
-          at::Tensor keys = at::empty({y.size(0)}, at::kLong);
-          int64_t* key = keys.data_ptr<int64_t>();
-          for (int64_t i = 0; i < y.size(0); ++i) key[i] = static_cast<int64_t>(dropout->image_key(round * a.micro + i));
-          dropout->keys = keys.to(device);
+          dropout->first_image = round * a.micro;
+          dropout->keys = dropout->image_keys(y.size(0)).to(device);
         }
       });
       at::Tensor total;

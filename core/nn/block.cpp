@@ -13,6 +13,13 @@
 
 namespace diffuse {
 
+at::Tensor DropoutStream::image_keys(int64_t n, bool pinned) const {
+  at::Tensor keys = at::empty({n}, at::TensorOptions(at::kLong).pinned_memory(pinned));
+  int64_t* key = keys.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) key[i] = static_cast<int64_t>(image_key(first_image + i));
+  return keys;
+}
+
 BlockImpl::BlockImpl(const BlockPlan& plan, int64_t emb_channels, const ModelOptions& o)
     : flavor_(plan.flavor),
       resample_(plan.resample),

@@ -31,6 +31,9 @@ struct DropoutStream {
   at::Tensor keys;          // int64 [n] on the batch's device: image_key of each of its images
 
   uint64_t image_key(int64_t index) const { return mix_seed(seed ^ mix_seed(static_cast<uint64_t>(index))); }
+  // The keys of the n images from first_image (int64 [n] in host memory, page-locked if asked): what
+  // `keys` holds, on the device, for the batch now going forward.
+  at::Tensor image_keys(int64_t n, bool pinned = false) const;
 };
 
 class BlockImpl : public torch::nn::Module {

@@ -293,14 +293,6 @@ struct Trainer::Impl {
     return loss.detach().mean({1, 2, 3}).to(at::kFloat);
   }
 
-  // The dropout keys of the pass now going forward, n images from dropout->first_image.
-  at::Tensor dropout_keys(int64_t n) const {
-    at::Tensor keys = at::empty({n}, at::TensorOptions(at::kLong).pinned_memory(pinned()));
-    int64_t* key = keys.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i) key[i] = static_cast<int64_t>(dropout->image_key(dropout->first_image + i));
-    return keys;
-  }
-
   // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
   // trains on images [rank * local_batch, (rank + 1) * local_batch) of the step's global batch.
   void train_step() {
@@ -341,7 +333,7 @@ struct Trainer::Impl {
       const at::Tensor eps = to_device(host_eps);
       dropout->first_image = offset;
       std::vector<at::Tensor> inputs{y, eps, sigma};
-      if (fused_dropout) inputs.push_back(to_device(dropout_keys(n)));
+      if (fused_dropout) inputs.push_back(to_device(dropout->image_keys(n, pinned())));
       if (labels.defined()) inputs.push_back(labels);
       pass_losses.push_back(graphed_pass ? (*graphed_pass)(inputs) : train_pass(inputs));
     }
