@@ -32,12 +32,13 @@ inline void note_error(const std::string& what, const std::string& metric, doubl
   worst = std::max(worst, error);
 }
 
-// max |actual − expected| / max |expected| (0/0 = 0): the error relative to the tensor's scale.
-inline double max_relative_error(const at::Tensor& actual, const at::Tensor& expected) {
+// max |actual − expected| / max |expected| (0/0 = 0): the error relative to the tensor's scale, or to
+// min_scale where that is larger (a sum that cancels far below the terms it rounds).
+inline double max_relative_error(const at::Tensor& actual, const at::Tensor& expected, double min_scale = 0) {
   const at::Tensor a = actual.detach().to(at::kCPU, at::kDouble);
   const at::Tensor e = expected.detach().to(at::kCPU, at::kDouble);
   const double diff = (a - e).abs().max().item<double>();
-  const double scale = e.abs().max().item<double>();
+  const double scale = std::max(e.abs().max().item<double>(), min_scale);
   return scale == 0 ? diff : diff / scale;
 }
 
