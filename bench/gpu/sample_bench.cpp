@@ -16,6 +16,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 
+#include "bench_args.h"
 #include "config/model_config.h"
 #include "config/proto_format.h"
 #include "nn/initialize.h"
@@ -36,27 +37,37 @@ struct Args {
   std::string impl = "diffuse-sampler";
 };
 
+constexpr char kUsage[] =
+    "usage: sample_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 64] [--steps 32]\n"
+    "                    [--repeats 5] [--warmup 2] [--without cuda-graphs|fused-attention|fused-normalize]...\n"
+    "Sampling images/s of the diffuse sampler (deterministic Heun) on CUDA, as one RESULT line\n"
+    "(bench/gpu/README.md); --without turns one of the sampler's speed levers off.\n";
+
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "sample_bench: %s needs a value\n", k.c_str());
-      std::exit(2);
+    if (k == "--help" || k == "-h") {
+      std::printf("%s", kUsage);
+      std::exit(0);
     }
+    if (i + 1 >= argc) bench::usage_error("sample_bench", k + " needs a value");
     const std::string v = argv[++i];
+    auto count = [&](int64_t least) { return bench::parse_count("sample_bench", k, v, least); };
     if (k == "--preset") a.preset = v;
-    else if (k == "--precision") a.precision = v;
-    else if (k == "--batch") a.batch = std::atoll(v.c_str());
-    else if (k == "--steps") a.steps = std::atoll(v.c_str());
-    else if (k == "--repeats") a.repeats = std::atoll(v.c_str());
-    else if (k == "--warmup") a.warmup = std::atoll(v.c_str());
+    else if (k == "--precision") {
+      a.precision = v;
+      bench::precision_enum("sample_bench", v);  // refuses an unknown one here
+    }
+    else if (k == "--batch") a.batch = count(1);
+    else if (k == "--steps") a.steps = count(1);
+    else if (k == "--repeats") a.repeats = count(1);
+    else if (k == "--warmup") a.warmup = count(0);
     else if (k == "--without" && (v == "cuda-graphs" || v == "fused-attention" || v == "fused-normalize")) {
       (v == "cuda-graphs" ? a.cuda_graphs : v == "fused-attention" ? a.fused_attention : a.fused_normalize) = false;
       a.impl += "-without-" + v;
     } else {
-      std::fprintf(stderr, "sample_bench: unknown argument %s\n", k.c_str());
-      std::exit(2);
+      bench::usage_error("sample_bench", "unknown argument " + k + (k == "--without" ? " " + v : ""));
     }
   }
   return a;
@@ -72,7 +83,7 @@ int main(int argc, char** argv) {
   }
   try {
     using namespace diffuse;
-    const char* precision = a.precision == "fp32" ? "PRECISION_FP32" : a.precision == "bf16" ? "PRECISION_BF16" : "PRECISION_FP16";
+    const std::string precision = bench::precision_enum("sample_bench", a.precision);
     const std::string text = "preset: \"" + a.preset + "\" precision: " + precision;
     v1::ModelConfig config;
     parse_config(text.data(), text.size(), ConfigFormat::kText, &config);

@@ -29,6 +29,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/cuda.h>
 
+#include "bench_args.h"
 #include "config/model_config.h"
 #include "config/proto_format.h"
 #include "config/train_config.h"
@@ -77,23 +78,35 @@ struct Args {
   std::vector<std::string> without;  // levers turned off
 };
 
+constexpr char kUsage[] =
+    "usage: train_bench [--preset edm2-img64-xs] [--precision fp16|bf16|fp32] [--batch 256] [--micro 128]\n"
+    "                   [--steps 20] [--warmup 5] [--dropout P] [--phases] [--without LEVER]...\n"
+    "Training images/s and peak memory of the diffuse trainer on CUDA, as one RESULT line\n"
+    "(bench/gpu/README.md). --phases times each phase of a step instead; --without turns a speed lever off:\n";
+
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "train_bench: %s needs a value\n", k.c_str());
-        std::exit(2);
-      }
+      if (i + 1 >= argc) bench::usage_error("train_bench", k + " needs a value");
       return argv[++i];
     };
+    auto count = [&](int64_t least) { return bench::parse_count("train_bench", k, value(), least); };
+    if (k == "--help" || k == "-h") {
+      std::printf("%s", kUsage);
+      for (const auto& lever : levers()) std::printf("  %s\n", lever.first.c_str());
+      std::exit(0);
+    }
     if (k == "--preset") a.preset = value();
-    else if (k == "--precision") a.precision = value();
-    else if (k == "--batch") a.batch = std::atoll(value().c_str());
-    else if (k == "--micro") a.micro = std::atoll(value().c_str());
-    else if (k == "--steps") a.steps = std::atoll(value().c_str());
-    else if (k == "--warmup") a.warmup = std::atoll(value().c_str());
+    else if (k == "--precision") {
+      a.precision = value();
+      bench::precision_enum("train_bench", a.precision);  // refuses an unknown one here
+    }
+    else if (k == "--batch") a.batch = count(1);
+    else if (k == "--micro") a.micro = count(1);
+    else if (k == "--steps") a.steps = count(1);
+    else if (k == "--warmup") a.warmup = count(0);
     else if (k == "--dropout") a.dropout = value();
     else if (k == "--phases") a.phases = true;
     else if (k == "--without") {
@@ -101,21 +114,16 @@ Args parse(int argc, char** argv) {
       if (!levers().count(a.without.back())) {
         std::string names;
         for (const auto& lever : levers()) names += (names.empty() ? "" : ", ") + lever.first;
-        std::fprintf(stderr, "train_bench: --without takes one of %s, not %s\n", names.c_str(),
-                     a.without.back().c_str());
-        std::exit(2);
+        bench::usage_error("train_bench", "--without takes one of " + names + ", not " + a.without.back());
       }
     }
-    else {
-      std::fprintf(stderr, "train_bench: unknown argument %s\n", k.c_str());
-      std::exit(2);
-    }
+    else bench::usage_error("train_bench", "unknown argument " + k);
   }
   return a;
 }
 
 diffuse::v1::TrainConfig make_config(const Args& a, const std::string& dir) {
-  const char* precision = a.precision == "fp32" ? "PRECISION_FP32" : a.precision == "bf16" ? "PRECISION_BF16" : "PRECISION_FP16";
+  const std::string precision = bench::precision_enum("train_bench", a.precision);
   const int64_t forever = a.batch * (int64_t{1} << 30);
   const std::string dropout = a.dropout.empty() ? "" : " dropout: " + a.dropout;
   const std::string text = "model { preset: \"" + a.preset + "\" precision: " + precision + dropout + " }\n" +
