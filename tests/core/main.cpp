@@ -4,10 +4,12 @@
 #include <string>
 #include <unistd.h>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include "log/log.h"
+#include "util/seed.h"
 #include "tensor_compare.h"
 #include "test_util.h"
 
@@ -23,14 +25,39 @@ std::string make_temp_dir(const std::string& tag) {
   return dir.string();
 }
 
+namespace {
+
+// Gives each test the same process-wide LibTorch state whichever tests ran before it (alone, filtered or
+// shuffled): the global generators (CPU and CUDA) seeded from the test's full name, for what it draws
+// without a generator of its own (a network's initial weights, an at::randn); and the intra-op thread
+// count, which a trainer sets (run.threads) and which decides the CPU's summation order.
+class SameStartForEachTest : public ::testing::EmptyTestEventListener {
+ public:
+  explicit SameStartForEachTest(int threads) : threads_(threads) {}
+
+ private:
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    uint64_t seed = 0;
+    for (const char* part : {info.test_suite_name(), ".", info.name()}) {
+      for (const char* c = part; *c; ++c) seed = diffuse::mix_seed(seed ^ static_cast<unsigned char>(*c));
+    }
+    at::manual_seed(seed);
+    at::set_num_threads(threads_);
+  }
+  int threads_;
+};
+
+}  // namespace
+
 }  // namespace diffuse::test
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  // LibTorch starts with one intra-op thread; use the machine.
   // Progress lines would bury the test report; DIFFUSE_LOG_LEVEL=info shows them.
   if (!std::getenv("DIFFUSE_LOG_LEVEL")) diffuse::set_log_level(diffuse::LogLevel::kWarn);
-  at::set_num_threads(static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN))));
+  // Every test starts with one intra-op thread per core (LibTorch may start with one).
+  const int threads = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  ::testing::UnitTest::GetInstance()->listeners().Append(new diffuse::test::SameStartForEachTest(threads));
   const int result = RUN_ALL_TESTS();
   if (!diffuse::test::parity_report().empty()) {
     std::printf("parity against the reference tensors (worst per group):\n");
