@@ -2,7 +2,8 @@
 # The whole GPU job in one run, for a machine with a CUDA card, the PyTorch wheel and no network
 # (bench/gpu/README.md): build against the wheel's LibTorch, run the core suite (parity tests on CUDA
 # too) and the C API tests on CUDA, train, resume and sample on CUDA, compare a CUDA loss curve with
-# the CPU's, benchmark training and sampling beside the Python reference, print the tables. On the
+# the CPU's, benchmark training and sampling beside the Python reference (whose torch.compile warm-up
+# runs beside the build), print the tables. On the
 # first crash of a test binary it prints a backtrace (gdb, else cuda-gdb) of the crashing test, so one
 # run always tells what went wrong.
 #
@@ -68,10 +69,11 @@ backtrace() {
 # stage NAME SECONDS_NEEDED COMMAND...: runs COMMAND with its output in NAME.log, within what is left of
 # the budget; skips it when fewer than SECONDS_NEEDED are left or DIFFUSE_DEVICE_STAGES leaves it out.
 failed=0
+selected() { [[ -z $stages || ",$stages," == *",$1,"* ]]; }
 stage() {
   local name=$1 need=$2
   shift 2
-  if [[ -n $stages && ",$stages," != *",$name,"* ]]; then return 0; fi
+  selected "$name" || return 0
   local left=$((budget - $(elapsed)))
   if ((left < need)); then
     note "SKIP $name: ${left}s left, needs ~${need}s"
@@ -117,6 +119,42 @@ commit=$(cat "$carry/commit" 2>/dev/null || git rev-parse --short HEAD 2>/dev/nu
   note "WARN torch sees no CUDA device: every CUDA stage will fail"
 [[ -n $carry ]] || note "WARN no $root/.device-carry: golden tensors and Fashion-MNIST are missing (bench/gpu/prepare-carry.sh)"
 
+# --- the compiled reference's warm-up, beside the build -------------------------------------------------
+# torch.compile's first step takes from 17 s (a warm cache) to 210 s (a fresh machine) per precision, too
+# long to wait for in a 10-minute run. Each compiled reference starts now, warms up beside the build and
+# the tests, waits (memory handed back), and runs its timed steps alone in its stage below, after the
+# compiled_warmup stage has waited for every warm-up to end before the first benchmark.
+bench=("--steps" 12 "--warmup" 3)
+declare -A compiled_pid=()
+for precision in fp16 bf16; do
+  selected "train_python_compiled_$precision" || continue
+  [[ -z $stages ]] || stages+=,compiled_warmup  # its timed steps must not run into the benchmarks
+  rm -f "$out/compiled-$precision".{ready,go}
+  TORCHINDUCTOR_COMPILE_THREADS=4 "$py" bench/gpu/reference_mpunet.py bench --precision "$precision" --compile \
+    "${bench[@]}" --ready "$out/compiled-$precision.ready" --go "$out/compiled-$precision.go" --go-timeout "$budget" \
+    >"$out/compiled-$precision.out" 2>&1 &
+  compiled_pid[$precision]=$!
+done
+trap 'kill "${compiled_pid[@]}" 2>/dev/null' EXIT
+# compiled_warmup PID READY_FILE...: waits until each process has written its file or ended.
+compiled_warmup() {
+  local pid ready t0=$SECONDS
+  while (($#)); do
+    pid=$1 ready=$2
+    shift 2
+    while [[ ! -f $ready ]] && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+    echo "$(basename "$ready" .ready): $(cat "$ready" 2>/dev/null || echo "ended before it was warm") (waited until $((SECONDS - t0)) s)"
+  done
+}
+# compiled_timed PID PRECISION: starts the timed steps of a warm compiled reference and prints its output.
+compiled_timed() {
+  touch "$out/compiled-$2.go"
+  while kill -0 "$1" 2>/dev/null; do sleep 0.2; done
+  cat "$out/compiled-$2.out"
+  grep -q '^RESULT ' "$out/compiled-$2.out"
+}
+export -f compiled_warmup compiled_timed
+
 # --- build: core, CLI, the C++ and C API tests, the benchmarks; no bindings --------------------------
 configure() {
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
@@ -152,10 +190,14 @@ stage core_trainer_cuda 90 env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_co
 stage capi_cuda 60 env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_capi_tests"
 
 # --- benchmarks (bench/gpu/README.md) ---------------------------------------------------------------
-bench=("--steps" 12 "--warmup" 3)
+warming=()
+for precision in "${!compiled_pid[@]}"; do warming+=("${compiled_pid[$precision]}" "$out/compiled-$precision.ready"); done
+((${#warming[@]})) && stage compiled_warmup 20 compiled_warmup "${warming[@]}"
 for precision in fp16 bf16; do
   stage "train_diffuse_$precision" 45 "$build/bench/gpu/train_bench" --precision "$precision" "${bench[@]}"
   stage "train_python_eager_$precision" 45 "$py" bench/gpu/reference_mpunet.py bench --precision "$precision" "${bench[@]}"
+  [[ -n ${compiled_pid[$precision]:-} ]] &&
+    stage "train_python_compiled_$precision" 20 compiled_timed "${compiled_pid[$precision]}" "$precision"
 done
 for batch in 64 1; do
   stage "sample_diffuse_b$batch" 30 "$build/bench/gpu/sample_bench" --precision fp16 --batch "$batch"
@@ -250,14 +292,8 @@ PY
 export -f nccl_world1
 stage nccl_world1 60 nccl_world1
 
-# --- the compiled reference, slowest to start (a fresh Inductor compile) ---------------------------------
-for precision in fp16 bf16; do
-  stage "train_python_compiled_$precision" 150 "$py" bench/gpu/reference_mpunet.py bench --precision "$precision" \
-    --compile "${bench[@]}"
-done
-
-# --- each speed lever of the trainer, then of the sampler, off in turn (bench/gpu/README.md, "Levers"), fp16; after the
-# compiled reference, which the main table needs, so that a short budget drops levers first.
+# --- each speed lever of the trainer, then of the sampler, off in turn (bench/gpu/README.md, "Levers"), fp16; last,
+# so that a short budget drops levers first.
 for lever in deferred-readback multi-tensor fused-kernels fused-normalize channels-last fused-attention pinned-transfers loader-noise cuda-graphs; do
   stage "train_diffuse_fp16_without_$lever" 45 "$build/bench/gpu/train_bench" --precision fp16 --without "$lever" "${bench[@]}"
 done
@@ -275,7 +311,9 @@ stage train_diffuse_fp16_dropout_without_fused-dropout 45 "$build/bench/gpu/trai
   --dropout 0.1 --without fused-dropout "${bench[@]}"
 
 # --- tables --------------------------------------------------------------------------------------------
+shopt -s nullglob  # a kind of stage that all skipped has no logs
 logs=("$out"/train_*.log "$out"/sample_*.log)
+shopt -u nullglob
 "$py" bench/gpu/table.py "${logs[@]}" --json "$out/results.json" --card "$card" --driver "$driver" \
   --torch "$torch_version" --commit "$commit" --date "$(date -u +%F)" >"$out/table.md" 2>&1 || true
 cat "$out/table.md"

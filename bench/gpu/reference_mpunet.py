@@ -6,7 +6,10 @@ Adam step and power EMA update in plain PyTorch, written from shared/spec/edm2.m
       compares with the golden tiny network (eval outputs, training loss, forced weight
       normalisation, gradients, one Adam step) and prints the worst relative L2 error per group.
   reference_mpunet.py bench [--precision fp16|bf16|fp32] [--compile] [--batch 256] [--micro 128]
+                            [--device cuda|cpu] [--ready FILE --go FILE]
       times training steps of the edm2-img64-xs network on random data and prints one RESULT line.
+      With --ready/--go it writes FILE READY after the warm-up (torch.compile's, minutes when cold) and
+      times its steps only once GO exists, so that the warm-up can run beside other work.
   reference_mpunet.py sample [--precision fp16|bf16|fp32] [--batch 64] [--steps 32] [--device cuda|cpu]
                              [--model FILE] [--threads N]
       times deterministic Heun sampling (EDM ρ-schedule, spec §9) of the same network (or of a diffuse
@@ -15,6 +18,7 @@ Adam step and power EMA update in plain PyTorch, written from shared/spec/edm2.m
 import argparse
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -297,12 +301,29 @@ def check(path, device):
 
 # --- training-step benchmark ----------------------------------------------------------------------------
 
+def wait_for_go(args, warm, on_cuda):
+    """Writes args.ready, then waits for args.go (at most args.go_timeout seconds) holding only what
+    training keeps between steps: the allocator's cached blocks go back to the device meanwhile."""
+    if on_cuda:
+        torch.cuda.empty_cache()
+    with open(args.ready, "w") as f:
+        f.write(f"warm after {warm:.1f} s\n")
+    print(f"NOTE warm after {warm:.1f} s; waiting for {args.go}", flush=True)
+    deadline = time.monotonic() + args.go_timeout
+    while not os.path.exists(args.go):
+        if time.monotonic() > deadline:
+            sys.exit(f"reference_mpunet.py: no {args.go} after {args.go_timeout} s; not timed")
+        time.sleep(0.2)
+
+
 def bench(args):
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cuda.matmul.allow_fp16_reduced_precision_reduction = False
-    device = torch.device("cuda")
+    device = torch.device(args.device)
+    on_cuda = device.type == "cuda"
+    synchronize = torch.cuda.synchronize if on_cuda else (lambda: None)
     torch.manual_seed(0)
     body = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[args.precision]
     # edm2-img64-xs (spec §6.1).
@@ -350,24 +371,30 @@ def bench(args):
         step(0)
     for i in range(1, args.warmup):
         step(i)
-    torch.cuda.synchronize()
+    synchronize()
     warm = time.perf_counter() - t0
+    first = args.warmup
+    if args.ready:
+        wait_for_go(args, warm, on_cuda)
+        step(first)  # refills the allocator's cache that the wait gave back
+        synchronize()
+        first += 1
     t0 = time.perf_counter()
     for i in range(args.steps):
-        loss = step(args.warmup + i)
-    torch.cuda.synchronize()
+        loss = step(first + i)
+    synchronize()
     s = time.perf_counter() - t0
     impl = "python-compiled" if args.compile else "python-eager"
     print(f"RESULT impl={impl} precision={args.precision} batch={args.batch} micro={args.micro} "
           f"images_per_s={args.batch * args.steps / s:.1f} ms_per_step={1000 * s / args.steps:.2f} "
-          f"warmup_s={warm:.1f} peak_bytes={torch.cuda.max_memory_allocated()} "
+          f"warmup_s={warm:.1f} peak_bytes={torch.cuda.max_memory_allocated() if on_cuda else 0} "
           f"loss={loss.mean().item():.4f}", flush=True)
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             for i in range(3):
                 step(i)
-            torch.cuda.synchronize()
+            synchronize()
         print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25))
 
 
@@ -466,6 +493,10 @@ def main():
     b.add_argument("--steps", type=int, default=20)
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--profile", action="store_true")
+    b.add_argument("--device", default="cuda")
+    b.add_argument("--ready", help="write this file after the warm-up, then wait for --go before timing")
+    b.add_argument("--go", help="the file whose existence starts the timed steps (with --ready)")
+    b.add_argument("--go-timeout", type=float, default=1200, help="seconds to wait for --go")
     s = sub.add_parser("sample")
     s.add_argument("--precision", default="fp16", choices=["fp16", "bf16", "fp32"])
     s.add_argument("--batch", type=int, default=64)
@@ -480,6 +511,8 @@ def main():
     args = p.parse_args()
     if args.command == "check":
         sys.exit(0 if check(args.golden, args.device) else 1)
+    if args.command == "bench" and bool(args.ready) != bool(args.go):
+        p.error("--ready and --go go together")
     if args.command == "sample":
         sample_bench(args)
     else:
