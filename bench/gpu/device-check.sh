@@ -56,6 +56,10 @@ backtrace() {
     shift
     while [[ $1 == *=* ]]; do vars+=("$1"); shift; done
   fi
+  if [[ $1 == sharded ]]; then  # sharded NAME COMMAND...: the command alone, its crashed test below
+    shift 2
+    [[ $1 != env ]] || { backtrace "$log" "$@"; return; }
+  fi
   if declare -F "$1" >/dev/null; then note "  $1 is a shell function: see its log for the binary that crashed"; return; fi
   local args=("$@") test
   test=$(grep -o '^\[ RUN      \] .*' "$log" | tail -1 | cut -c 14-)
@@ -175,17 +179,47 @@ stage build 60 compile
 [[ -x $build/tests/diffuse_core_tests ]] || { note "no test binary: stopping"; exit 1; }
 
 # --- correctness on CUDA ----------------------------------------------------------------------------
+# sharded NAME GTEST_COMMAND...: the binary's tests split over side-by-side processes (gtest's sharding),
+# two CPU threads each: the trainer tests train with two threads on any machine, so one process would
+# leave most cores idle. Prints the passing shards' logs, then the failing ones', a crashed one last (its
+# last test started is then the crashing one, for the backtrace), and exits as the worst shard did.
+sharded() {
+  local name=$1
+  shift
+  local n=$((jobs / 2)) i rc status=0 crashed= pids=() failing=()
+  ((n < 1)) && n=1
+  ((n > 8)) && n=8
+  trap 'kill "${pids[@]}" 2>/dev/null; exit 124' TERM
+  for ((i = 0; i < n; i++)); do
+    GTEST_TOTAL_SHARDS=$n GTEST_SHARD_INDEX=$i DIFFUSE_TEST_THREADS=2 "$@" --gtest_output="json:$out/$name-shard$i.json" \
+      >"$out/$name-shard$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for ((i = 0; i < n; i++)); do
+    wait "${pids[i]}"
+    rc=$?
+    if ((rc == 0)); then cat "$out/$name-shard$i.log"; continue; fi
+    if ((rc > 128)) && [[ -z $crashed ]]; then crashed=$i; status=$rc; else failing+=("$i"); ((status)) || status=$rc; fi
+  done
+  for i in "${failing[@]}" $crashed; do cat "$out/$name-shard$i.log"; done
+  echo "$n shards; exit $status"
+  return "$status"
+}
+export -f sharded
+
 golden=${DIFFUSE_SHARED_DIR:-$root/../shared}/golden
 stage reference_check 20 "$py" bench/gpu/reference_mpunet.py check "$golden/mpunet_tiny.safetensors" --device cuda
 # The whole core suite; the parity tests run on every available device, and the CUDA precision tests
 # must not have skipped.
-stage core_suite 150 "$build/tests/diffuse_core_tests" --gtest_output="json:$out/core.json"
-if [[ -f $out/core.json ]] && grep -q '"result": "SKIPPED"' "$out/core.json"; then
+stage core_suite 60 sharded core_suite "$build/tests/diffuse_core_tests"
+skipped=$(cat "$out"/core_suite-shard*.json 2>/dev/null | grep -B6 '"result": "SKIPPED"' | grep -o '"name": "[^"]*"' |
+  cut -d'"' -f4 | sed 's|\\/|/|g' | tr '\n' ' ')
+if [[ -n $skipped ]]; then
   failed=$((failed + 1))
-  note "FAIL core_suite skipped: $(grep -B6 '"result": "SKIPPED"' "$out/core.json" | grep -o '"name": "[^"]*"' | cut -d'"' -f4 | sed 's|\\/|/|g' | tr '\n' ' ')"
+  note "FAIL core_suite skipped: $skipped"
 fi
 # The trainer's tests (resume in another process bitwise, validation loss falls, ...) with CUDA trainers.
-stage core_trainer_cuda 90 env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_core_tests" \
+stage core_trainer_cuda 45 sharded core_trainer_cuda env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_core_tests" \
   --gtest_filter='Trainer*:TrainerResume*:TrainerMethods*'
 stage capi_cuda 60 env DIFFUSE_TEST_DEVICE=cuda "$build/tests/diffuse_capi_tests"
 

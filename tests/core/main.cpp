@@ -55,8 +55,18 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   // Progress lines would bury the test report; DIFFUSE_LOG_LEVEL=info shows them.
   if (!std::getenv("DIFFUSE_LOG_LEVEL")) diffuse::set_log_level(diffuse::LogLevel::kWarn);
-  // Every test starts with one intra-op thread per core (LibTorch may start with one).
-  const int threads = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  // Every test starts with one intra-op thread per core (LibTorch may start with one), or
+  // $DIFFUSE_TEST_THREADS: bench/gpu/device-check.sh runs shards of the suite side by side.
+  int threads = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  if (const char* env_threads = std::getenv("DIFFUSE_TEST_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env_threads, &end, 10);
+    if (end == env_threads || *end != '\0' || n < 1 || n > 1024) {
+      std::fprintf(stderr, "DIFFUSE_TEST_THREADS must be a thread count from 1 to 1024, not '%s'\n", env_threads);
+      return 2;
+    }
+    threads = static_cast<int>(n);
+  }
   ::testing::UnitTest::GetInstance()->listeners().Append(new diffuse::test::SameStartForEachTest(threads));
   const int result = RUN_ALL_TESTS();
   if (!diffuse::test::parity_report().empty()) {
