@@ -1,5 +1,6 @@
 /* C ABI tests: plain C99, linked against libdiffuse.so only. Prints "N passed, N failed". */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -82,9 +83,24 @@ static int tiny_config(char *out, size_t cap, const char *dir, long steps) {
                   data, data, dir, steps * 32, test_device());
 }
 
+/* The run directories the tests made: removed when every test passed, kept for a look otherwise. */
+static char run_dirs[16][64];
+static int num_run_dirs = 0;
+
 static void make_run_dir(char *dir, size_t cap, const char *tag) {
   snprintf(dir, cap, "/tmp/diffuse-capi-%s-XXXXXX", tag);
   if (!mkdtemp(dir)) perror("mkdtemp");
+  if (num_run_dirs < 16) snprintf(run_dirs[num_run_dirs++], sizeof run_dirs[0], "%s", dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st, (void)type, (void)ftw;
+  if (remove(path) != 0) perror(path);
+  return 0;
+}
+
+static void remove_run_dirs(void) {
+  for (int i = 0; i < num_run_dirs; i++) nftw(run_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void test_trainer_rejects_bad_arguments_and_configs(void) {
@@ -865,5 +881,10 @@ int main(void) {
   test_trainer_with_host_images();
   test_metrics();
   printf("%d passed, %d failed\n", passed, failed);
+  if (failed == 0) {
+    remove_run_dirs();
+  } else {
+    for (int i = 0; i < num_run_dirs; i++) printf("kept %s\n", run_dirs[i]);
+  }
   return failed == 0 ? 0 : 1;
 }

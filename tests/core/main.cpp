@@ -2,6 +2,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 #include <unistd.h>
 
 #include <ATen/Context.h>
@@ -15,13 +17,23 @@
 
 namespace diffuse::test {
 
+namespace {
+
+// The directories make_temp_dir made: removed when every test passed, kept for a look otherwise.
+std::vector<std::filesystem::path>& temp_dirs() {
+  static std::vector<std::filesystem::path> dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& tag) {
   namespace fs = std::filesystem;
-  static int counter = 0;
-  fs::path dir = fs::temp_directory_path() /
-                 ("diffuse-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::path dir = fs::temp_directory_path() / ("diffuse-test-" + tag + "-" + std::to_string(::getpid()) + "-" +
+                                              std::to_string(temp_dirs().size()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  temp_dirs().push_back(dir);
   return dir.string();
 }
 
@@ -72,6 +84,13 @@ int main(int argc, char** argv) {
   if (!diffuse::test::parity_report().empty()) {
     std::printf("parity against the reference tensors (worst per group):\n");
     for (const auto& [key, error] : diffuse::test::parity_report()) std::printf("  %-32s %.3g\n", key.c_str(), error);
+  }
+  if (result == 0) {
+    std::error_code ignored;
+    for (const auto& dir : diffuse::test::temp_dirs()) std::filesystem::remove_all(dir, ignored);
+  } else if (!diffuse::test::temp_dirs().empty()) {
+    std::printf("kept the tests' directories: %s/diffuse-test-*-%d-*\n",
+                std::filesystem::temp_directory_path().c_str(), static_cast<int>(::getpid()));
   }
   return result;
 }

@@ -38,7 +38,7 @@ inline std::vector<std::string> available_devices() {
   return list;
 }
 
-// A fresh, empty directory under the system temp dir, removed by the caller's TearDown if wanted.
+// A fresh, empty directory under the system temp dir; main() removes it when every test passed.
 std::string make_temp_dir(const std::string& tag);
 
 }  // namespace diffuse::test
