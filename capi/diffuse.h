@@ -109,8 +109,9 @@ typedef void (*diffuse_log_callback)(void *user, diffuse_log_level level, const 
  * Returns DIFFUSE_OK. Any thread. */
 DIFFUSE_API diffuse_status diffuse_log_set_callback(diffuse_log_callback callback, void *user);
 
-/* Sets the number of CPU threads for tensor math, process-wide (default: one per core when a trainer
- * starts with run.threads = 0). Returns DIFFUSE_E_INVALID_ARGUMENT for n < 1. Any thread. */
+/* Sets the number of CPU threads for tensor math, process-wide (a trainer with run.threads = 0 sets one
+ * per CPU the process may use, shared among a launcher's local processes). Returns
+ * DIFFUSE_E_INVALID_ARGUMENT for n < 1. Any thread. */
 DIFFUSE_API diffuse_status diffuse_set_num_threads(int n);
 
 /* Whether `device` ("cpu", "cuda", "cuda:N") can be used by this build on this machine: *available is

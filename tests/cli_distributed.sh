@@ -3,6 +3,7 @@
 #  1. 2 processes x 1 thread (`--nproc 2`, and torchrun where given) follow the 1-process run at the same
 #     global batch: every tensor of the checkpoint and the EMA snapshots within relative L2 $tolerance,
 #     the same loss curve within 1e-6;
+#     with the default thread count, 2 ranks on 2 CPUs take 1 thread each;
 #  2. a run stopped at world size 2 and resumed at world size 1 ends where the uninterrupted run does;
 #  3. a rank killed with SIGKILL makes the other exit non-zero, naming it, within the timeout, and the
 #     run resumes afterwards (also when the lost rank is rank 0, which hosts the store);
@@ -65,6 +66,16 @@ if [ -n "$torchrun" ]; then
   mv "$work/run" "$work/torchrun"
   same_as_reference "$work/torchrun"
 fi
+
+# 1b. The default thread count (run.threads: 0) shares the CPUs: 2 ranks on 2 CPUs take 1 thread each.
+sed 's/threads: 1/threads: 0/; s/duration_images: 2048/duration_images: 128/' "$work/run.textproto" >"$work/shared.textproto"
+two_cpus=$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')
+taskset -c "$two_cpus" "$cli" train --nproc 2 "$work/shared.textproto" >"$work/shared.log" 2>&1 ||
+  { cat "$work/shared.log"; exit 1; }
+grep -q "on cpu, 1 CPU thread (rank 0 of 2" "$work/shared.log" ||
+  { echo "FAIL: 2 ranks on 2 CPUs should take 1 thread each"; cat "$work/shared.log"; exit 1; }
+rm -rf "$work/run"
+echo "  default threads: $(grep -o 'on cpu, [0-9]* CPU threads* (rank 0 of 2' "$work/shared.log")"
 
 # 2. Stopped (SIGTERM to the launcher) at world size 2, resumed at world size 1.
 "$cli" train --nproc 2 "$work/run.textproto" >"$work/stopped.log" 2>&1 &

@@ -1,5 +1,6 @@
 #include "dist/world.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
@@ -36,10 +37,13 @@ std::optional<World> world_from_environment(const Environment& given) {
     w.size = parse_int(env, "WORLD_SIZE", 1, kMaxWorld);
     w.rank = parse_int(env, "RANK", 0, w.size - 1);
     w.local_rank = env("LOCAL_RANK") ? parse_int(env, "LOCAL_RANK", 0, w.size - 1) : 0;
+    w.local_size = env("LOCAL_WORLD_SIZE") ? parse_int(env, "LOCAL_WORLD_SIZE", w.local_rank + 1, w.size) : 1;
   } else if (env("SLURM_NTASKS")) {
     w.size = parse_int(env, "SLURM_NTASKS", 1, kMaxWorld);
     w.rank = parse_int(env, "SLURM_PROCID", 0, w.size - 1);
     w.local_rank = env("SLURM_LOCALID") ? parse_int(env, "SLURM_LOCALID", 0, w.size - 1) : 0;
+    // Set by --cpus-per-task; inside a job that torchrun launches, torchrun's variables decide instead.
+    if (env("SLURM_CPUS_PER_TASK")) w.cpus_per_process = parse_int(env, "SLURM_CPUS_PER_TASK", 1, kMaxWorld);
   } else {
     return std::nullopt;
   }
@@ -57,6 +61,11 @@ std::optional<World> world_from_environment(const Environment& given) {
   const auto restart = env("TORCHELASTIC_RESTART_COUNT");
   w.store_prefix = "diffuse/" + (restart ? *restart : std::string("0")) + "/";
   return w;
+}
+
+int threads_per_process(const World& world, int usable_cpus) {
+  if (world.cpus_per_process > 0) return std::max(1, std::min(world.cpus_per_process, usable_cpus));
+  return std::max(1, usable_cpus / std::max(1, world.local_size));
 }
 
 }  // namespace diffuse

@@ -13,6 +13,8 @@ struct World {
   int rank = 0;
   int size = 1;
   int local_rank = 0;  // rank among the processes of this machine (picks cuda:LOCAL_RANK)
+  int local_size = 1;  // processes on this machine sharing its CPUs ($LOCAL_WORLD_SIZE; Slurm binds each task)
+  int cpus_per_process = 0;  // the CPUs the launcher gives each process ($SLURM_CPUS_PER_TASK), 0: not said
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   // The launcher hosts the rendezvous store (torchrun's TORCHELASTIC_USE_AGENT_STORE=True): every
@@ -26,5 +28,11 @@ using Environment = std::function<std::optional<std::string>(const char* name)>;
 // The world named by `env` (default: the process environment), or nullopt when neither WORLD_SIZE nor
 // SLURM_NTASKS is set. Throws Error(kInvalidConfig) naming the variable that is missing or malformed.
 std::optional<World> world_from_environment(const Environment& env = {});
+
+// The intra-op threads of each process of `world` on a machine where this process may use `usable_cpus`
+// (util/cpu_count.h): the launcher's share if it names one, else an even share of the usable CPUs
+// among the machine's processes, which torchrun and `diffuse train --nproc` start with the same
+// affinity. At least 1.
+int threads_per_process(const World& world, int usable_cpus);
 
 }  // namespace diffuse

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <thread>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -48,6 +47,7 @@
 #include "train/training_data.h"
 #include "train/training_stats.h"
 #include "util/device.h"
+#include "util/cpu_count.h"
 #include "util/device_memory.h"
 #include "util/error.h"
 #include "util/seed.h"
@@ -85,6 +85,7 @@ struct Trainer::Impl {
 
   // Data parallelism (dist/): null when the process was not launched as one of several.
   std::unique_ptr<Communicator> comm;
+  World world;  // a world of one when the process was not launched as one of several
   int rank = 0, world_size = 1, local_rank = 0;
   int64_t local_batch = 0;  // images of each step on this process
   int64_t pass_batch = 0;   // images per forward/backward pass
@@ -133,12 +134,13 @@ struct Trainer::Impl {
   // Joins the data-parallel world the launcher's environment describes, if any, and checks that
   // every rank runs the same code on the same config.
   void join_world() {
-    const std::optional<World> world = world_from_environment();
-    if (!world) return;
+    const std::optional<World> launched = world_from_environment();
+    if (!launched) return;
+    world = *launched;
     const v1::RunConfig& run = config.run();
-    rank = world->rank;
-    world_size = world->size;
-    local_rank = world->local_rank;
+    rank = world.rank;
+    world_size = world.size;
+    local_rank = world.local_rank;
     if (run.batch_size() % world_size != 0) {
       fail(ErrorCode::kInvalidConfig, "TrainConfig.run.batch_size: {} images do not split over {} processes",
            run.batch_size(), world_size);
@@ -157,7 +159,7 @@ struct Trainer::Impl {
     options.device = parse_device(device_name(), "TrainConfig.run.device");
     options.timeout_seconds = d.timeout_seconds();
     options.bucket_mib = d.bucket_mib();
-    comm = std::make_unique<Communicator>(*world, options);
+    comm = std::make_unique<Communicator>(world, options);
     comm->require_same("code version", fmt::format("diffuse {} on LibTorch {}", DIFFUSE_VERSION_STRING, TORCH_VERSION));
     comm->require_same("TrainConfig", print_config(config, ConfigFormat::kText));
   }
@@ -186,8 +188,7 @@ struct Trainer::Impl {
     log_path = rank == 0 ? dir.log_file() : dir.file(fmt::format("log-rank{}.txt", rank));
     add_log_file(log_path);
     const v1::RunConfig& run = config.run();
-    at::set_num_threads(run.threads() > 0 ? run.threads()
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    at::set_num_threads(run.threads() > 0 ? run.threads() : threads_per_process(world, usable_cpu_count()));
     device = open_device(device_name(), "TrainConfig.run.device");
 
     const ModelOptions options = to_model_options(config.model());
@@ -419,8 +420,12 @@ struct Trainer::Impl {
     if ((due(nimg, run.checkpoint_images()) || final) && last_checkpoint_nimg != nimg) write_checkpoint();
   }
 
+  // Where the steps run: " on cpu, 2 threads (rank 0 of 2, 16 images per step each)".
   std::string world_note() const {
-    return comm ? fmt::format(" (rank {} of {}, {} images per step each)", rank, world_size, local_batch) : "";
+    std::string note = fmt::format(" on {}, {} CPU thread{}", device.str(), at::get_num_threads(),
+                                   at::get_num_threads() == 1 ? "" : "s");
+    if (comm) note += fmt::format(" (rank {} of {}, {} images per step each)", rank, world_size, local_batch);
+    return note;
   }
 
   // Rank 0 writes the run directory; the other ranks keep their state in step and write nothing.

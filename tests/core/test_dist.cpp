@@ -56,6 +56,32 @@ TEST(World, ReadsSlurmsVariables) {
   EXPECT_FALSE(w->launcher_hosts_store);
 }
 
+TEST(World, SharesTheMachinesCpusAmongItsProcesses) {
+  // torchrun and `diffuse train --nproc` start the machine's processes with the same affinity.
+  const auto torchrun = world_from_environment(env_of(
+      {{"WORLD_SIZE", "8"}, {"RANK", "5"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "4"}, {"MASTER_ADDR", "h"}}));
+  ASSERT_TRUE(torchrun);
+  EXPECT_EQ(torchrun->local_size, 4);
+  EXPECT_EQ(torchrun->cpus_per_process, 0);
+  EXPECT_EQ(threads_per_process(*torchrun, 64), 16);
+  EXPECT_EQ(threads_per_process(*torchrun, 6), 1);  // 6 / 4, rounded down
+  EXPECT_EQ(threads_per_process(*torchrun, 2), 1);  // never 0
+  // Slurm's --cpus-per-task is each task's share; torchrun's variables win inside a Slurm job.
+  const auto slurm = world_from_environment(env_of({{"SLURM_NTASKS", "8"}, {"SLURM_PROCID", "5"},
+                                                    {"SLURM_CPUS_PER_TASK", "12"}, {"MASTER_ADDR", "h"}}));
+  ASSERT_TRUE(slurm);
+  EXPECT_EQ(slurm->cpus_per_process, 12);
+  EXPECT_EQ(threads_per_process(*slurm, 48), 12);
+  EXPECT_EQ(threads_per_process(*slurm, 8), 8);  // no more than the process may use
+  const auto inside_slurm = world_from_environment(env_of({{"WORLD_SIZE", "2"}, {"RANK", "0"},
+                                                           {"LOCAL_WORLD_SIZE", "2"}, {"SLURM_NTASKS", "1"},
+                                                           {"SLURM_PROCID", "0"}, {"SLURM_CPUS_PER_TASK", "16"},
+                                                           {"MASTER_ADDR", "h"}}));
+  ASSERT_TRUE(inside_slurm);
+  EXPECT_EQ(threads_per_process(*inside_slurm, 16), 8);
+  EXPECT_EQ(threads_per_process(World{}, 3), 3);  // one process alone
+}
+
 TEST(World, NamesTheVariableThatIsWrong) {
   EXPECT_TRUE(throws_error([] { world_from_environment(env_of({{"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}})); },
                            ErrorCode::kInvalidConfig, {"$RANK is not set"}));
@@ -71,6 +97,18 @@ TEST(World, NamesTheVariableThatIsWrong) {
         world_from_environment(env_of({{"WORLD_SIZE", "2"}, {"RANK", "1"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "0"}}));
       },
       ErrorCode::kInvalidConfig, {"$MASTER_PORT = '0'"}));
+  EXPECT_TRUE(throws_error(
+      [] {
+        world_from_environment(env_of({{"WORLD_SIZE", "4"}, {"RANK", "1"}, {"LOCAL_RANK", "2"},
+                                       {"LOCAL_WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}}));
+      },
+      ErrorCode::kInvalidConfig, {"$LOCAL_WORLD_SIZE = '2'", "3..4"}));
+  EXPECT_TRUE(throws_error(
+      [] {
+        world_from_environment(env_of({{"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "1"}, {"SLURM_CPUS_PER_TASK", "0"},
+                                       {"MASTER_ADDR", "h"}}));
+      },
+      ErrorCode::kInvalidConfig, {"$SLURM_CPUS_PER_TASK = '0'"}));
 }
 
 int free_port() {
