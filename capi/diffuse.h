@@ -123,7 +123,9 @@ DIFFUSE_API diffuse_status diffuse_device_available(const char *device, int *ava
  * diffuse_sampler_run, diffuse_sampler_run_to_buffer, diffuse_sampler_write_png_grid and
  * diffuse_evaluate spread their seeds over the ranks and return every image on every rank (the grid
  * file is written by rank 0 alone), so every rank must make the same such calls in the same order,
- * from one thread. Outside such a launch it does nothing: rank 0 of 1. A trainer needs no call (it
+ * from one thread. Joining sets the process's CPU thread count to its share of the machine's CPUs (as
+ * a trainer with run.threads = 0 does; diffuse_set_num_threads afterwards overrides it). Outside such
+ * a launch it does nothing: rank 0 of 1. A trainer needs no call (it
  * joins by itself). rank and world_size may be NULL. Returns DIFFUSE_E_INVALID_CONFIG for a malformed
  * launch environment, DIFFUSE_E_PEER_LOST when a rank does not join within 300 s. */
 DIFFUSE_API diffuse_status diffuse_world_join(int *rank, int *world_size);

@@ -3,8 +3,11 @@
 
 #include <mutex>
 
+#include <ATen/Parallel.h>
+
 #include "diffuse.h"
 #include "dist/world.h"
+#include "util/cpu_count.h"
 #include "status.h"
 
 namespace diffuse::capi {
@@ -37,6 +40,8 @@ diffuse_status diffuse_world_join(int* rank, int* world_size) {
         diffuse::CommunicatorOptions options;
         options.purpose = "sample";
         joined = new diffuse::Communicator(*world, options);
+        // The machine's ranks share its CPUs, as a trainer's do (run.threads 0).
+        at::set_num_threads(diffuse::threads_per_process(*world, diffuse::usable_cpu_count()));
       }
       asked = true;
     }

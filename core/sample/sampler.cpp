@@ -12,6 +12,7 @@
 #include "cuda/graphed_call.h"
 #include "sample/solvers.h"
 #include "util/error.h"
+#include "util/cpu_count.h"
 #include "util/single_threaded_jobs.h"
 
 namespace diffuse {
@@ -247,7 +248,10 @@ at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_
   const at::Tensor noise = generators.randn({model.img_channels, model.img_resolution, model.img_resolution});
   const int64_t n = noise.size(0);
   const bool on_cpu = module_device(*net).is_cpu();
-  const int64_t workers = !on_cpu ? 1 : options.cpu_workers > 0 ? options.cpu_workers : at::get_num_threads();
+  // LibTorch's default thread count follows the affinity mask but not a cgroup's CPU quota.
+  const int64_t workers = !on_cpu                   ? 1
+                          : options.cpu_workers > 0 ? options.cpu_workers
+                                                    : std::min(at::get_num_threads(), usable_cpu_count());
   const EvalModeGuard net_mode(net.get());
   // w = 1 never touches the guide (edm_sample does not use it).
   const EvalModeGuard guide_mode(guide != nullptr && options.guidance != 1 ? guide->get() : nullptr);

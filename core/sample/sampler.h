@@ -46,7 +46,8 @@ struct SamplerOptions {
   double guidance = 1;     // w; 1 never evaluates the guide
   int64_t batch_size = 32; // images per network call
   // On the CPU, each batch is split over this many threads with single-threaded math
-  // (run_single_threaded_jobs); 0 = one per intra-op thread, 1 = one call with intra-op threads.
+  // (run_single_threaded_jobs); 0 = one per intra-op thread but no more than the CPUs the process may
+  // use (util/cpu_count.h), 1 = one call with intra-op threads.
   // Ignored on CUDA.
   int cpu_workers = 0;
   // Each network call (both networks and the guidance mix) replayed as one CUDA graph from the second
