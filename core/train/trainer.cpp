@@ -620,7 +620,7 @@ struct Trainer::Impl {
     nonfinite_steps = s.nonfinite_steps;
     elapsed_seconds = s.elapsed_seconds;
     adam->restore_counters(s.adam_steps, s.adam_beta1_product, s.adam_beta2_product);
-    interval_stats.load_state(s.interval_stats);
+    interval_stats.load_state(s.interval_stats, path + " (tensor state.interval_stats)");
     if (noise->state().defined()) {
       if (!s.noise_curriculum.defined()) fail(ErrorCode::kCorruptFile, "{}: missing tensor 'state.noise_curriculum'", path);
       noise->load_state(s.noise_curriculum);

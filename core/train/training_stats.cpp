@@ -70,17 +70,26 @@ at::Tensor TrainingStats::state() const {
   return t;
 }
 
-void TrainingStats::load_state(const at::Tensor& state) {
+void TrainingStats::load_state(const at::Tensor& state, const std::string& what) {
   if (state.scalar_type() != at::kDouble || state.numel() != 2 + 2 * kBins) {
-    fail(ErrorCode::kCorruptFile, "training statistics state has {} values, expected {}", state.numel(), 2 + 2 * kBins);
+    fail(ErrorCode::kCorruptFile, "{}: {} values, expected {} doubles", what, state.numel(), 2 + 2 * kBins);
   }
   const at::Tensor t = state.contiguous();
   const double* p = t.data_ptr<double>();
+  // A count is a whole number of losses that a double holds exactly; anything else is a corrupt file
+  // (and converting it to an integer would be undefined).
+  const auto count = [&](int index) {
+    const double value = p[index];
+    if (!(value >= 0 && value <= 9007199254740992.0) || value != std::floor(value)) {
+      fail(ErrorCode::kCorruptFile, "{}: value {} is {}, not a count", what, index, value);
+    }
+    return static_cast<int64_t>(value);
+  };
   sum_ = p[0];
-  count_ = static_cast<int64_t>(p[1]);
+  count_ = count(1);
   for (int i = 0; i < kBins; ++i) {
     bin_sum_[i] = p[2 + i];
-    bin_count_[i] = static_cast<int64_t>(p[2 + kBins + i]);
+    bin_count_[i] = count(2 + kBins + i);
   }
 }
 

@@ -31,7 +31,9 @@ class TrainingStats {
 
   // Exact state for checkpoints: [sum, count, bin sums..., bin counts...] as float64.
   at::Tensor state() const;
-  void load_state(const at::Tensor& state);
+  // Throws Error(kCorruptFile) naming `what` (the file and tensor) for a state of another size or type,
+  // or a count that is not a whole number from 0 to 2^53.
+  void load_state(const at::Tensor& state, const std::string& what);
 
  private:
   double sum_ = 0;

@@ -27,6 +27,7 @@
 #include "store/run_directory.h"
 #include "train/step_noise.h"
 #include "train/trainer.h"
+#include "train/training_stats.h"
 #include "fixtures.h"
 #include "stat_tests.h"
 #include "tensor_compare.h"
@@ -122,6 +123,29 @@ TEST(StepNoise, BelongsToItsImagesAndIsStandardNormal) {
   EXPECT_GT(ks.p, 1e-3) << "KS distance " << ks.d << " over " << values.size() << " values";
 
   EXPECT_TRUE(test::throws_error([&] { fill_step_noise(5, batch, nimg + 8, whole); }, ErrorCode::kInternal, {"one step of 12"}));
+}
+
+// A checkpoint's interval statistics come back exactly; counts that no run could have written (a
+// corrupt file: negative, fractional, beyond 2^53, NaN) are refused, naming the tensor.
+TEST(TrainingStats, StateRoundTripsAndRefusesCountsThatAreNotCounts) {
+  TrainingStats stats;
+  stats.add(at::tensor({0.01, 0.5, 3.0, 70.0}, at::kFloat), at::tensor({1.0, 2.0, 0.25, 4.0}, at::kFloat));
+  TrainingStats loaded;
+  loaded.load_state(stats.state(), "ckpt (tensor state.interval_stats)");
+  EXPECT_TRUE(at::equal(loaded.state(), stats.state()));
+  EXPECT_EQ(loaded.count_per_bin(), stats.count_per_bin());
+  EXPECT_DOUBLE_EQ(loaded.mean_loss(), stats.mean_loss());
+  for (const double bad : {-1.0, 0.5, 1.7e100, std::nan("")}) {
+    for (const int64_t index : {int64_t{1}, int64_t{2 + TrainingStats::kBins + 3}}) {
+      at::Tensor state = stats.state().clone();
+      state[index] = bad;
+      EXPECT_TRUE(test::throws_error([&] { loaded.load_state(state, "ckpt (tensor state.interval_stats)"); },
+                                     ErrorCode::kCorruptFile, {"ckpt (tensor state.interval_stats)", "not a count"}))
+          << "value " << bad << " at " << index;
+    }
+  }
+  EXPECT_TRUE(test::throws_error([&] { loaded.load_state(at::zeros({3}, at::kDouble), "ckpt"); },
+                                 ErrorCode::kCorruptFile, {"ckpt: 3 values"}));
 }
 
 TEST(Trainer, ValidationLossFallsOnFashionMnist) {
