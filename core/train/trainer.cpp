@@ -420,7 +420,7 @@ struct Trainer::Impl {
     if ((due(nimg, run.checkpoint_images()) || final) && last_checkpoint_nimg != nimg) write_checkpoint();
   }
 
-  // Where the steps run: " on cpu, 2 threads (rank 0 of 2, 16 images per step each)".
+  // Where the steps run: " on cpu, 2 CPU threads (rank 0 of 2, 16 images per step each)".
   std::string world_note() const {
     std::string note = fmt::format(" on {}, {} CPU thread{}", device.str(), at::get_num_threads(),
                                    at::get_num_threads() == 1 ? "" : "s");

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "log/log.h"
+#include "util/cpu_count.h"
 #include "util/seed.h"
 #include "tensor_compare.h"
 #include "test_util.h"
@@ -67,9 +68,9 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   // Progress lines would bury the test report; DIFFUSE_LOG_LEVEL=info shows them.
   if (!std::getenv("DIFFUSE_LOG_LEVEL")) diffuse::set_log_level(diffuse::LogLevel::kWarn);
-  // Every test starts with one intra-op thread per core (LibTorch may start with one), or
+  // Every test starts with one intra-op thread per usable CPU (LibTorch may start with one), or
   // $DIFFUSE_TEST_THREADS: bench/gpu/device-check.sh runs shards of the suite side by side.
-  int threads = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  int threads = diffuse::usable_cpu_count();
   if (const char* env_threads = std::getenv("DIFFUSE_TEST_THREADS")) {
     char* end = nullptr;
     const long n = std::strtol(env_threads, &end, 10);
