@@ -86,7 +86,6 @@ struct Trainer::Impl {
   // Data parallelism (dist/): null when the process was not launched as one of several.
   std::unique_ptr<Communicator> comm;
   World world;  // a world of one when the process was not launched as one of several
-  int rank = 0, world_size = 1, local_rank = 0;
   int64_t local_batch = 0;  // images of each step on this process
   int64_t pass_batch = 0;   // images per forward/backward pass
   std::string log_path;
@@ -138,19 +137,16 @@ struct Trainer::Impl {
     if (!launched) return;
     world = *launched;
     const v1::RunConfig& run = config.run();
-    rank = world.rank;
-    world_size = world.size;
-    local_rank = world.local_rank;
-    if (run.batch_size() % world_size != 0) {
+    if (run.batch_size() % world.size != 0) {
       fail(ErrorCode::kInvalidConfig, "TrainConfig.run.batch_size: {} images do not split over {} processes",
-           run.batch_size(), world_size);
+           run.batch_size(), world.size);
     }
-    local_batch = run.batch_size() / world_size;
+    local_batch = run.batch_size() / world.size;
     pass_batch = std::min(run.batch_per_step(), local_batch);
     if (local_batch % pass_batch != 0) {
       fail(ErrorCode::kInvalidConfig,
            "TrainConfig.run.batch_per_step: {} does not divide the {} images of each of {} processes", pass_batch,
-           local_batch, world_size);
+           local_batch, world.size);
     }
     CommunicatorOptions options;
     const v1::DistributedConfig& d = run.distributed();
@@ -167,14 +163,14 @@ struct Trainer::Impl {
   // "cuda" means this process's own GPU (cuda:LOCAL_RANK) in a data-parallel run.
   std::string device_name() const {
     const std::string& name = config.run().device();
-    return world_size > 1 && name == "cuda" ? fmt::format("cuda:{}", local_rank) : name;
+    return world.size > 1 && name == "cuda" ? fmt::format("cuda:{}", world.local_rank) : name;
   }
 
   // Rank 0 alone does `work` (it owns the run directory); the others wait for it and share its error.
   template <typename Work>
   void on_rank0(const std::string& what, Work&& work) {
     if (!comm) return work();
-    if (rank != 0) return comm->await_outcome(what);
+    if (world.rank != 0) return comm->await_outcome(what);
     try {
       work();
     } catch (const Error& e) {
@@ -185,7 +181,7 @@ struct Trainer::Impl {
   }
 
   void build(const HostData& host) {
-    log_path = rank == 0 ? dir.log_file() : dir.file(fmt::format("log-rank{}.txt", rank));
+    log_path = world.rank == 0 ? dir.log_file() : dir.file(fmt::format("log-rank{}.txt", world.rank));
     add_log_file(log_path);
     const v1::RunConfig& run = config.run();
     at::set_num_threads(run.threads() > 0 ? run.threads() : threads_per_process(world, usable_cpu_count()));
@@ -243,7 +239,7 @@ struct Trainer::Impl {
     train_data = data.train;
     loader_template.batch_size = pass_batch;
     loader_template.group_images = config.run().batch_size();
-    loader_template.group_offset = rank * local_batch;
+    loader_template.group_offset = world.rank * local_batch;
     loader_template.group_take = local_batch;
     loader_template.seed = derive_seed(config.run().seed(), SeedPurpose::kData, 0);
     loader_template.xflip = config.data().xflip();
@@ -295,7 +291,7 @@ struct Trainer::Impl {
   }
 
   // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
-  // trains on images [rank * local_batch, (rank + 1) * local_batch) of the step's global batch.
+  // trains on images [world.rank * local_batch, (world.rank + 1) * local_batch) of the step's global batch.
   void train_step() {
     const v1::RunConfig& run = config.run();
     const int64_t batch = run.batch_size();
@@ -313,7 +309,7 @@ struct Trainer::Impl {
     dropout->seed = mix_seed(step_seed ^ kDropoutStream);
 
     adam->zero_grad();
-    const int64_t first = rank * local_batch;
+    const int64_t first = world.rank * local_batch;
     std::vector<at::Tensor> pass_losses;
     for (int64_t index = 0; index < local_batch / pass_batch; ++index) {
       const Batch b = loader->next();
@@ -424,12 +420,12 @@ struct Trainer::Impl {
   std::string world_note() const {
     std::string note = fmt::format(" on {}, {} CPU thread{}", device.str(), at::get_num_threads(),
                                    at::get_num_threads() == 1 ? "" : "s");
-    if (comm) note += fmt::format(" (rank {} of {}, {} images per step each)", rank, world_size, local_batch);
+    if (comm) note += fmt::format(" (rank {} of {}, {} images per step each)", world.rank, world.size, local_batch);
     return note;
   }
 
   // Rank 0 writes the run directory; the other ranks keep their state in step and write nothing.
-  bool writes() const { return rank == 0; }
+  bool writes() const { return world.rank == 0; }
 
   void write_stats(bool status, bool validate) {
     read_losses();
@@ -467,7 +463,7 @@ struct Trainer::Impl {
     if (comm) {
       const double busy = comm->communication_seconds() - stats_communication_seconds;
       const double interval = elapsed_seconds - stats_elapsed_seconds;
-      line.world_size = world_size;
+      line.world_size = world.size;
       line.communication_fraction = interval > 0 ? busy / interval : 0.0;
       stats_communication_seconds = comm->communication_seconds();
       stats_elapsed_seconds = elapsed_seconds;
@@ -764,8 +760,8 @@ v1::TrainStatus Trainer::status() const {
   s.set_eta_seconds(m.images_per_second > 0 ? static_cast<double>(std::max<int64_t>(0, total - m.nimg)) / m.images_per_second : 0);
   s.set_validation_loss(m.last_validation);
   s.set_done(m.done());
-  s.set_rank(m.rank);
-  s.set_world_size(m.world_size);
+  s.set_rank(m.world.rank);
+  s.set_world_size(m.world.size);
   return s;
 }
 
