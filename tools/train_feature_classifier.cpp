@@ -66,10 +66,10 @@ int main(int argc, char** argv) {
   const std::string out = args.back();
   try {
     at::set_num_threads(threads);
-    const auto train_set = png ? diffuse::open_png_folder(args[0])
+    const auto train_set = png ? diffuse::open_png_dataset(args[0])
                                : diffuse::open_idx_dataset(args[0] + "/train-images-idx3-ubyte.gz",
                                                            args[0] + "/train-labels-idx1-ubyte.gz");
-    const auto test_set = png ? diffuse::open_png_folder(args[1])
+    const auto test_set = png ? diffuse::open_png_dataset(args[1])
                               : diffuse::open_idx_dataset(args[0] + "/t10k-images-idx3-ubyte.gz",
                                                           args[0] + "/t10k-labels-idx1-ubyte.gz");
     const auto [train_x, train_y] = load(train_set);

@@ -163,6 +163,7 @@ export -f compiled_warmup compiled_timed
 configure() {
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDIFFUSE_CUDA=ON -DDIFFUSE_BENCH=ON \
     -DDIFFUSE_BINDINGS=OFF -DDIFFUSE_WERROR=OFF ${gloo_include:+-DDIFFUSE_GLOO_INCLUDE_DIR=$gloo_include} \
+    ${libzip:+-DLIBZIP_INCLUDE_DIR=$libzip/include -DLIBZIP_LIBRARY=$libzip/lib/libzip.so} \
     -DCMAKE_PREFIX_PATH="$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 }
 compile() {
@@ -173,6 +174,11 @@ compile() {
 gloo_include=
 [[ -f /usr/include/gloo/algorithm.h || ! -d $root/.device-carry/gloo-include ]] || gloo_include=$root/.device-carry/gloo-include
 export gloo_include
+# libzip (Debian's libzip-dev), carried likewise; its library is found at run time through the path.
+libzip=
+[[ -f /usr/include/zip.h || ! -d $root/.device-carry/libzip ]] || libzip=$root/.device-carry/libzip
+[[ -z $libzip ]] || export LD_LIBRARY_PATH=$libzip/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export libzip
 export -f configure compile
 stage configure 30 configure
 stage build 60 compile

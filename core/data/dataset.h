@@ -33,13 +33,15 @@ class Dataset {
 // truncated data, or image/label counts that differ; Error(kIo) if a file cannot be read.
 std::shared_ptr<Dataset> open_idx_dataset(const std::string& images_path, const std::string& labels_path);
 
-// A folder of PNG images (searched recursively, sorted by relative path). Labels come from
-// `dataset.json` ({"labels": [["relative/path.png", label], ...]} as EDM2 writes it, or null) if
-// present, otherwise from one sub-folder per class (sorted sub-folder names → 0, 1, ...), otherwise
-// none. Every PNG colour type and bit depth is accepted (16-bit is reduced to 8-bit, palette expanded
-// to RGB or RGBA). Files are decoded lazily in get(). Throws Error(kIo)/Error(kCorruptFile) naming the
-// file for an unreadable directory, a malformed dataset.json, or a label for a missing file.
-std::shared_ptr<Dataset> open_png_folder(const std::string& directory);
+// PNG images in a folder (searched recursively) or in a zip archive (`path` names a file: EDM2's
+// dataset tool writes either), sorted by relative path. Labels come from `dataset.json` at the root
+// ({"labels": [["relative/path.png", label], ...]} as EDM2 writes it, or null) if present, otherwise
+// from one sub-folder per class (sorted sub-folder names → 0, 1, ...), otherwise none. Every PNG
+// colour type and bit depth is accepted (16-bit is reduced to 8-bit, palette expanded to RGB or RGBA).
+// Files are read and decoded lazily in get(). Throws Error(kIo)/Error(kCorruptFile) naming the file
+// for an unreadable folder or archive, a malformed dataset.json, a label for a missing file, or a
+// name stored twice in an archive; Error(kNotFound) when there is no PNG file.
+std::shared_ptr<Dataset> open_png_dataset(const std::string& path);
 
 // Images handed in by a host: `count` images of height×width×channels uint8 (HWC, row-major), and
 // optional labels (nullptr = unlabeled). The data is copied.

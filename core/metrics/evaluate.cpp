@@ -35,7 +35,7 @@ std::shared_ptr<Dataset> open_reference(const v1::EvalConfig& config) {
   const std::string labels = source.labels_path().empty() ? std::string() : eval_path(config, source.labels_path());
   switch (source.format()) {
     case v1::DataSource::IDX: return open_idx_dataset(eval_path(config, source.path()), labels);
-    case v1::DataSource::PNG_FOLDER: return open_png_folder(eval_path(config, source.path()));
+    case v1::DataSource::PNG_FOLDER: return open_png_dataset(eval_path(config, source.path()));
     default: reject("reference.format", "must be IDX or PNG_FOLDER");
   }
 }

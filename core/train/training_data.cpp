@@ -17,7 +17,7 @@ std::shared_ptr<const Dataset> open_source(const v1::DataSource& source, const s
                                            const std::shared_ptr<const Dataset>& host) {
   switch (source.format()) {
     case v1::DataSource::IDX: return open_idx_dataset(source.path(), source.labels_path());
-    case v1::DataSource::PNG_FOLDER: return open_png_folder(source.path());
+    case v1::DataSource::PNG_FOLDER: return open_png_dataset(source.path());
     case v1::DataSource::MEMORY:
       if (!host) fail(ErrorCode::kInvalidArgument, "TrainConfig.{}: format MEMORY but the host handed in no images", field);
       return host;

@@ -1,4 +1,4 @@
-// The data layer: IDX, PNG-folder and in-memory datasets, PNG decoding/encoding, the image
+// The data layer: IDX, PNG-folder, PNG-zip and in-memory datasets, PNG decoding/encoding, the image
 // transform, the sampler and the threaded loader.
 #include <algorithm>
 #include <array>
@@ -16,12 +16,14 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <png.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include "data/data_loader.h"
 #include "data/dataset.h"
 #include "data/image_transform.h"
 #include "io/png.h"
+#include "io/zip_archive.h"
 #include "fixtures.h"
 #include "test_util.h"
 #include "util/error.h"
@@ -479,7 +481,7 @@ TEST_F(PngFolderTest, LabelsComeFromDatasetJson) {
   add_png("a.png", pattern({1, 4, 4}, 2));
   add_png("sub/c.png", pattern({4, 2, 3}, 3));
   write_bytes(path("dataset.json"), R"({"labels": [["sub/c.png", 0], ["a.png", 5], ["b.png", 2]]})");
-  auto dataset = open_png_folder(dir_);
+  auto dataset = open_png_dataset(dir_);
   ASSERT_EQ(dataset->size(), 3);
   EXPECT_EQ(dataset->num_classes(), 6);
   EXPECT_EQ(dataset->describe(), "png:" + dir_);
@@ -494,7 +496,7 @@ TEST_F(PngFolderTest, LabelsComeFromDatasetJson) {
 TEST_F(PngFolderTest, NullLabelsInDatasetJsonMeanUnlabeled) {
   add_png("cat/a.png", pattern({1, 2, 2}));
   write_bytes(path("dataset.json"), R"({"labels": null})");
-  auto dataset = open_png_folder(dir_);
+  auto dataset = open_png_dataset(dir_);
   EXPECT_EQ(dataset->num_classes(), 0);
   EXPECT_EQ(dataset->get(0).label, -1);
 }
@@ -505,7 +507,7 @@ TEST_F(PngFolderTest, LabelsComeFromClassSubFolders) {
   add_png("cat/x/3.png", pattern({3, 2, 2}));
   add_png("eel/4.PNG", pattern({3, 2, 2}));
   write_bytes(path("cat/notes.txt"), "not an image");
-  auto dataset = open_png_folder(dir_);
+  auto dataset = open_png_dataset(dir_);
   ASSERT_EQ(dataset->size(), 4);
   EXPECT_EQ(dataset->num_classes(), 3);
   // cat/2.png, cat/x/3.png, dog/1.png, eel/4.PNG
@@ -517,7 +519,7 @@ TEST_F(PngFolderTest, FolderWithImagesAtItsRootIsUnlabeled) {
   add_png("0.png", pattern({1, 2, 2}));
   add_png("1.png", pattern({1, 2, 2}));
   add_png("sub/2.png", pattern({1, 2, 2}));
-  auto dataset = open_png_folder(dir_);
+  auto dataset = open_png_dataset(dir_);
   EXPECT_EQ(dataset->size(), 3);
   EXPECT_EQ(dataset->num_classes(), 0);
   EXPECT_EQ(dataset->get(2).label, -1);
@@ -540,26 +542,300 @@ TEST_F(PngFolderTest, MalformedDatasetJsonIsReportedWithItsPath) {
   for (const auto& [json, phrase] : cases) {
     SCOPED_TRACE(json);
     write_bytes(path("dataset.json"), json);
-    EXPECT_TRUE(throws_error([&] { open_png_folder(dir_); }, ErrorCode::kCorruptFile, {path("dataset.json"), phrase}));
+    EXPECT_TRUE(throws_error([&] { open_png_dataset(dir_); }, ErrorCode::kCorruptFile, {path("dataset.json"), phrase}));
   }
 }
 
 TEST_F(PngFolderTest, MissingEmptyOrNonDirectoryIsReported) {
   EXPECT_TRUE(
-      throws_error([&] { open_png_folder(path("nope")); }, ErrorCode::kIo, {path("nope"), "cannot read directory"}));
+      throws_error([&] { open_png_dataset(path("nope")); }, ErrorCode::kIo, {path("nope"), "cannot read directory"}));
   fs::create_directories(path("empty"));
-  EXPECT_TRUE(throws_error([&] { open_png_folder(path("empty")); }, ErrorCode::kNotFound,
+  EXPECT_TRUE(throws_error([&] { open_png_dataset(path("empty")); }, ErrorCode::kNotFound,
                            {path("empty"), "no PNG files found"}));
-  write_bytes(path("file"), "x");
-  EXPECT_TRUE(throws_error([&] { open_png_folder(path("file")); }, ErrorCode::kIo, {path("file"), "not a directory"}));
+  write_bytes(path("file"), "x");  // a file is read as a zip archive
+  EXPECT_TRUE(throws_error([&] { open_png_dataset(path("file")); }, ErrorCode::kCorruptFile,
+                           {path("file"), "cannot read zip archive", "Not a zip archive"}));
 }
 
 TEST_F(PngFolderTest, CorruptImageFailsInGetNamingTheFile) {
   add_png("a.png", pattern({1, 2, 2}));
   write_bytes(path("b.png"), "not a png at all");
-  auto dataset = open_png_folder(dir_);  // files are decoded lazily
+  auto dataset = open_png_dataset(dir_);  // files are decoded lazily
   EXPECT_NO_THROW(dataset->get(0));
   EXPECT_TRUE(throws_error([&] { dataset->get(1); }, ErrorCode::kCorruptFile, {path("b.png"), "bad signature"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PNG datasets in zip archives (as EDM2's dataset tool writes them with --dest=x.zip)
+
+struct ZipMember {
+  std::string name;
+  std::string bytes;
+  int32_t method = ZIP_CM_DEFLATE;
+  bool encrypt = false;  // AES-256, password "secret"
+};
+
+// Writes `members` in their order with libzip; a name may repeat only in different spellings.
+void write_zip(const std::string& path, const std::vector<ZipMember>& members) {
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  ASSERT_NE(archive, nullptr) << "zip_open: " << code;
+  for (const ZipMember& member : members) {
+    zip_source_t* source = zip_source_buffer(archive, member.bytes.data(), member.bytes.size(), 0);
+    ASSERT_NE(source, nullptr);
+    const zip_int64_t index = zip_file_add(archive, member.name.c_str(), source, ZIP_FL_ENC_UTF_8);
+    ASSERT_GE(index, 0) << member.name << ": " << zip_strerror(archive);
+    ASSERT_EQ(zip_set_file_compression(archive, static_cast<zip_uint64_t>(index),
+                                       member.method, 0),
+              0);
+    if (member.encrypt) {
+      ASSERT_EQ(zip_file_set_encryption(archive, static_cast<zip_uint64_t>(index), ZIP_EM_AES_256, "secret"), 0);
+    }
+  }
+  ASSERT_EQ(zip_close(archive), 0) << zip_strerror(archive);
+}
+
+// The folder's files (relative names, '/'-separated) as zip members, deflated or stored by turns.
+std::vector<ZipMember> members_of_folder(const std::string& root) {
+  std::vector<ZipMember> members;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    const int32_t method = members.size() % 2 == 0 ? ZIP_CM_DEFLATE : ZIP_CM_STORE;
+    members.push_back({fs::relative(entry.path(), root).generic_string(), read_bytes(entry.path().string()), method});
+  }
+  return members;
+}
+
+::testing::AssertionResult same_dataset(const Dataset& actual, const Dataset& expected) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << "size " << actual.size() << " vs " << expected.size();
+  if (actual.num_classes() != expected.num_classes())
+    return ::testing::AssertionFailure() << "classes " << actual.num_classes() << " vs " << expected.num_classes();
+  for (int64_t i = 0; i < actual.size(); ++i) {
+    const Example a = actual.get(i), e = expected.get(i);
+    if (a.label != e.label) return ::testing::AssertionFailure() << "label of " << i << ": " << a.label << " vs " << e.label;
+    auto images = same_tensor(a.image, e.image);
+    if (!images) return images << " (image " << i << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class PngZipTest : public PngFolderTest {
+ protected:
+  // The archive of this test's folder, written beside it.
+  std::string zip_folder(const std::string& name = "data.zip") {
+    const std::string zip = dir_ + "-" + name;
+    zips_.push_back(zip);
+    write_zip(zip, members_of_folder(dir_));
+    return zip;
+  }
+  std::string write_archive(const std::vector<ZipMember>& members) {
+    const std::string zip = dir_ + "-" + std::to_string(zips_.size()) + ".zip";
+    zips_.push_back(zip);
+    write_zip(zip, members);
+    return zip;
+  }
+  void TearDown() override {
+    for (const std::string& zip : zips_) fs::remove(zip);
+    PngFolderTest::TearDown();
+  }
+  std::vector<std::string> zips_;
+};
+
+TEST_F(PngZipTest, ArchiveWithDatasetJsonReadsLikeItsFolder) {
+  add_png("00000/img00000000.png", pattern({3, 4, 4}, 1));
+  add_png("00000/img00000001.png", pattern({1, 4, 4}, 2));
+  add_png("00001/img00000002.png", pattern({4, 2, 3}, 3));
+  add_png("00001/img00000003.png", pattern({2, 5, 1}, 4));
+  write_bytes(path("dataset.json"),
+              R"({"labels": [["00000/img00000000.png", 7], ["00000/img00000001.png", 0],)"
+              R"( ["00001/img00000002.png", 3], ["00001/img00000003.png", 7]]})");
+  const std::string zip = zip_folder();
+  auto from_zip = open_png_dataset(zip);
+  EXPECT_EQ(from_zip->describe(), "png-zip:" + zip);
+  EXPECT_EQ(from_zip->num_classes(), 8);
+  EXPECT_TRUE(same_dataset(*from_zip, *open_png_dataset(dir_)));
+}
+
+TEST_F(PngZipTest, ArchiveWithClassFoldersAndDirectoryEntriesReadsLikeItsFolder) {
+  add_png("dog/1.png", pattern({3, 2, 2}, 1));
+  add_png("cat/2.png", pattern({3, 2, 2}, 2));
+  add_png("cat/x/3.png", pattern({3, 2, 2}, 3));
+  add_png("eel/4.PNG", pattern({3, 2, 2}, 4));
+  write_bytes(path("cat/notes.txt"), "not an image");
+  std::vector<ZipMember> members = members_of_folder(dir_);
+  members.insert(members.begin(), {ZipMember{"cat/", ""}, ZipMember{"cat/x/", ""}, ZipMember{"dog/", ""}});
+  auto from_zip = open_png_dataset(write_archive(members));
+  EXPECT_EQ(from_zip->num_classes(), 3);
+  EXPECT_TRUE(same_dataset(*from_zip, *open_png_dataset(dir_)));
+}
+
+TEST_F(PngZipTest, NamesAreSortedAndNormalisedWhateverTheArchiveOrder) {
+  const std::string a = encode_png(pattern({1, 2, 2}, 1)), b = encode_png(pattern({1, 2, 2}, 2));
+  const std::string c = encode_png(pattern({1, 2, 2}, 3));
+  auto dataset = open_png_dataset(write_archive({{"sub/./c.png", c}, {"b.png", b, ZIP_CM_STORE}, {"./a.png", a}}));
+  ASSERT_EQ(dataset->size(), 3);
+  EXPECT_EQ(dataset->num_classes(), 0);  // images at the root: unlabeled
+  EXPECT_TRUE(same_tensor(dataset->get(0).image, pattern({1, 2, 2}, 1)));
+  EXPECT_TRUE(same_tensor(dataset->get(1).image, pattern({1, 2, 2}, 2)));
+  EXPECT_TRUE(same_tensor(dataset->get(2).image, pattern({1, 2, 2}, 3)));
+}
+
+TEST_F(PngZipTest, ANameStoredTwiceIsRefused) {
+  const std::string png = encode_png(pattern({1, 2, 2}));
+  const std::string zip = write_archive({{"a.png", png}, {"b.png", png}, {"./a.png", png}});
+  EXPECT_TRUE(throws_error([&] { open_png_dataset(zip); }, ErrorCode::kCorruptFile,
+                           {zip, "'a.png' is in the zip archive twice"}));
+}
+
+TEST_F(PngZipTest, DatasetJsonErrorsNameTheArchiveAndTheMember) {
+  const std::string png = encode_png(pattern({1, 2, 2}));
+  const std::string bad = write_archive({{"a.png", png}, {"dataset.json", R"({"labels": [["b.png", 1]]})"}});
+  EXPECT_TRUE(throws_error([&] { open_png_dataset(bad); }, ErrorCode::kCorruptFile,
+                           {bad + ": dataset.json", "label for 'b.png' but no such file"}));
+  const std::string null_labels = write_archive({{"a/a.png", png}, {"dataset.json", R"({"labels": null})"}});
+  EXPECT_EQ(open_png_dataset(null_labels)->num_classes(), 0);
+}
+
+TEST_F(PngZipTest, AnArchiveWithoutPngsIsNotFound) {
+  const std::string zip = write_archive({{"notes.txt", "text"}, {"d/", ""}});
+  EXPECT_TRUE(throws_error([&] { open_png_dataset(zip); }, ErrorCode::kNotFound, {zip, "no PNG files"}));
+}
+
+TEST_F(PngZipTest, ACutArchiveIsCorruptNamingIt) {
+  add_png("a.png", pattern({3, 8, 8}));
+  const std::string zip = zip_folder();
+  const std::string bytes = read_bytes(zip);
+  write_bytes(zip, bytes.substr(0, bytes.size() - 30));  // the end of the central directory is gone
+  EXPECT_TRUE(throws_error([&] { open_png_dataset(zip); }, ErrorCode::kCorruptFile, {zip, "cannot read zip archive"}));
+}
+
+TEST_F(PngZipTest, DamagedDataFailsInGetNamingTheArchiveAndTheMember) {
+  const std::string good = encode_png(pattern({3, 8, 8}, 1)), damaged = encode_png(pattern({3, 8, 8}, 2));
+  for (const int32_t method : {ZIP_CM_STORE, ZIP_CM_DEFLATE, ZIP_CM_BZIP2}) {
+    SCOPED_TRACE(method);
+    const std::string zip = write_archive({{"a.png", good, method}, {"b.png", damaged, method}});
+    std::string bytes = read_bytes(zip);
+    // The second member's data begins after its local header (30 bytes, its name and an extra field
+    // whose lengths are at bytes 26 and 28) and ends before the central directory.
+    const size_t header = bytes.find(std::string("PK\x03\x04", 4), 4);
+    const size_t directory = bytes.find(std::string("PK\x01\x02", 4));
+    ASSERT_NE(header, std::string::npos);
+    ASSERT_NE(directory, std::string::npos);
+    const auto le16 = [&](size_t at) { return static_cast<uint8_t>(bytes[at]) | static_cast<uint8_t>(bytes[at + 1]) << 8; };
+    const size_t data = header + 30 + le16(header + 26) + le16(header + 28);
+    ASSERT_LT(data, directory);
+    bytes[data + (directory - data) / 2] ^= 0x5A;
+    write_bytes(zip, bytes);
+    auto dataset = open_png_dataset(zip);  // members are read lazily
+    EXPECT_TRUE(same_tensor(dataset->get(0).image, pattern({3, 8, 8}, 1)));
+    EXPECT_TRUE(throws_error([&] { dataset->get(1); }, ErrorCode::kCorruptFile,
+                             {zip + ": b.png", "cannot read", method == ZIP_CM_STORE ? "CRC error" : ""}));
+    EXPECT_TRUE(same_tensor(dataset->get(0).image, pattern({3, 8, 8}, 1)));  // the archive stays usable
+  }
+}
+
+TEST_F(PngZipTest, StoredDeflatedAndBzip2MembersReadAlike) {
+  // Stored and deflated data are unpacked by diffuse outside the archive's lock, other methods by libzip.
+  std::vector<ZipMember> members;
+  const std::vector<int32_t> methods{ZIP_CM_STORE, ZIP_CM_DEFLATE, ZIP_CM_BZIP2};
+  for (int i = 0; i < 6; ++i)
+    members.push_back({std::to_string(i) + ".png", encode_png(pattern({3, 9, 7}, i)), methods[static_cast<size_t>(i % 3)]});
+  members.push_back({"empty.bin", "", ZIP_CM_DEFLATE});
+  members.push_back({"text.bin", std::string(100000, 'z'), ZIP_CM_DEFLATE});  // deflate shrinks it a thousandfold
+  const std::string zip = write_archive(members);
+  auto dataset = open_png_dataset(zip);
+  ASSERT_EQ(dataset->size(), 6);
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(same_tensor(dataset->get(i).image, pattern({3, 9, 7}, i)));
+  const ZipArchive archive(zip);
+  EXPECT_EQ(archive.read(6, 10), "");
+  EXPECT_EQ(archive.read(7, 100000), std::string(100000, 'z'));
+  EXPECT_TRUE(throws_error([&] { archive.read(7, 99999); }, ErrorCode::kCorruptFile,
+                           {zip + ": text.bin", "100000 bytes, more than the 99999"}));
+}
+
+TEST_F(PngZipTest, DeflateDataThatDisagreesWithItsRecordedSizeIsDamage) {
+  const std::string zip = write_archive({{"text.bin", std::string(100000, 'z'), ZIP_CM_DEFLATE}});
+  const std::string original = read_bytes(zip);
+  const size_t directory = original.find(std::string("PK\x01\x02", 4));
+  ASSERT_NE(directory, std::string::npos);
+  // The central directory's uncompressed size (bytes 24-27 of its entry) is what the reader trusts.
+  const auto with_size = [&](uint32_t size) {
+    std::string bytes = original;
+    for (int b = 0; b < 4; ++b) bytes[directory + 24 + b] = static_cast<char>(size >> (8 * b));
+    write_bytes(zip, bytes);
+  };
+  with_size(99999);
+  EXPECT_TRUE(throws_error([&] { ZipArchive(zip).read(0, 1 << 20); }, ErrorCode::kCorruptFile,
+                           {zip + ": text.bin", "unpacks to more than its recorded 99999 bytes"}));
+  with_size(100001);
+  EXPECT_TRUE(throws_error([&] { ZipArchive(zip).read(0, 1 << 20); }, ErrorCode::kCorruptFile,
+                           {zip + ": text.bin", "deflate data cut short (100000 of its recorded 100001 bytes)"}));
+  // A size that the data cannot reach (deflate unpacks to at most 1032 times its size) allocates
+  // only what it can reach.
+  with_size(1u << 30);
+  EXPECT_TRUE(throws_error([&] { ZipArchive(zip).read(0, uint64_t{1} << 31); }, ErrorCode::kCorruptFile,
+                           {zip + ": text.bin", "cut short (100000 of its recorded 1073741824 bytes)"}));
+  with_size(100000);
+  EXPECT_EQ(ZipArchive(zip).read(0, 1 << 20), std::string(100000, 'z'));
+}
+
+TEST_F(PngZipTest, StoredBytesBeyondTheArchivesLengthAreRefusedBeforeReading) {
+  const std::string zip = write_archive({{"a.bin", "abc", ZIP_CM_STORE}});
+  std::string bytes = read_bytes(zip);
+  const size_t directory = bytes.find(std::string("PK\x01\x02", 4));
+  ASSERT_NE(directory, std::string::npos);
+  // The compressed and uncompressed sizes (bytes 20-27 of the entry), as a fuzzer found them: 512 MB.
+  for (const size_t field : {directory + 20, directory + 24})
+    for (int b = 0; b < 4; ++b) bytes[field + b] = static_cast<char>(uint32_t{536871002} >> (8 * b));
+  write_bytes(zip, bytes);
+  EXPECT_TRUE(throws_error([&] { ZipArchive(zip).read(0, uint64_t{1} << 30); }, ErrorCode::kCorruptFile,
+                           {zip + ": a.bin", "records 536871002 stored bytes, more than the archive's"}));
+}
+
+TEST_F(PngZipTest, AnEncryptedMemberIsRefusedNamingIt) {
+  const std::string png = encode_png(pattern({1, 2, 2}));
+  const std::string zip = write_archive({{"a.png", png}, {"b.png", png, ZIP_CM_DEFLATE, true}});
+  auto dataset = open_png_dataset(zip);
+  EXPECT_NO_THROW(dataset->get(0));
+  EXPECT_TRUE(throws_error([&] { dataset->get(1); }, ErrorCode::kCorruptFile, {zip + ": b.png", "encrypted"}));
+}
+
+TEST_F(PngZipTest, ANonPngMemberNamedPngFailsInGetNamingIt) {
+  const std::string zip = write_archive({{"a.png", encode_png(pattern({1, 2, 2}))}, {"b.png", "not a png at all"}});
+  auto dataset = open_png_dataset(zip);
+  EXPECT_TRUE(throws_error([&] { dataset->get(1); }, ErrorCode::kCorruptFile, {zip + ": b.png", "bad signature"}));
+}
+
+TEST_F(PngZipTest, ConcurrentReadersGetTheirOwnHandles) {
+  std::vector<ZipMember> members;
+  for (int i = 0; i < 24; ++i) members.push_back({"img" + std::to_string(100 + i) + ".png", encode_png(pattern({3, 16, 16}, i)),
+                                                     i % 3 ? ZIP_CM_DEFLATE : ZIP_CM_STORE});
+  auto dataset = open_png_dataset(write_archive(members));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 6; ++t) {
+    readers.emplace_back([&, t] {
+      for (int round = 0; round < 8; ++round)
+        for (int i = 0; i < 24; ++i) {
+          const int index = (i * 7 + t + round) % 24;
+          if (!at::equal(dataset->get(index).image, pattern({3, 16, 16}, index))) ++wrong;
+        }
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(PngZipTest, AMemberLargerThanTheLimitIsRefusedBeforeReading) {
+  const std::string zip = write_archive({{"big.bin", std::string(5000, 'x')}, {"small.bin", "abc", ZIP_CM_STORE}});
+  const ZipArchive archive(zip);
+  ASSERT_EQ(archive.files(), (std::vector<std::string>{"big.bin", "small.bin"}));
+  EXPECT_EQ(archive.read(1, 3), "abc");
+  EXPECT_EQ(archive.read(0, 5000), std::string(5000, 'x'));
+  EXPECT_TRUE(throws_error([&] { archive.read(0, 4999); }, ErrorCode::kCorruptFile,
+                           {zip + ": big.bin", "5000 bytes, more than the 4999"}));
+  EXPECT_TRUE(throws_error([&] { archive.read(2, 10); }, ErrorCode::kInvalidArgument, {zip, "file 2 of 2"}));
 }
 
 // ---------------------------------------------------------------------------------------------------

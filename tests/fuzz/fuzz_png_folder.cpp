@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!parts[0].empty()) diffuse::fuzz::write_file(dir + "/dataset.json", parts[0]);
   for (size_t i = 1; i < parts.size(); ++i) diffuse::fuzz::write_file(dir + "/" + kNames[i - 1], parts[i]);
   diffuse::fuzz::expect_clean("png folder", [&] {
-    const auto dataset = diffuse::open_png_folder(dir);
+    const auto dataset = diffuse::open_png_dataset(dir);
     for (int64_t i = 0; i < dataset->size(); ++i) (void)dataset->get(i);
     (void)dataset->num_classes();
   });

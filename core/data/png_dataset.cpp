@@ -1,9 +1,10 @@
-// A folder of PNG files, labelled by dataset.json (as EDM2's dataset tool writes it) or by class
-// sub-folders. Files are decoded lazily, on the loader's threads.
+// A folder of PNG files, or a zip archive holding one (EDM2's dataset tool writes either), labelled
+// by dataset.json or by class sub-folders. Files are read and decoded lazily, on the loader's threads.
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "data/dataset.h"
 #include "io/atomic_file.h"
 #include "io/png.h"
+#include "io/zip_archive.h"
 #include "util/error.h"
 
 namespace diffuse {
@@ -23,6 +25,9 @@ using Json = nlohmann::json;
 constexpr char kLabelFile[] = "dataset.json";
 // Larger labels are certainly a broken file, and would make absurd one-hot widths.
 constexpr int64_t kMaxLabel = int64_t{1} << 31;
+// The most bytes one file of an archive may unpack to (a PNG of 16k × 16k RGBA is about 1 GiB
+// decoded, far less compressed): more is a broken or hostile archive.
+constexpr uint64_t kMaxArchiveFileBytes = uint64_t{1} << 30;
 
 bool is_png_name(const fs::path& path) {
   std::string ext = path.extension().string();
@@ -50,12 +55,13 @@ std::vector<std::string> find_pngs(const fs::path& root) {
   return files;
 }
 
-// dataset.json: {"labels": [["relative/path.png", label], ...]} or {"labels": null}. Returns one
-// label per file, or nothing when the labels are null.
-std::vector<int64_t> labels_from_json(const std::string& json_path, const std::vector<std::string>& files) {
+// dataset.json's text (`json_path` names it in errors): {"labels": [["relative/path.png", label], ...]}
+// or {"labels": null}. Returns one label per file of `files` (sorted), or nothing when the labels are null.
+std::vector<int64_t> labels_from_json(const std::string& text, const std::string& json_path,
+                                      const std::vector<std::string>& files) {
   Json json;
   try {
-    json = Json::parse(read_file(json_path));
+    json = Json::parse(text);
   } catch (const Json::exception& e) {
     fail(ErrorCode::kCorruptFile, "{}: malformed JSON: {}", json_path, e.what());
   }
@@ -109,10 +115,16 @@ std::vector<int64_t> labels_from_folders(const std::vector<std::string>& files) 
   return labels;
 }
 
-class PngFolderDataset final : public Dataset {
+// Where a dataset's PNG files are: a folder (root_) or a zip archive (archive_).
+class PngDataset final : public Dataset {
  public:
-  PngFolderDataset(std::string root, std::vector<std::string> files, std::vector<int64_t> labels)
-      : root_(std::move(root)), files_(std::move(files)), labels_(std::move(labels)) {
+  PngDataset(std::string root, std::shared_ptr<const ZipArchive> archive, std::vector<std::string> files,
+             std::vector<size_t> members, std::vector<int64_t> labels)
+      : root_(std::move(root)),
+        archive_(std::move(archive)),
+        files_(std::move(files)),
+        members_(std::move(members)),
+        labels_(std::move(labels)) {
     for (int64_t label : labels_) num_classes_ = std::max(num_classes_, label + 1);
   }
 
@@ -121,34 +133,70 @@ class PngFolderDataset final : public Dataset {
   Example get(int64_t index) const override {
     if (index < 0 || index >= size())
       fail(ErrorCode::kInvalidArgument, "{}: index {} out of range [0, {})", describe(), index, size());
+    const size_t i = static_cast<size_t>(index);
     Example example;
-    example.image = read_png((fs::path(root_) / files_[static_cast<size_t>(index)]).string());
-    if (!labels_.empty()) example.label = labels_[static_cast<size_t>(index)];
+    if (archive_) {
+      const std::string bytes = archive_->read(members_[i], kMaxArchiveFileBytes);
+      example.image = decode_png(bytes.data(), bytes.size(), root_ + ": " + files_[i]);
+    } else {
+      example.image = read_png((fs::path(root_) / files_[i]).string());
+    }
+    if (!labels_.empty()) example.label = labels_[i];
     return example;
   }
 
   int64_t num_classes() const override { return num_classes_; }
-  std::string describe() const override { return "png:" + root_; }
+  std::string describe() const override { return (archive_ ? "png-zip:" : "png:") + root_; }
 
  private:
-  std::string root_;
-  std::vector<std::string> files_;  // relative to root_, sorted
-  std::vector<int64_t> labels_;     // empty when unlabeled
+  std::string root_;                             // the folder, or the archive's path
+  std::shared_ptr<const ZipArchive> archive_;    // null for a folder
+  std::vector<std::string> files_;               // relative to the root, sorted
+  std::vector<size_t> members_;                  // files_[i] is archive_->files()[members_[i]]
+  std::vector<int64_t> labels_;                  // empty when unlabeled
   int64_t num_classes_ = 0;
 };
 
+std::shared_ptr<Dataset> open_png_zip(const std::string& path) {
+  auto archive = std::make_shared<const ZipArchive>(path);
+  // The archive's PNG files by normalised name, sorted like a folder's; dataset.json at its root.
+  std::vector<std::pair<std::string, size_t>> pngs;
+  std::optional<size_t> json_member;
+  for (size_t i = 0; i < archive->files().size(); ++i) {
+    const std::string name = fs::path(archive->files()[i]).lexically_normal().generic_string();
+    if (name == kLabelFile) json_member = i;
+    if (is_png_name(name)) pngs.emplace_back(name, i);
+  }
+  if (pngs.empty()) fail(ErrorCode::kNotFound, "{}: no PNG files found in the zip archive", path);
+  std::sort(pngs.begin(), pngs.end());
+  std::vector<std::string> files;
+  std::vector<size_t> members;
+  for (size_t i = 0; i < pngs.size(); ++i) {
+    if (i > 0 && pngs[i].first == pngs[i - 1].first)
+      fail(ErrorCode::kCorruptFile, "{}: '{}' is in the zip archive twice", path, pngs[i].first);
+    files.push_back(pngs[i].first);
+    members.push_back(pngs[i].second);
+  }
+  std::vector<int64_t> labels =
+      json_member ? labels_from_json(archive->read(*json_member, kMaxArchiveFileBytes), path + ": " + kLabelFile, files)
+                  : labels_from_folders(files);
+  return std::make_shared<PngDataset>(path, std::move(archive), std::move(files), std::move(members), std::move(labels));
+}
+
 }  // namespace
 
-std::shared_ptr<Dataset> open_png_folder(const std::string& directory) {
-  const fs::path root(directory);
+std::shared_ptr<Dataset> open_png_dataset(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return open_png_zip(path);
+  const fs::path root(path);
   std::vector<std::string> files = find_pngs(root);
-  if (files.empty()) fail(ErrorCode::kNotFound, "{}: no PNG files found", directory);
+  if (files.empty()) fail(ErrorCode::kNotFound, "{}: no PNG files found", path);
 
   const fs::path json_path = root / kLabelFile;
-  std::error_code ec;
-  std::vector<int64_t> labels =
-      fs::exists(json_path, ec) ? labels_from_json(json_path.string(), files) : labels_from_folders(files);
-  return std::make_shared<PngFolderDataset>(directory, std::move(files), std::move(labels));
+  std::vector<int64_t> labels = fs::exists(json_path, ec)
+                                    ? labels_from_json(read_file(json_path.string()), json_path.string(), files)
+                                    : labels_from_folders(files);
+  return std::make_shared<PngDataset>(path, nullptr, std::move(files), std::vector<size_t>{}, std::move(labels));
 }
 
 }  // namespace diffuse
