@@ -42,7 +42,10 @@ case $mode in
     seconds=$1
     shift
     targets=("$@")
-    [ ${#targets[@]} -gt 0 ] || targets=(config safetensors model_file resume posthoc png idx png_folder)
+    # Every target that tests/fuzz/CMakeLists.txt built.
+    if [ ${#targets[@]} -eq 0 ]; then
+      for f in "$bin"/fuzz_*; do [ -x "$f" ] && targets+=("${f##*/fuzz_}"); done
+    fi
     crashed=()
     for target in "${targets[@]}"; do
       mkdir -p "$bin/corpus/$target" "$bin/crashers/$target"

@@ -2,12 +2,14 @@
 // every kind the targets read: make_fuzz_seeds SAMPLE_CONFIG_DIR OUT_DIR. The committed corpora are its
 // output; rerun it when a format changes.
 #include <png.h>
+#include <zip.h>
 #include <zlib.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,27 @@ std::string join(const std::vector<std::string>& parts) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? std::string(diffuse::fuzz::kPartSeparator) : "") + parts[i];
   return out;
+}
+
+// A zip archive of `members` (name, bytes), deflated or stored by turns; a name ending in '/' is a
+// directory entry.
+std::string zip_bytes(const std::vector<std::pair<std::string, std::string>>& members) {
+  const std::string path = out_dir + "/.seed.zip";
+  int code = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+  if (archive == nullptr) throw std::runtime_error("zip_open failed: " + std::to_string(code));
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto& [name, bytes] = members[i];
+    const zip_int64_t index =
+        name.back() == '/' ? zip_dir_add(archive, name.c_str(), 0)
+                           : zip_file_add(archive, name.c_str(), zip_source_buffer(archive, bytes.data(), bytes.size(), 0), 0);
+    if (index < 0) throw std::runtime_error(name + ": " + zip_strerror(archive));
+    zip_set_file_compression(archive, static_cast<zip_uint64_t>(index), i % 2 ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0);
+  }
+  if (zip_close(archive) != 0) throw std::runtime_error(std::string("zip_close: ") + zip_strerror(archive));
+  const std::string bytes = read(path);
+  fs::remove(path);
+  return bytes;
 }
 
 template <typename Message>
@@ -208,6 +231,15 @@ int main(int argc, char** argv) {
   seed("png_folder", "labels", join({R"({"labels": [["a.png", 0], ["b/c.png", 1], ["b/d.png", 1]]})", png, png, png}));
   seed("png_folder", "null-labels", join({R"({"labels": null})", png, png}));
   seed("png_folder", "class-folders", join({"", png, png, png, png}));
+  // PNG zip archives: the same three kinds, as EDM2's dataset tool lays them out.
+  const std::string rgb = diffuse::encode_png(at::full({3, 4, 4}, 200, at::TensorOptions().dtype(at::kByte)));
+  seed("png_zip", "labels",
+       zip_bytes({{"00000/", ""},
+                  {"00000/img00000000.png", rgb},
+                  {"00000/img00000001.png", png},
+                  {"dataset.json", R"({"labels": [["00000/img00000000.png", 0], ["00000/img00000001.png", 1]]})"}}));
+  seed("png_zip", "null-labels", zip_bytes({{"a.png", png}, {"dataset.json", R"({"labels": null})"}}));
+  seed("png_zip", "class-folders", zip_bytes({{"cat/", ""}, {"cat/1.png", png}, {"dog/", ""}, {"dog/2.png", rgb}}));
   std::printf("seed corpora written to %s\n", out_dir.c_str());
   return 0;
 }
