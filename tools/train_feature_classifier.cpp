@@ -39,9 +39,10 @@ int usage() {
   std::fprintf(stderr,
                "usage: train_feature_classifier [--threads N] [--epochs N] IDX_DIR OUT.safetensors\n"
                "       train_feature_classifier [--threads N] [--epochs N] --png TRAIN_DIR TEST_DIR OUT.safetensors\n"
-               "  IDX_DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz; PNG folders have one\n"
-               "  sub-folder per class. --threads: CPU threads (default 1, the reproducible setting);\n"
-               "  --epochs: passes over the training set (default 6).\n");
+               "  IDX_DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz; a PNG folder (or zip\n"
+               "  archive of one) has dataset.json labels or one sub-folder per class. --threads: CPU\n"
+               "  threads (default 1, the reproducible setting); --epochs: passes over the training set\n"
+               "  (default 6).\n");
   return 2;
 }
 

@@ -44,7 +44,7 @@ case $mode in
     targets=("$@")
     # Every target that tests/fuzz/CMakeLists.txt built.
     if [ ${#targets[@]} -eq 0 ]; then
-      for f in "$bin"/fuzz_*; do [ -x "$f" ] && targets+=("${f##*/fuzz_}"); done
+      for f in "$bin"/fuzz_*; do if [ -x "$f" ]; then targets+=("${f##*/fuzz_}"); fi; done
     fi
     crashed=()
     for target in "${targets[@]}"; do
