@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,6 +17,7 @@
 
 #include "data/data_loader.h"
 #include "data/dataset.h"
+#include "io/atomic_file.h"
 #include "io/png.h"
 
 namespace fs = std::filesystem;
@@ -27,13 +27,6 @@ namespace {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The folder's PNGs as one zip archive, every member compressed by `method`.
 void write_zip(const fs::path& folder, const std::vector<std::string>& names, const std::string& path, int32_t method) {
   int code = 0;
@@ -42,7 +35,7 @@ void write_zip(const fs::path& folder, const std::vector<std::string>& names, co
   std::vector<std::string> bytes;
   bytes.reserve(names.size());
   for (const std::string& name : names) {
-    bytes.push_back(read_file(folder / name));
+    bytes.push_back(diffuse::read_file((folder / name).string()));
     zip_source_t* source = zip_source_buffer(archive, bytes.back().data(), bytes.back().size(), 0);
     const zip_int64_t index = zip_file_add(archive, name.c_str(), source, 0);
     if (index < 0 || zip_set_file_compression(archive, static_cast<zip_uint64_t>(index), method, 0) != 0)

@@ -20,7 +20,6 @@ class ZipArchive {
   ZipArchive(const ZipArchive&) = delete;
   ZipArchive& operator=(const ZipArchive&) = delete;
 
-  const std::string& path() const { return path_; }
   // The archive's regular files (directories left out) in the archive's order, as stored:
   // '/'-separated names relative to the archive's root.
   const std::vector<std::string>& files() const { return names_; }
