@@ -43,35 +43,78 @@ void require_cadence(const std::string& field, int64_t value, int64_t batch, boo
 
 void resolve_source(const std::string& field, v1::DataSource* source, bool required) {
   if (!source->has_format() || source->format() == v1::DataSource::FORMAT_UNSPECIFIED) {
-    if (required) reject(field + ".format", "required (IDX, PNG_FOLDER or MEMORY)");
+    if (required) reject(field + ".format", "required (IDX, PNG_FOLDER, LATENT_FOLDER or MEMORY)");
     return;
   }
   if (!v1::DataSource::Format_IsValid(source->format())) {
     reject(field + ".format", fmt::format("{} is not a known format", static_cast<int>(source->format())));
   }
   if (source->format() != v1::DataSource::MEMORY && source->path().empty()) {
-    reject(field + ".path", "required for IDX and PNG_FOLDER sources");
+    reject(field + ".path", "required for IDX, PNG_FOLDER and LATENT_FOLDER sources");
   }
-  if (source->format() == v1::DataSource::PNG_FOLDER && !source->labels_path().empty()) {
-    reject(field + ".labels_path", "PNG_FOLDER labels come from dataset.json or sub-folders");
+  const bool folder = source->format() == v1::DataSource::PNG_FOLDER || source->format() == v1::DataSource::LATENT_FOLDER;
+  if (folder && !source->labels_path().empty()) {
+    reject(field + ".labels_path", fmt::format("{} labels come from dataset.json or sub-folders",
+                                               v1::DataSource::Format_Name(source->format())));
+  }
+}
+
+// Stable Diffusion's VAE (sd-vae-ft-mse): the raw latents' statistics that EDM2 normalises by.
+constexpr double kSdVaeMean[] = {5.81, 3.25, 0.12, -2.15};
+constexpr double kSdVaeStd[] = {4.17, 4.62, 3.71, 3.28};
+
+void resolve_latent_statistics(const v1::ModelConfig& model, v1::DataConfig* d) {
+  const int channels = model.img_channels();
+  for (auto [field, values, defaults] : {std::tuple{"data.latent_mean", d->mutable_latent_mean(), kSdVaeMean},
+                                         {"data.latent_std", d->mutable_latent_std(), kSdVaeStd}}) {
+    if (values->empty()) {
+      if (channels != 4) {
+        reject(field, fmt::format("needs model.img_channels = {} values (the default, Stable Diffusion's VAE, has 4)",
+                                  channels));
+      }
+      values->Add(defaults, defaults + 4);
+    }
+    if (values->size() != channels) {
+      reject(field, fmt::format("has {} values, needs model.img_channels = {}", values->size(), channels));
+    }
+    for (double v : *values) require_finite(field, v);
+  }
+  for (double v : d->latent_std()) {
+    if (!(v > 0)) reject("data.latent_std", fmt::format("{} must be > 0", v));
   }
 }
 
 void resolve_data(const v1::ModelConfig& model, v1::DataConfig* d) {
   resolve_source("data.train", d->mutable_train(), /*required=*/true);
   resolve_source("data.validation", d->mutable_validation(), /*required=*/false);
-  if (!d->has_resize() || d->resize() == v1::DataConfig::RESIZE_UNSPECIFIED) d->set_resize(v1::DataConfig::PAD);
-  if (!v1::DataConfig::Resize_IsValid(d->resize())) reject("data.resize", "unknown value");
+  const bool latent = d->train().format() == v1::DataSource::LATENT_FOLDER;
+  if (d->validation().format() != v1::DataSource::FORMAT_UNSPECIFIED &&
+      (d->validation().format() == v1::DataSource::LATENT_FOLDER) != latent) {
+    reject("data.validation.format", fmt::format("{} but data.train is {}: both latents or both images",
+                                                 v1::DataSource::Format_Name(d->validation().format()),
+                                                 v1::DataSource::Format_Name(d->train().format())));
+  }
+  if (latent) {
+    // Latents are taken as they are: nothing to resize, pad or composite.
+    if (d->has_resize()) reject("data.resize", "LATENT_FOLDER data is not resized (its latents are model.img_resolution)");
+    if (d->background_size() > 0) reject("data.background", "LATENT_FOLDER data has no pixels to pad or composite");
+    resolve_latent_statistics(model, d);
+  } else {
+    if (d->latent_mean_size() > 0) reject("data.latent_mean", "only LATENT_FOLDER data uses it");
+    if (d->latent_std_size() > 0) reject("data.latent_std", "only LATENT_FOLDER data uses it");
+    if (!d->has_resize() || d->resize() == v1::DataConfig::RESIZE_UNSPECIFIED) d->set_resize(v1::DataConfig::PAD);
+    if (!v1::DataConfig::Resize_IsValid(d->resize())) reject("data.resize", "unknown value");
+    if (d->background_size() == 0) {
+      for (int i = 0; i < 3; ++i) d->add_background(0);
+    }
+    if (d->background_size() != 3) reject("data.background", fmt::format("has {} values, needs 3", d->background_size()));
+    for (uint32_t v : d->background()) {
+      if (v > 255) reject("data.background", fmt::format("{} is outside 0..255", v));
+    }
+  }
   if (!d->has_xflip()) d->set_xflip(false);
   if (!d->has_use_labels()) d->set_use_labels(model.label_dim() > 0);
   if (d->use_labels() && model.label_dim() == 0) reject("data.use_labels", "true but model.label_dim is 0");
-  if (d->background_size() == 0) {
-    for (int i = 0; i < 3; ++i) d->add_background(0);
-  }
-  if (d->background_size() != 3) reject("data.background", fmt::format("has {} values, needs 3", d->background_size()));
-  for (uint32_t v : d->background()) {
-    if (v > 255) reject("data.background", fmt::format("{} is outside 0..255", v));
-  }
   if (!d->has_num_workers()) d->set_num_workers(2);
   if (d->num_workers() < 0 || d->num_workers() > 64) reject("data.num_workers", fmt::format("{} is outside 0..64", d->num_workers()));
   if (!d->has_prefetch_batches()) d->set_prefetch_batches(4);
@@ -215,7 +258,7 @@ void resolve_clusters(const v1::NoiseConfig& n, v1::ClusterCurriculumConfig* c) 
   }
 }
 
-void resolve_noise(double sigma_data, v1::NoiseConfig* n, Warnings* warnings) {
+void resolve_noise(double sigma_data, bool latent, v1::NoiseConfig* n, Warnings* warnings) {
   using N = v1::NoiseConfig;
   if (!n->has_distribution() || n->distribution() == N::DISTRIBUTION_UNSPECIFIED) n->set_distribution(N::EDM_LOGNORMAL);
   if (!N::Distribution_IsValid(n->distribution())) reject("noise.distribution", "unknown value");
@@ -230,8 +273,9 @@ void resolve_noise(double sigma_data, v1::NoiseConfig* n, Warnings* warnings) {
     if (set && !used) reject(std::string("noise.") + field, fmt::format("noise.distribution {} does not use it", N::Distribution_Name(d)));
   }
   if (lognormal) {
-    if (!n->has_p_mean()) n->set_p_mean(-0.8);
-    if (!n->has_p_std()) n->set_p_std(1.6);
+    // EDM2's: its img64 (pixel) and img512 (latent) configurations.
+    if (!n->has_p_mean()) n->set_p_mean(latent ? -0.4 : -0.8);
+    if (!n->has_p_std()) n->set_p_std(latent ? 1.0 : 1.6);
     require_finite("noise.p_mean", n->p_mean());
     require_positive("noise.p_std", n->p_std());
   }
@@ -505,8 +549,17 @@ v1::TrainConfig resolve_train_config(const v1::TrainConfig& config, std::vector<
   }
   resolve_run(out.mutable_run());
   resolve_data(out.model(), out.mutable_data());
+  const bool latent = out.data().train().format() == v1::DataSource::LATENT_FOLDER;
+  if (latent) {
+    if (config.run().has_sample_grid_images() && config.run().sample_grid_images() != 0) {
+      reject("run.sample_grid_images",
+             "must be 0 for LATENT_FOLDER data: a latent sample is an image only through the VAE's decoder, which "
+             "diffuse does not hold");
+    }
+    out.mutable_run()->set_sample_grid_images(0);
+  }
   const double sigma_data = out.model().sigma_data();
-  resolve_noise(sigma_data, out.mutable_noise(), warnings);
+  resolve_noise(sigma_data, latent, out.mutable_noise(), warnings);
   resolve_loss(sigma_data, out.mutable_loss());
   resolve_optimizer(out.model(), out.run().duration_images(), out.mutable_optimizer(), warnings);
   resolve_ema(out.run().batch_size(), out.run().duration_images(), out.mutable_ema());

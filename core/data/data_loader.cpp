@@ -17,9 +17,10 @@
 namespace diffuse {
 namespace {
 
-// Separate streams for the two random choices, so that neither depends on the other.
+// Separate streams for the random choices, so that none depends on another.
 constexpr uint64_t kPermutationStream = 1;
 constexpr uint64_t kFlipStream = 2;
+constexpr uint64_t kLatentStream = 3;
 // Workers build batches in nearly increasing order; a few epochs cover every batch in flight.
 constexpr size_t kCachedEpochs = 4;
 
@@ -56,6 +57,10 @@ int64_t sampler_index(uint64_t seed, int64_t dataset_size, int64_t position) {
 
 bool sampler_xflip(uint64_t seed, int64_t position) {
   return (hash2(hash2(seed, kFlipStream), static_cast<uint64_t>(position)) >> 63) != 0;
+}
+
+uint64_t sampler_latent_seed(uint64_t seed, int64_t position) {
+  return hash2(hash2(seed, kLatentStream), static_cast<uint64_t>(position));
 }
 
 struct DataLoader::Impl {
@@ -100,11 +105,13 @@ struct DataLoader::Impl {
 
   Batch build(int64_t batch_number) {
     const int64_t batch_size = options.batch_size, label_dim = options.label_dim;
-    const int64_t resolution = options.transform.resolution;
+    const LatentTransform* latent = options.latent ? &*options.latent : nullptr;
+    const int64_t resolution = latent ? latent->resolution : options.transform.resolution;
+    const int64_t channels = latent ? latent->channels : options.transform.channels;
     Batch batch;
     batch.position = batch_position(batch_number);
     const at::TensorOptions host = at::TensorOptions(at::kFloat).pinned_memory(options.pin_memory);
-    batch.images = at::empty({batch_size, options.transform.channels, resolution, resolution}, host);
+    batch.images = at::empty({batch_size, channels, resolution, resolution}, host);
     if (label_dim > 0) batch.labels = at::zeros({batch_size, label_dim}, host);
 
     std::shared_ptr<const std::vector<int64_t>> order;
@@ -118,7 +125,13 @@ struct DataLoader::Impl {
       const int64_t index = (*order)[static_cast<size_t>(position % dataset_size)];
       const Example example = dataset->get(index);
       const bool flip = options.xflip && sampler_xflip(options.seed, position);
-      batch.images[i].copy_(transform_image(example.image, options.transform, flip));
+      try {
+        batch.images[i].copy_(latent ? transform_latent(example.image, *latent, flip,
+                                                        sampler_latent_seed(options.seed, position))
+                                     : transform_image(example.image, options.transform, flip));
+      } catch (const Error& e) {
+        fail(e.code(), "{}: example {}: {}", dataset->describe(), index, e.what());
+      }
       if (label_dim == 0) continue;
       if (example.label < 0 || example.label >= label_dim)
         fail(ErrorCode::kInvalidArgument, "{}: example {} has label {}, outside the one-hot width label_dim = {}",

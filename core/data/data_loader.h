@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
 #include "data/dataset.h"
 #include "data/image_transform.h"
+#include "data/latent_transform.h"
 
 namespace diffuse {
 
@@ -22,6 +24,9 @@ struct LoaderOptions {
   bool xflip = false;     // mirror each example with probability 1/2 (decided by seed and position)
   int64_t label_dim = 0;  // one-hot width; 0 = no labels in batches
   ImageTransform transform;
+  // Set: the examples are VAE posteriors (mean ‖ std), each sampled and normalised by it (its noise
+  // decided by seed and position) instead of going through `transform`.
+  std::optional<LatentTransform> latent;
   int num_workers = 2;       // decoding threads; 0 = decode in next()
   int prefetch_batches = 4;  // at most this many batches are ready or being built
   // Batches in page-locked host memory, so that their copies to a CUDA device need not wait for it
@@ -40,7 +45,7 @@ struct LoaderOptions {
 };
 
 struct Batch {
-  at::Tensor images;     // float32 [B, C, R, R] in [-1, 1]
+  at::Tensor images;     // float32 [B, C, R, R]: pixels in [-1, 1], or normalised latents
   at::Tensor labels;     // float32 [B, label_dim] one-hot; undefined when label_dim == 0
   at::Tensor noise;      // float32 like images (LoaderOptions::noise); undefined without it
   int64_t position = 0;  // sampler position of the first example
@@ -56,6 +61,9 @@ int64_t sampler_index(uint64_t seed, int64_t dataset_size, int64_t position);
 
 // Whether the example at sampler position p is mirrored when LoaderOptions::xflip is set.
 bool sampler_xflip(uint64_t seed, int64_t position);
+
+// The seed of the posterior sample of the latent at sampler position p (LoaderOptions::latent).
+uint64_t sampler_latent_seed(uint64_t seed, int64_t position);
 
 class DataLoader {
  public:

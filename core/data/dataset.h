@@ -1,5 +1,6 @@
-// Datasets of uint8 images with optional integer class labels. A Dataset is a random-access,
-// thread-safe list; decoding happens in get(), on the loader's worker threads.
+// Datasets of uint8 images, or of float arrays such as VAE latents, with optional integer class
+// labels. A Dataset is a random-access, thread-safe list; decoding happens in get(), on the loader's
+// worker threads.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,10 @@
 namespace diffuse {
 
 struct Example {
-  at::Tensor image;    // uint8 [C, H, W], C in {1, 2, 3, 4} (gray, gray+alpha, RGB, RGBA)
+  // uint8 [C, H, W], C in {1, 2, 3, 4} (gray, gray+alpha, RGB, RGBA); from an .npy dataset float32
+  // [K, H, W], the same shape for every example (latents: K = 2C, the posterior's means then its
+  // standard deviations).
+  at::Tensor image;
   int64_t label = -1;  // class index, or -1 when the dataset has no labels
 };
 
@@ -42,6 +46,14 @@ std::shared_ptr<Dataset> open_idx_dataset(const std::string& images_path, const 
 // for an unreadable folder or archive, a malformed dataset.json, a label for a missing file, or a
 // name stored twice in an archive; Error(kNotFound) when there is no PNG file.
 std::shared_ptr<Dataset> open_png_dataset(const std::string& path);
+
+// .npy arrays in a folder or a zip archive, found, sorted and labelled as by open_png_dataset: EDM2's
+// `dataset_tool.py encode` writes VAE latents this way (00000/img-mean-std-00000000.npy, float32
+// [8, 64, 64]). An array of more than 3 dimensions has its leading ones merged (as the reference
+// reads it); each becomes float32 [K, H, W]. The first file is read at open: every other file must
+// have its shape, or get() throws Error(kCorruptFile) naming both. Throws as open_png_dataset, with
+// Error(kNotFound) when there is no .npy file.
+std::shared_ptr<Dataset> open_npy_dataset(const std::string& path);
 
 // Images handed in by a host: `count` images of height×width×channels uint8 (HWC, row-major), and
 // optional labels (nullptr = unlabeled). The data is copied.

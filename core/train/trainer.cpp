@@ -245,6 +245,7 @@ struct Trainer::Impl {
     loader_template.xflip = config.data().xflip();
     loader_template.label_dim = data.label_dim;
     loader_template.transform = data.transform;
+    loader_template.latent = data.latent;
     loader_template.num_workers = config.data().num_workers();
     loader_template.prefetch_batches = config.data().prefetch_batches();
     loader_template.pin_memory = pinned();

@@ -1,12 +1,14 @@
-// The datasets a TrainConfig names, opened and checked against the model: training images, held-out
-// validation images, and the transform that turns both into network inputs.
+// The datasets a TrainConfig names, opened and checked against the model: training images (or
+// latents), held-out validation ones, and the transform that turns both into network inputs.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "data/dataset.h"
 #include "data/image_transform.h"
+#include "data/latent_transform.h"
 #include "diffuse.pb.h"
 #include "metrics/validation_loss.h"
 
@@ -21,8 +23,12 @@ struct HostData {
 struct TrainingData {
   std::shared_ptr<const Dataset> train;
   std::shared_ptr<const Dataset> validation;
-  ImageTransform transform;
+  ImageTransform transform;             // images
+  std::optional<LatentTransform> latent;  // set for latent data (LATENT_FOLDER), instead of `transform`
   int64_t label_dim = 0;  // one-hot width fed to the network; 0 = unconditional
+
+  // An example as the network takes it, unflipped; a latent's posterior sample drawn from `latent_seed`.
+  at::Tensor input(const Example& example, uint64_t latent_seed) const;
 };
 
 // Opens data.train and data.validation (or holds out the last run.validation_images training

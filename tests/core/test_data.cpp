@@ -1,5 +1,5 @@
-// The data layer: IDX, PNG-folder, PNG-zip and in-memory datasets, PNG decoding/encoding, the image
-// transform, the sampler and the threaded loader.
+// The data layer: IDX, PNG-folder, PNG-zip, .npy and in-memory datasets, PNG and .npy decoding and
+// encoding, the image and latent transforms, the sampler and the threaded loader.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -22,6 +22,8 @@
 #include "data/data_loader.h"
 #include "data/dataset.h"
 #include "data/image_transform.h"
+#include "data/latent_transform.h"
+#include "io/npy.h"
 #include "io/png.h"
 #include "io/zip_archive.h"
 #include "fixtures.h"
@@ -532,7 +534,7 @@ TEST_F(PngFolderTest, MalformedDatasetJsonIsReportedWithItsPath) {
       {"{not json", "malformed JSON"},
       {"[1, 2]", "expected an object with a \"labels\" key"},
       {R"({"labels": 3})", "\"labels\" must be a list or null"},
-      {R"({"labels": [["a.png"]]})", "labels[0] must be [\"relative/path.png\", integer]"},
+      {R"({"labels": [["a.png"]]})", "labels[0] must be [\"relative/path\", integer]"},
       {R"({"labels": [["a.png", 1], ["b.png", "x"]]})", "labels[1] must be"},
       {R"({"labels": [["a.png", 1], ["b.png", -1]]})", "label -1 for 'b.png' is out of range"},
       {R"({"labels": [["a.png", 1], ["b.png", 0], ["a/b.png", 1]]})", "label for 'a/b.png' but no such file"},
@@ -1394,6 +1396,289 @@ TEST(DataLoader, RefusesAGroupThatDoesNotFit) {
   options.group_take = 4;
   EXPECT_TRUE(throws_error([&] { DataLoader loader(rgb_dataset(10), options); }, ErrorCode::kInvalidArgument,
                            {"offset + take <= group"}));
+}
+
+
+// ---------------------------------------------------------------------------------------------------
+// .npy files
+
+at::Tensor read_npy(const std::string& npy, const std::string& name = "test.npy") {
+  return decode_npy(npy.data(), npy.size(), name);
+}
+
+// An .npy file of version 1.0 with `header` (unpadded) and `data`.
+std::string npy_file(const std::string& header, const std::string& data, int major = 1) {
+  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0';
+  const size_t n = header.size();
+  out += major == 1 ? bytes_of({static_cast<int>(n & 0xff), static_cast<int>(n >> 8)})
+                    : bytes_of({static_cast<int>(n & 0xff), static_cast<int>((n >> 8) & 0xff), 0, 0});
+  return out + header + data;
+}
+
+std::string float_bytes(const std::vector<float>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+// np.save(f, np.arange(6, dtype='<f4').reshape(2, 3)) with NumPy 2.4: its header, padded for the first
+// dimension to grow and to 128 bytes in all, then the data.
+const std::string kNumpyHeader = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + std::string(58, ' ') + "\n";
+
+TEST(Npy, EncodesWhatNumpySaveWrites) {
+  const std::string expected = std::string("\x93NUMPY\x01\x00\x76\x00", 10) + kNumpyHeader +
+                               float_bytes({0, 1, 2, 3, 4, 5});
+  EXPECT_EQ(encode_npy(at::arange(6, at::kFloat).view({2, 3})), expected);
+  const at::Tensor transposed = at::arange(6, at::kFloat).view({3, 2}).t();  // not contiguous
+  EXPECT_TRUE(same_tensor(read_npy(encode_npy(transposed)), transposed.contiguous()));
+  EXPECT_TRUE(same_tensor(read_npy(expected), at::arange(6, at::kFloat).view({2, 3})));
+}
+
+TEST(Npy, RoundTripsEveryFloatTypeAndShape) {
+  for (const at::ScalarType type : {at::kHalf, at::kFloat, at::kDouble}) {
+    for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{}, {5}, {0, 3}, {8, 6, 6}, {1, 2, 3, 4}}) {
+      SCOPED_TRACE(::testing::Message() << type << " " << at::IntArrayRef(shape));
+      const at::Tensor array = at::randn(shape, at::kDouble).to(type);
+      const std::string npy = encode_npy(array);
+      EXPECT_EQ(npy.size() - static_cast<size_t>(array.numel()) * array.element_size(), 128u);
+      EXPECT_TRUE(same_tensor(read_npy(npy), array));
+    }
+  }
+}
+
+TEST(Npy, ReadsFortranOrderAndFormatVersionTwo) {
+  // np.lib.format.write_array(f, np.asfortranarray(np.arange(6.).reshape(2, 3)), version=(2, 0)).
+  std::string data;
+  for (double v : {0.0, 3.0, 1.0, 4.0, 2.0, 5.0}) data.append(reinterpret_cast<const char*>(&v), sizeof v);
+  const std::string npy = npy_file("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }" +
+                                       std::string(57, ' ') + "\n", data, 2);
+  EXPECT_TRUE(same_tensor(read_npy(npy), at::arange(6, at::kDouble).view({2, 3})));
+  // Another spelling of the same header: double quotes, other key order, no trailing comma.
+  EXPECT_TRUE(same_tensor(read_npy(npy_file(R"({"shape":(2,3),"fortran_order":True,"descr":"<f8"})", data, 3)),
+                          at::arange(6, at::kDouble).view({2, 3})));
+}
+
+TEST(Npy, MalformedFilesAreCorruptAndNamed) {
+  const std::string six = float_bytes({0, 1, 2, 3, 4, 5});
+  const std::string good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"NUMPY\x01\x00", "not a .npy file (bad magic)"},
+      {std::string("\x93NUMPY\x04\x00", 8) + "  " + good, "format version 4.0 is not read"},
+      {std::string("\x93NUMPY\x01\x00\xff\x00", 10) + good + six, "truncated .npy file: a header of 255 bytes"},
+      {npy_file(good, six.substr(4)), "data of 20 bytes where shape (2, 3) of <f4 needs 24"},
+      {npy_file(good, six + "x"), "data of 25 bytes where shape (2, 3) of <f4 needs 24"},
+      {npy_file("{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }", six), "dtype '<i4' is not read"},
+      {npy_file("{'descr': '>f4', 'fortran_order': False, 'shape': (6,), }", six), "dtype '>f4' is not read"},
+      {npy_file("{'descr': '<f4', 'shape': (6,), }", six), "needs the keys 'descr', 'fortran_order' and 'shape'"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'x': 1}", six), "unknown key 'x'"},
+      {npy_file("{'descr': '<f4', 'fortran_order': maybe, 'shape': (6,), }", six), "must be True or False"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-6,), }", six), "non-negative integer"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (6 3), }", six), "expected ','"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), } x", six), "text after the closing brace"},
+      {npy_file("{'descr: '<f4'", six), "malformed .npy header"},
+      // A shape whose size overflows is refused before anything is allocated.
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", six), "too large"},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", six), "too large"},
+  };
+  for (const auto& [bytes, message] : cases) {
+    SCOPED_TRACE(message);
+    EXPECT_TRUE(throws_error([&] { read_npy(bytes, "/d/x.npy"); }, ErrorCode::kCorruptFile, {"/d/x.npy: ", message}));
+  }
+}
+
+TEST(Npy, EncodeRejectsOtherTypes) {
+  EXPECT_TRUE(throws_error([] { encode_npy(at::zeros({2}, at::kInt)); }, ErrorCode::kInvalidArgument,
+                           {"encode_npy: dtype Int"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// .npy datasets (VAE latents, as EDM2's dataset tool encodes them)
+
+class NpyDatasetTest : public PngZipTest {
+ protected:
+  void add_npy(const std::string& relative, const at::Tensor& array) {
+    fs::create_directories(fs::path(path(relative)).parent_path());
+    write_bytes(path(relative), encode_npy(array));
+  }
+};
+
+// A posterior of `channels` channels at r×r: means, then standard deviations, deterministic.
+at::Tensor posterior(int64_t channels, int64_t r, int salt) {
+  const at::Tensor mean = at::arange(channels * r * r, at::kFloat).view({channels, r, r}).mul(0.25).sub(salt);
+  return at::cat({mean, mean.abs().mul(0.01).add(0.1)});
+}
+
+TEST_F(NpyDatasetTest, AFolderAndItsArchiveReadAlikeWithDatasetJsonLabels) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "0000" + std::to_string(i / 3) + "/img-mean-std-0000000" + std::to_string(i) + ".npy";
+    // One file holds a leading axis of 1, as np.save(encode_pixels(x)) without [0] would write it.
+    add_npy(name, i == 2 ? posterior(4, 3, i).unsqueeze(0) : posterior(4, 3, i));
+  }
+  write_bytes(path("dataset.json"),
+              R"({"labels": [["00000/img-mean-std-00000000.npy", 3], ["00000/img-mean-std-00000001.npy", 1],)"
+              R"( ["00000/img-mean-std-00000002.npy", 0], ["00001/img-mean-std-00000003.npy", 1],)"
+              R"( ["00001/img-mean-std-00000004.npy", 2]]})");
+  auto folder = open_npy_dataset(dir_);
+  ASSERT_EQ(folder->size(), 5);
+  EXPECT_EQ(folder->describe(), "npy:" + dir_);
+  EXPECT_EQ(folder->num_classes(), 4);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(same_tensor(folder->get(i).image, posterior(4, 3, i))) << i;
+  EXPECT_EQ(folder->get(0).label, 3);
+  EXPECT_EQ(folder->get(4).label, 2);
+  const std::string zip = zip_folder();
+  auto archive = open_npy_dataset(zip);
+  EXPECT_EQ(archive->describe(), "npy-zip:" + zip);
+  EXPECT_TRUE(same_dataset(*archive, *folder));
+}
+
+TEST_F(NpyDatasetTest, HalfAndDoubleArraysBecomeFloat) {
+  add_npy("a.npy", posterior(1, 2, 0).to(at::kHalf));
+  add_npy("b.npy", posterior(1, 2, 1).to(at::kDouble));
+  auto dataset = open_npy_dataset(dir_);
+  EXPECT_TRUE(same_tensor(dataset->get(0).image, posterior(1, 2, 0).to(at::kHalf).to(at::kFloat)));
+  EXPECT_TRUE(same_tensor(dataset->get(1).image, posterior(1, 2, 1)));
+}
+
+TEST_F(NpyDatasetTest, AnArrayOfAnotherShapeIsCorruptNamingBothFiles) {
+  add_npy("a.npy", posterior(4, 3, 0));
+  add_npy("b.npy", posterior(4, 2, 0));
+  add_npy("c.npy", at::zeros({7}));
+  auto dataset = open_npy_dataset(dir_);
+  EXPECT_TRUE(throws_error([&] { dataset->get(1); }, ErrorCode::kCorruptFile,
+                           {path("b.npy"), "shape [8, 2, 2] but the dataset's first file, a.npy, has [8, 3, 3]"}));
+  EXPECT_TRUE(throws_error([&] { dataset->get(2); }, ErrorCode::kCorruptFile,
+                           {path("c.npy"), "an array of 1 dimensions; an image needs at least 2"}));
+  write_bytes(path("a.npy"), "not an array");
+  EXPECT_TRUE(throws_error([&] { open_npy_dataset(dir_); }, ErrorCode::kCorruptFile, {path("a.npy"), "bad magic"}));
+}
+
+TEST_F(NpyDatasetTest, NoArraysIsNotFound) {
+  add_png("a.png", pattern({1, 2, 2}));
+  EXPECT_TRUE(throws_error([&] { open_npy_dataset(dir_); }, ErrorCode::kNotFound, {dir_, "no .npy files found"}));
+  const std::string zip = zip_folder();
+  EXPECT_TRUE(throws_error([&] { open_npy_dataset(zip); }, ErrorCode::kNotFound, {zip, "no .npy files found in the zip"}));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The latent transform
+
+// Stable Diffusion's VAE statistics, EDM2's defaults.
+LatentTransform sd_vae_transform(int resolution) {
+  return make_latent_transform(resolution, {5.81, 3.25, 0.12, -2.15}, {4.17, 4.62, 3.71, 3.28}, 0.5);
+}
+
+TEST(LatentTransform, ScaleAndBiasAreTheReferencesFloat32Values) {
+  const LatentTransform t = sd_vae_transform(8);
+  ASSERT_EQ(t.channels, 4);
+  // np.float32(0.5) / np.float32([4.17, 4.62, 3.71, 3.28]) and 0 - np.float32(raw_mean) * scale, as
+  // NumPy 2.4 prints them (float32 repr, round-trip exact).
+  const std::vector<float> scale{0.11990407f, 0.10822511f, 0.13477089f, 0.15243903f};
+  const std::vector<float> bias{-0.69664264f, -0.3517316f, -0.016172506f, 0.32774392f};
+  EXPECT_EQ(t.scale, scale);
+  EXPECT_EQ(t.bias, bias);
+}
+
+TEST(LatentTransform, AZeroStdPosteriorIsItsMeanMappedExactly) {
+  const LatentTransform t = sd_vae_transform(3);
+  at::Tensor mean_std = posterior(4, 3, 0);
+  mean_std.narrow(0, 4, 4).zero_();
+  const at::Tensor out = transform_latent(mean_std, t, false, 123);
+  ASSERT_EQ(out.sizes(), at::IntArrayRef({4, 3, 3}));
+  for (int64_t c = 0; c < 4; ++c) {
+    for (int64_t i = 0; i < 9; ++i) {
+      const float m = mean_std[c].flatten()[i].item<float>();
+      EXPECT_EQ(out[c].flatten()[i].item<float>(), m * t.scale[c] + t.bias[c]) << c << " " << i;
+    }
+  }
+  // The raw statistics land on the final ones: raw_mean → 0, raw_mean + raw_std → 0.5.
+  at::Tensor at_mean = at::zeros({8, 3, 3});
+  for (int64_t c = 0; c < 4; ++c) at_mean[c].fill_(std::vector<double>{5.81, 3.25, 0.12, -2.15}[c]);
+  EXPECT_LT(transform_latent(at_mean, t, false, 0).abs().max().item<float>(), 1e-6);
+  at::Tensor one_std = at_mean.clone();
+  for (int64_t c = 0; c < 4; ++c) one_std[c].add_(std::vector<double>{4.17, 4.62, 3.71, 3.28}[c]);
+  EXPECT_LT((transform_latent(one_std, t, false, 0) - 0.5).abs().max().item<float>(), 1e-6);
+  // flip mirrors the posterior before anything else.
+  EXPECT_TRUE(same_tensor(transform_latent(mean_std, t, true, 5), out.flip({2})));
+}
+
+TEST(LatentTransform, PosteriorSamplesHaveItsMomentsAndFollowTheSeed) {
+  // Mean m and std s per channel: z' = (m + ε s)·scale + bias has mean m·scale + bias, std s·scale.
+  const int64_t r = 64;
+  const LatentTransform t = make_latent_transform(r, {1.0, -2.0}, {2.0, 0.5}, 0.5);
+  const std::vector<float> means{3.0f, -1.0f}, stds{0.5f, 4.0f};
+  at::Tensor mean_std = at::empty({4, r, r});
+  for (int64_t c = 0; c < 2; ++c) {
+    mean_std[c].fill_(means[c]);
+    mean_std[2 + c].fill_(stds[c]);
+  }
+  std::vector<at::Tensor> samples;
+  for (uint64_t seed = 0; seed < 16; ++seed) samples.push_back(transform_latent(mean_std, t, false, seed));
+  const at::Tensor all = at::stack(samples).to(at::kDouble);  // [16, 2, 64, 64]: 65536 draws per channel
+  for (int64_t c = 0; c < 2; ++c) {
+    const at::Tensor x = all.select(1, c);
+    const double want_mean = means[c] * t.scale[c] + t.bias[c], want_std = stds[c] * t.scale[c];
+    // 5 standard errors: of the mean want_std/256, of the std about want_std/362.
+    EXPECT_NEAR(x.mean().item<double>(), want_mean, 5 * want_std / 256) << c;
+    EXPECT_NEAR(x.std().item<double>(), want_std, 5 * want_std / 362) << c;
+  }
+  EXPECT_TRUE(same_tensor(transform_latent(mean_std, t, false, 3), samples[3]));
+  EXPECT_FALSE(at::equal(samples[3], samples[4]));
+}
+
+TEST(LatentTransform, AWrongShapeNamesBoth) {
+  const LatentTransform t = sd_vae_transform(8);
+  EXPECT_TRUE(throws_error([&] { transform_latent(at::zeros({4, 8, 8}), t, false, 0); }, ErrorCode::kInvalidArgument,
+                           {"latent of shape [4, 8, 8] (Float) where the model takes [8, 8, 8] float"}));
+  EXPECT_TRUE(throws_error([&] { transform_latent(at::zeros({8, 8, 4}), t, false, 0); }, ErrorCode::kInvalidArgument,
+                           {"latent of shape [8, 8, 4]"}));
+  EXPECT_TRUE(throws_error([&] { make_latent_transform(8, {1.0}, {1.0, 2.0}, 0.5); }, ErrorCode::kInvalidArgument,
+                           {"1 means and 2 standard deviations"}));
+}
+
+TEST(DataLoader, LatentBatchesAreThePositionsPosteriorSamples) {
+  std::vector<at::Tensor> examples;
+  for (int i = 0; i < 10; ++i) examples.push_back(posterior(4, 8, i));
+  // An in-memory dataset of float arrays: the loader only hands them to the transform.
+  class Latents final : public Dataset {
+   public:
+    explicit Latents(std::vector<at::Tensor> e) : e_(std::move(e)) {}
+    int64_t size() const override { return static_cast<int64_t>(e_.size()); }
+    Example get(int64_t i) const override { return {e_[static_cast<size_t>(i)], i % 3}; }
+    int64_t num_classes() const override { return 3; }
+    std::string describe() const override { return "latents"; }
+
+   private:
+    std::vector<at::Tensor> e_;
+  };
+  auto dataset = std::make_shared<Latents>(examples);
+  const auto options = [](int workers) {
+    LoaderOptions o = small_options(workers);
+    o.latent = sd_vae_transform(8);
+    return o;
+  };
+  DataLoader loader(dataset, options(0));
+  std::vector<at::Tensor> images;
+  for (int64_t b = 0; b < 6; ++b) {
+    const Batch batch = loader.next();
+    ASSERT_EQ(batch.images.sizes(), at::IntArrayRef({4, 4, 8, 8}));
+    for (int64_t i = 0; i < 4; ++i) {
+      const int64_t position = batch.position + i;
+      const uint64_t seed = options(0).seed;
+      const at::Tensor expected = transform_latent(examples[static_cast<size_t>(sampler_index(seed, 10, position))],
+                                                   *options(0).latent, sampler_xflip(seed, position),
+                                                   sampler_latent_seed(seed, position));
+      EXPECT_TRUE(same_tensor(batch.images[i], expected)) << "position " << position;
+    }
+    images.push_back(batch.images);
+  }
+  // Another epoch draws other samples of the same posteriors; more workers and a restart change nothing.
+  const at::Tensor all = at::cat(images);
+  EXPECT_FALSE(at::equal(all.narrow(0, 0, 10), all.narrow(0, 10, 10)));
+  DataLoader resumed(dataset, options(2), 8);
+  for (int64_t b = 0; b < 4; ++b) EXPECT_TRUE(same_tensor(resumed.next().images, all.narrow(0, 8 + 4 * b, 4))) << b;
+  // A dataset's example of the wrong shape stops the loader, naming the dataset and the example.
+  examples[0] = posterior(4, 4, 0);
+  DataLoader wrong(std::make_shared<Latents>(examples), options(0));
+  EXPECT_TRUE(throws_error([&] { for (int b = 0; b < 3; ++b) wrong.next(); }, ErrorCode::kInvalidArgument,
+                           {"latents: example 0: latent of shape [8, 4, 4]"}));
 }
 
 }  // namespace

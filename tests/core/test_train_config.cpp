@@ -86,6 +86,42 @@ TEST(TrainConfig, DefaultsScaleWithAShortRun) {
   EXPECT_DOUBLE_EQ(small.optimizer().rampup_images(), 300);
 }
 
+// EDM2's img512 run: SD-VAE latents of 64×64×4 from its dataset tool.
+v1::TrainConfig latent_minimal() {
+  const std::string text = R"(
+    model { preset: "edm2-img512-xs" }
+    data { train { format: LATENT_FOLDER path: "/x/img512-sd.zip" } }
+    run { output_dir: "/tmp/run" duration_images: 1000000 }
+  )";
+  v1::TrainConfig config;
+  parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
+  return config;
+}
+
+TEST(TrainConfig, LatentDataGetsTheReferencesLatentDefaults) {
+  const v1::TrainConfig c = resolve_train_config(latent_minimal());
+  EXPECT_DOUBLE_EQ(c.noise().p_mean(), -0.4);  // EDM2's img512 configurations
+  EXPECT_DOUBLE_EQ(c.noise().p_std(), 1.0);
+  EXPECT_THAT(std::vector<double>(c.data().latent_mean().begin(), c.data().latent_mean().end()),
+              ::testing::ElementsAre(5.81, 3.25, 0.12, -2.15));
+  EXPECT_THAT(std::vector<double>(c.data().latent_std().begin(), c.data().latent_std().end()),
+              ::testing::ElementsAre(4.17, 4.62, 3.71, 3.28));
+  EXPECT_EQ(c.run().sample_grid_images(), 0);  // no decoder, no grid
+  EXPECT_FALSE(c.data().has_resize());         // latents are not resized or padded
+  EXPECT_EQ(c.data().background_size(), 0);
+  // Resolved again (as a resumed run's stored config is), it stays what it is.
+  EXPECT_EQ(print_config(resolve_train_config(c), ConfigFormat::kText), print_config(c, ConfigFormat::kText));
+
+  v1::TrainConfig eight = latent_minimal();
+  eight.mutable_model()->set_img_channels(2);
+  for (double v : {0.0, 1.0}) eight.mutable_data()->add_latent_mean(v);
+  for (double v : {1.0, 2.0}) eight.mutable_data()->add_latent_std(v);
+  eight.mutable_noise()->set_p_mean(-1.2);
+  const v1::TrainConfig e = resolve_train_config(eight);
+  EXPECT_DOUBLE_EQ(e.noise().p_mean(), -1.2);
+  EXPECT_EQ(e.data().latent_std_size(), 2);
+}
+
 struct Invalid {
   const char* name;
   const char* field;
@@ -235,7 +271,62 @@ INSTANTIATE_TEST_SUITE_P(
                   c->mutable_optimizer()->mutable_mdlrc()->set_p_end(0.5);
                 }},
         Invalid{"CosineFractionWithEdm2", "optimizer.cosine_final_fraction",
-                [](v1::TrainConfig* c) { c->mutable_optimizer()->set_cosine_final_fraction(0.1); }}),
+                [](v1::TrainConfig* c) { c->mutable_optimizer()->set_cosine_final_fraction(0.1); }},
+        Invalid{"LatentStatisticsForImages", "data.latent_mean",
+                [](v1::TrainConfig* c) { c->mutable_data()->add_latent_mean(1); }},
+        Invalid{"LatentStdForImages", "data.latent_std", [](v1::TrainConfig* c) { c->mutable_data()->add_latent_std(1); }},
+        Invalid{"LatentValidationForImages", "data.validation.format",
+                [](v1::TrainConfig* c) {
+                  c->mutable_data()->mutable_validation()->set_format(v1::DataSource::LATENT_FOLDER);
+                  c->mutable_data()->mutable_validation()->set_path("/x/val.zip");
+                }},
+        Invalid{"ImageValidationForLatents", "data.validation.format",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  c->mutable_data()->mutable_validation()->set_format(v1::DataSource::PNG_FOLDER);
+                  c->mutable_data()->mutable_validation()->set_path("/x/val.zip");
+                }},
+        Invalid{"LatentsWithoutDefaultsForTheirChannels", "data.latent_mean",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  c->mutable_model()->set_img_channels(8);
+                }},
+        Invalid{"LatentStatisticsOfAnotherWidth", "data.latent_std",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  for (double v : {1.0, 2.0, 3.0}) c->mutable_data()->add_latent_std(v);
+                }},
+        Invalid{"LatentStdNotPositive", "data.latent_std",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  for (double v : {1.0, 2.0, 0.0, 3.0}) c->mutable_data()->add_latent_std(v);
+                }},
+        Invalid{"LatentMeanNotFinite", "data.latent_mean",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  for (double v : {1.0, 2.0, std::numeric_limits<double>::quiet_NaN(), 3.0})
+                    c->mutable_data()->add_latent_mean(v);
+                }},
+        Invalid{"LatentsResized", "data.resize",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  c->mutable_data()->set_resize(v1::DataConfig::PAD);
+                }},
+        Invalid{"LatentsWithBackground", "data.background",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  for (int i = 0; i < 3; ++i) c->mutable_data()->add_background(0);
+                }},
+        Invalid{"LatentsWithLabelsPath", "data.train.labels_path",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  c->mutable_data()->mutable_train()->set_labels_path("/x/labels");
+                }},
+        Invalid{"LatentSampleGrid", "run.sample_grid_images",
+                [](v1::TrainConfig* c) {
+                  *c = latent_minimal();
+                  c->mutable_run()->set_sample_grid_images(8 << 20);
+                }}),
     [](const auto& info) { return std::string(info.param.name); });
 
 std::vector<std::string> warnings_for(const std::string& text) {

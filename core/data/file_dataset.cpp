@@ -1,5 +1,6 @@
-// A folder of PNG files, or a zip archive holding one (EDM2's dataset tool writes either), labelled
-// by dataset.json or by class sub-folders. Files are read and decoded lazily, on the loader's threads.
+// A folder of PNG or .npy files, or a zip archive holding one (EDM2's dataset tool writes either),
+// labelled by dataset.json or by class sub-folders. Files are read and decoded lazily, on the loader's
+// threads.
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -8,10 +9,13 @@
 #include <system_error>
 #include <vector>
 
+#include <ATen/ATen.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
 #include "io/atomic_file.h"
+#include "io/npy.h"
 #include "io/png.h"
 #include "io/zip_archive.h"
 #include "util/error.h"
@@ -29,15 +33,20 @@ constexpr int64_t kMaxLabel = int64_t{1} << 31;
 // decoded, far less compressed): more is a broken or hostile archive.
 constexpr uint64_t kMaxArchiveFileBytes = uint64_t{1} << 30;
 
-bool is_png_name(const fs::path& path) {
+// What a dataset's files hold: images (PNG) or arrays (.npy, e.g. VAE latents).
+enum class FileKind { kPng, kNpy };
+
+const char* kind_name(FileKind kind) { return kind == FileKind::kPng ? "PNG" : ".npy"; }
+
+bool is_kind(const fs::path& path, FileKind kind) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".png";
+  return ext == (kind == FileKind::kPng ? ".png" : ".npy");
 }
 
-// Relative paths ('/'-separated) of every PNG file below `root`, sorted.
-std::vector<std::string> find_pngs(const fs::path& root) {
+// Relative paths ('/'-separated) of every file of `kind` below `root`, sorted.
+std::vector<std::string> find_files(const fs::path& root, FileKind kind) {
   std::error_code ec;
   if (!fs::is_directory(root, ec)) {
     const std::string reason = ec ? ec.message() : fs::exists(root) ? "not a directory" : "no such directory";
@@ -47,7 +56,7 @@ std::vector<std::string> find_pngs(const fs::path& root) {
   fs::recursive_directory_iterator it(root, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
-    if (is_png_name(it->path()) && it->is_regular_file(type_ec))
+    if (is_kind(it->path(), kind) && it->is_regular_file(type_ec))
       files.push_back(it->path().lexically_relative(root).generic_string());
   }
   if (ec) fail(ErrorCode::kIo, "{}: cannot read directory: {}", root.string(), ec.message());
@@ -55,7 +64,7 @@ std::vector<std::string> find_pngs(const fs::path& root) {
   return files;
 }
 
-// dataset.json's text (`json_path` names it in errors): {"labels": [["relative/path.png", label], ...]}
+// dataset.json's text (`json_path` names it in errors): {"labels": [["relative/path", label], ...]}
 // or {"labels": null}. Returns one label per file of `files` (sorted), or nothing when the labels are null.
 std::vector<int64_t> labels_from_json(const std::string& text, const std::string& json_path,
                                       const std::vector<std::string>& files) {
@@ -75,7 +84,7 @@ std::vector<int64_t> labels_from_json(const std::string& text, const std::string
   for (size_t i = 0; i < entries.size(); ++i) {
     const Json& entry = entries[i];
     if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_number_integer())
-      fail(ErrorCode::kCorruptFile, "{}: labels[{}] must be [\"relative/path.png\", integer], got {}", json_path, i,
+      fail(ErrorCode::kCorruptFile, "{}: labels[{}] must be [\"relative/path\", integer], got {}", json_path, i,
            entry.dump());
     const std::string file = fs::path(entry[0].get<std::string>()).lexically_normal().generic_string();
     const int64_t label = entry[1].get<int64_t>();
@@ -115,17 +124,20 @@ std::vector<int64_t> labels_from_folders(const std::vector<std::string>& files) 
   return labels;
 }
 
-// Where a dataset's PNG files are: a folder (root_) or a zip archive (archive_).
-class PngDataset final : public Dataset {
+// Where a dataset's files are: a folder (root_) or a zip archive (archive_).
+class FileDataset final : public Dataset {
  public:
-  PngDataset(std::string root, std::shared_ptr<const ZipArchive> archive, std::vector<std::string> files,
-             std::vector<size_t> members, std::vector<int64_t> labels)
-      : root_(std::move(root)),
+  FileDataset(FileKind kind, std::string root, std::shared_ptr<const ZipArchive> archive,
+              std::vector<std::string> files, std::vector<size_t> members, std::vector<int64_t> labels)
+      : kind_(kind),
+        root_(std::move(root)),
         archive_(std::move(archive)),
         files_(std::move(files)),
         members_(std::move(members)),
         labels_(std::move(labels)) {
     for (int64_t label : labels_) num_classes_ = std::max(num_classes_, label + 1);
+    // Arrays carry no shape of their own to check against: every one must have the first one's.
+    if (kind_ == FileKind::kNpy) array_shape_ = get(0).image.sizes().vec();
   }
 
   int64_t size() const override { return static_cast<int64_t>(files_.size()); }
@@ -134,69 +146,89 @@ class PngDataset final : public Dataset {
     if (index < 0 || index >= size())
       fail(ErrorCode::kInvalidArgument, "{}: index {} out of range [0, {})", describe(), index, size());
     const size_t i = static_cast<size_t>(index);
+    const std::string name = archive_ ? root_ + ": " + files_[i] : (fs::path(root_) / files_[i]).string();
+    const std::string bytes = archive_ ? archive_->read(members_[i], kMaxArchiveFileBytes) : read_file(name);
     Example example;
-    if (archive_) {
-      const std::string bytes = archive_->read(members_[i], kMaxArchiveFileBytes);
-      example.image = decode_png(bytes.data(), bytes.size(), root_ + ": " + files_[i]);
-    } else {
-      example.image = read_png((fs::path(root_) / files_[i]).string());
-    }
+    example.image = kind_ == FileKind::kPng ? decode_png(bytes.data(), bytes.size(), name) : decode_array(bytes, name);
     if (!labels_.empty()) example.label = labels_[i];
     return example;
   }
 
   int64_t num_classes() const override { return num_classes_; }
-  std::string describe() const override { return (archive_ ? "png-zip:" : "png:") + root_; }
+  std::string describe() const override {
+    return std::string(kind_ == FileKind::kPng ? "png" : "npy") + (archive_ ? "-zip:" : ":") + root_;
+  }
 
  private:
+  // An .npy file as the reference's dataset reads one: float32 [K, H, W], the leading axes merged.
+  at::Tensor decode_array(const std::string& bytes, const std::string& name) const {
+    at::Tensor array = decode_npy(bytes.data(), bytes.size(), name);
+    if (array.dim() < 2)
+      fail(ErrorCode::kCorruptFile, "{}: an array of {} dimensions; an image needs at least 2 (height, width)", name,
+           array.dim());
+    array = array.reshape({-1, array.size(-2), array.size(-1)}).to(at::kFloat);
+    if (!array_shape_.empty() && array.sizes() != at::IntArrayRef(array_shape_)) {
+      fail(ErrorCode::kCorruptFile, "{}: shape [{}] but the dataset's first file, {}, has [{}]", name,
+           fmt::join(array.sizes(), ", "), files_[0], fmt::join(array_shape_, ", "));
+    }
+    return array;
+  }
+
+  FileKind kind_;
   std::string root_;                             // the folder, or the archive's path
   std::shared_ptr<const ZipArchive> archive_;    // null for a folder
   std::vector<std::string> files_;               // relative to the root, sorted
   std::vector<size_t> members_;                  // files_[i] is archive_->files()[members_[i]]
   std::vector<int64_t> labels_;                  // empty when unlabeled
   int64_t num_classes_ = 0;
+  std::vector<int64_t> array_shape_;             // .npy: every file's [K, H, W]
 };
 
-std::shared_ptr<Dataset> open_png_zip(const std::string& path) {
+std::shared_ptr<Dataset> open_zip(const std::string& path, FileKind kind) {
   auto archive = std::make_shared<const ZipArchive>(path);
-  // The archive's PNG files by normalised name, sorted like a folder's; dataset.json at its root.
-  std::vector<std::pair<std::string, size_t>> pngs;
+  // The archive's files of this kind by normalised name, sorted like a folder's; dataset.json at its root.
+  std::vector<std::pair<std::string, size_t>> found;
   std::optional<size_t> json_member;
   for (size_t i = 0; i < archive->files().size(); ++i) {
     const std::string name = fs::path(archive->files()[i]).lexically_normal().generic_string();
     if (name == kLabelFile) json_member = i;
-    if (is_png_name(name)) pngs.emplace_back(name, i);
+    if (is_kind(name, kind)) found.emplace_back(name, i);
   }
-  if (pngs.empty()) fail(ErrorCode::kNotFound, "{}: no PNG files found in the zip archive", path);
-  std::sort(pngs.begin(), pngs.end());
+  if (found.empty()) fail(ErrorCode::kNotFound, "{}: no {} files found in the zip archive", path, kind_name(kind));
+  std::sort(found.begin(), found.end());
   std::vector<std::string> files;
   std::vector<size_t> members;
-  for (size_t i = 0; i < pngs.size(); ++i) {
-    if (i > 0 && pngs[i].first == pngs[i - 1].first)
-      fail(ErrorCode::kCorruptFile, "{}: '{}' is in the zip archive twice", path, pngs[i].first);
-    files.push_back(pngs[i].first);
-    members.push_back(pngs[i].second);
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i > 0 && found[i].first == found[i - 1].first)
+      fail(ErrorCode::kCorruptFile, "{}: '{}' is in the zip archive twice", path, found[i].first);
+    files.push_back(found[i].first);
+    members.push_back(found[i].second);
   }
   std::vector<int64_t> labels =
       json_member ? labels_from_json(archive->read(*json_member, kMaxArchiveFileBytes), path + ": " + kLabelFile, files)
                   : labels_from_folders(files);
-  return std::make_shared<PngDataset>(path, std::move(archive), std::move(files), std::move(members), std::move(labels));
+  return std::make_shared<FileDataset>(kind, path, std::move(archive), std::move(files), std::move(members),
+                                       std::move(labels));
 }
 
-}  // namespace
-
-std::shared_ptr<Dataset> open_png_dataset(const std::string& path) {
+std::shared_ptr<Dataset> open_file_dataset(const std::string& path, FileKind kind) {
   std::error_code ec;
-  if (fs::is_regular_file(path, ec)) return open_png_zip(path);
+  if (fs::is_regular_file(path, ec)) return open_zip(path, kind);
   const fs::path root(path);
-  std::vector<std::string> files = find_pngs(root);
-  if (files.empty()) fail(ErrorCode::kNotFound, "{}: no PNG files found", path);
+  std::vector<std::string> files = find_files(root, kind);
+  if (files.empty()) fail(ErrorCode::kNotFound, "{}: no {} files found", path, kind_name(kind));
 
   const fs::path json_path = root / kLabelFile;
   std::vector<int64_t> labels = fs::exists(json_path, ec)
                                     ? labels_from_json(read_file(json_path.string()), json_path.string(), files)
                                     : labels_from_folders(files);
-  return std::make_shared<PngDataset>(path, nullptr, std::move(files), std::vector<size_t>{}, std::move(labels));
+  return std::make_shared<FileDataset>(kind, path, nullptr, std::move(files), std::vector<size_t>{}, std::move(labels));
 }
+
+}  // namespace
+
+std::shared_ptr<Dataset> open_png_dataset(const std::string& path) { return open_file_dataset(path, FileKind::kPng); }
+
+std::shared_ptr<Dataset> open_npy_dataset(const std::string& path) { return open_file_dataset(path, FileKind::kNpy); }
 
 }  // namespace diffuse

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# A LATENT_FOLDER dataset as EDM2's dataset_tool.py encode writes one (00000/img-mean-std-00000000.npy,
+# float32 [8, R, R]: 4 posterior means, then 4 standard deviations; dataset.json with the labels), the
+# arrays written by NumPy's np.save: training from its zip archive equals training from the folder bit
+# for bit, though the archive holds each array in another of the encodings NumPy writes (float64,
+# Fortran order and format 2.0, an extra leading axis); a model of another shape is refused naming the
+# dataset and both shapes.
+# Usage: latent_dataset.sh CLI SAFETENSORS_EQUAL PYTHON_WITH_NUMPY
+set -euo pipefail
+cli=$1 equal=$2 python=$3
+source "$(dirname "$0")/tiny_config.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export OMP_WAIT_POLICY=passive
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$python" - "$data" "$work/folder" "$work/data.zip" <<'PY'
+import gzip, io, json, os, struct, sys, zipfile
+import numpy as np
+data, folder, archive = sys.argv[1:]
+images = gzip.open(os.path.join(data, "train-images-idx3-ubyte.gz")).read()
+labels = gzip.open(os.path.join(data, "train-labels-idx1-ubyte.gz")).read()[8:]
+count, rows, cols = struct.unpack(">III", images[4:16])
+pixels = np.frombuffer(images[16:16 + 96 * rows * cols], np.uint8).reshape(96, rows, cols)[:, 6:22, 6:22]
+raw_mean, raw_std = np.float32([5.81, 3.25, 0.12, -2.15]), np.float32([4.17, 4.62, 3.71, 3.28])
+entries = []
+with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as z:
+    for i in range(96):
+        x = pixels[i].astype(np.float32) / 127.5 - 1
+        mean = raw_mean[:, None, None] + raw_std[:, None, None] * np.stack([x, -x, x * x, x[:, ::-1]]) * 0.9
+        std = np.broadcast_to(np.float32([0.05, 0.1, 0.02, 0.2])[:, None, None], mean.shape)
+        posterior = np.concatenate([mean, std]).astype(np.float32)
+        name = "%05d/img-mean-std-%08d.npy" % (i // 64, i)
+        entries.append([name, int(labels[i])])
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        np.save(path, posterior)
+        f = io.BytesIO()
+        if i % 4 == 0:
+            np.save(f, posterior)
+        elif i % 4 == 1:
+            np.save(f, posterior.astype(np.float64))
+        elif i % 4 == 2:
+            np.lib.format.write_array(f, np.asfortranarray(posterior), version=(2, 0))
+        else:
+            np.save(f, posterior[None])
+        z.writestr(name, f.getvalue())
+    metadata = json.dumps({"labels": entries})
+    z.writestr("dataset.json", metadata)
+open(os.path.join(folder, "dataset.json"), "w").write(metadata)
+PY
+
+config() {
+  cat <<CONFIG
+model { img_resolution: ${3:-16} img_channels: 4 label_dim: 10 model_channels: 16 channel_mult: [1, 2] num_blocks: 1
+        attn_resolutions: [$((${3:-16} / 2))] channels_per_head: 32 logvar_channels: 16 }
+data { train { format: LATENT_FOLDER path: "$1" } }
+optimizer { rampup_images: 320 }
+ema { snapshot_images: 1024 }
+run { output_dir: "$2" batch_size: 32 duration_images: 1024 status_images: 256 checkpoint_images: 1024
+      validation_images: 16 validation_interval_images: 512 threads: 1 }
+CONFIG
+}
+config "$work/folder" "$work/from-folder" >"$work/folder.textproto"
+config "$work/data.zip" "$work/from-zip" >"$work/zip.textproto"
+"$cli" train "$work/folder.textproto" >"$work/folder.log" 2>&1 || { cat "$work/folder.log"; fail "training from the folder"; }
+"$cli" train "$work/zip.textproto" >"$work/zip.log" 2>&1 || { cat "$work/zip.log"; fail "training from the zip archive"; }
+grep -q "done: 1.0 kimg" "$work/zip.log" || { cat "$work/zip.log"; fail "the run from the zip archive did not finish"; }
+! ls "$work/from-zip/samples"/*.png >/dev/null 2>&1 || fail "a latent run wrote a sample grid"
+out=$("$equal" "$work/from-folder" "$work/from-zip" --ignore state.elapsed_seconds --ignore config) ||
+  fail "the run from the zip archive differs from the run from its folder: $out"
+[ "${out% files compared}" -ge 3 ] || fail "too few files to compare: $out"  # the checkpoint and the EMA snapshots
+echo "latent zip archive = its folder: $out"
+
+config "$work/data.zip" "$work/wrong" 32 >"$work/wrong.textproto"
+if "$cli" train "$work/wrong.textproto" >"$work/wrong.log" 2>&1; then fail "a 32x32 model trained on 16x16 latents"; fi
+line=$(grep "^diffuse: " "$work/wrong.log") || { cat "$work/wrong.log"; fail "no error line"; }
+[[ $line == *"TrainConfig.data.train: npy-zip:$work/data.zip"*" holds latents of [8, 16, 16]"*"[8, 32, 32]"* ]] ||
+  fail "the error does not name the dataset and both shapes: $line"
+echo "wrong model: $line"
