@@ -3,8 +3,8 @@
 # float32 [8, R, R]: 4 posterior means, then 4 standard deviations; dataset.json with the labels), the
 # arrays written by NumPy's np.save: training from its zip archive equals training from the folder bit
 # for bit, though the archive holds each array in another of the encodings NumPy writes (float64,
-# Fortran order and format 2.0, an extra leading axis); a model of another shape is refused naming the
-# dataset and both shapes.
+# Fortran order and format 2.0, an extra leading axis), and so does a run stopped and resumed; a model
+# of another shape is refused naming the dataset and both shapes.
 # Usage: latent_dataset.sh CLI SAFETENSORS_EQUAL PYTHON_WITH_NUMPY
 set -euo pipefail
 cli=$1 equal=$2 python=$3
@@ -71,6 +71,23 @@ out=$("$equal" "$work/from-folder" "$work/from-zip" --ignore state.elapsed_secon
   fail "the run from the zip archive differs from the run from its folder: $out"
 [ "${out% files compared}" -ge 3 ] || fail "too few files to compare: $out"  # the checkpoint and the EMA snapshots
 echo "latent zip archive = its folder: $out"
+
+# Stopped by SIGTERM and resumed: the posterior samples follow the data stream, so the resumed run
+# ends where the uninterrupted one did.
+config "$work/data.zip" "$work/resumed" >"$work/resumed.textproto"
+"$cli" train "$work/resumed.textproto" >"$work/stopped.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [ -f "$work/resumed/stats.jsonl" ] && [ "$(wc -l <"$work/resumed/stats.jsonl")" -ge 2 ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid" || true
+grep -q "stopped at" "$work/stopped.log" || { cat "$work/stopped.log"; fail "the run was not stopped by SIGTERM"; }
+"$cli" train --resume "$work/resumed" >"$work/resume.log" 2>&1 || { cat "$work/resume.log"; fail "resuming"; }
+out=$("$equal" "$work/from-zip" "$work/resumed" --ignore state.elapsed_seconds --ignore config) ||
+  fail "the run differs after stop and resume: $out"
+echo "$(grep -o 'stopped at [0-9.]* kimg' "$work/stopped.log"), resumed: $out"
 
 config "$work/data.zip" "$work/wrong" 32 >"$work/wrong.textproto"
 if "$cli" train "$work/wrong.textproto" >"$work/wrong.log" 2>&1; then fail "a 32x32 model trained on 16x16 latents"; fi
