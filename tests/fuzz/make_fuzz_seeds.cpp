@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "diffuse.pb.h"
 #include "fuzz_support.h"
+#include "io/npy.h"
 #include "io/png.h"
 #include "log/log.h"
 #include "io/safetensors.h"
@@ -240,6 +241,15 @@ int main(int argc, char** argv) {
                   {"dataset.json", R"({"labels": [["00000/img00000000.png", 0], ["00000/img00000001.png", 1]]})"}}));
   seed("png_zip", "null-labels", zip_bytes({{"a.png", png}, {"dataset.json", R"({"labels": null})"}}));
   seed("png_zip", "class-folders", zip_bytes({{"cat/", ""}, {"cat/1.png", png}, {"dog/", ""}, {"dog/2.png", rgb}}));
+  // .npy arrays: each float type as np.save writes it, a Fortran-ordered one, a scalar.
+  const at::Tensor posterior = at::arange(2 * 2 * 3, at::kFloat).view({2, 2, 3});
+  seed("npy", "f4", diffuse::encode_npy(posterior));
+  seed("npy", "f2", diffuse::encode_npy(posterior.to(at::kHalf)));
+  seed("npy", "f8", diffuse::encode_npy(posterior.to(at::kDouble)));
+  seed("npy", "scalar", diffuse::encode_npy(at::scalar_tensor(1.5, at::kFloat)));
+  std::string fortran = diffuse::encode_npy(posterior.view({3, 4}).t().contiguous());
+  fortran.replace(fortran.find("False, 'shape': (4, 3)"), 22, "True, 'shape': (3, 4) ");
+  seed("npy", "fortran", fortran);
   std::printf("seed corpora written to %s\n", out_dir.c_str());
   return 0;
 }
