@@ -62,7 +62,7 @@ refused "give either CONFIG or --resume RUN" train
 refused "give either CONFIG or --resume RUN" train a.textproto --resume runs/x
 refused "unexpected argument 'b'" info a b
 refused "missing MODEL" sample --out x.png
-refused "--out FILE.png is required" sample model.safetensors
+refused "--out FILE.png or FILE.npy is required" sample model.safetensors
 refused "--steps: 'many' is not an integer in [1, 10000]" sample m --out x.png --steps many
 refused "--class: '-3' is not an integer" sample m --out x.png --class -3
 refused "--eta: '2' is not a number in [0, 1]" sample m --out x.png --eta 2

@@ -3,8 +3,9 @@
 # float32 [8, R, R]: 4 posterior means, then 4 standard deviations; dataset.json with the labels), the
 # arrays written by NumPy's np.save: training from its zip archive equals training from the folder bit
 # for bit, though the archive holds each array in another of the encodings NumPy writes (float64,
-# Fortran order and format 2.0, an extra leading axis), and so does a run stopped and resumed; a model
-# of another shape is refused naming the dataset and both shapes.
+# Fortran order and format 2.0, an extra leading axis), and so does a run stopped and resumed; the
+# model's samples come out as .npy (`diffuse sample --out x.npy`); a model of another shape is refused
+# naming the dataset and both shapes.
 # Usage: latent_dataset.sh CLI SAFETENSORS_EQUAL PYTHON_WITH_NUMPY
 set -euo pipefail
 cli=$1 equal=$2 python=$3
@@ -88,6 +89,23 @@ grep -q "stopped at" "$work/stopped.log" || { cat "$work/stopped.log"; fail "the
 out=$("$equal" "$work/from-zip" "$work/resumed" --ignore state.elapsed_seconds --ignore config) ||
   fail "the run differs after stop and resume: $out"
 echo "$(grep -o 'stopped at [0-9.]* kimg' "$work/stopped.log"), resumed: $out"
+
+# The latent model's samples as .npy, read by NumPy: float32 [N, 4, 16, 16], finite, each sample a
+# function of its seed alone (seeds 2-3 alone give the last two of 0-3).
+snapshot=$(ls "$work/from-zip"/ema-0.100-*.safetensors | tail -1)
+"$cli" sample "$snapshot" --seeds 0-3 --class 5 --steps 4 --out "$work/four.npy" >/dev/null
+"$cli" sample "$snapshot" --seeds 2-3 --class 5 --steps 4 --out "$work/two.npy" >/dev/null
+"$python" - "$work/four.npy" "$work/two.npy" <<'PY' || fail "the sampled .npy files"
+import sys
+import numpy as np
+four, two = (np.load(path) for path in sys.argv[1:])
+assert four.dtype == np.float32 and four.shape == (4, 4, 16, 16), (four.dtype, four.shape)
+assert np.isfinite(four).all() and four.std() > 0.1, four.std()
+assert np.array_equal(four[2:], two), abs(four[2:] - two).max()
+assert not np.array_equal(four[0], four[1])
+print("sampled latents:", four.shape, "std %.3f" % four.std())
+PY
+! ls "$work"/*.tmp-* >/dev/null 2>&1 || fail "a temporary file was left behind"
 
 config "$work/data.zip" "$work/wrong" 32 >"$work/wrong.textproto"
 if "$cli" train "$work/wrong.textproto" >"$work/wrong.log" 2>&1; then fail "a 32x32 model trained on 16x16 latents"; fi

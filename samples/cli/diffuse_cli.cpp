@@ -19,6 +19,7 @@
 #include "command_line.h"
 #include "diffuse.h"
 #include "launch.h"
+#include "npy_file.h"
 #include "terminal.h"
 
 namespace {
@@ -276,8 +277,9 @@ const Command kTrain = {
 
 const Command kSample = {
     "sample", "MODEL",
-    "Samples a model file (checkpoint, EMA snapshot, post-hoc output or saved model) into a PNG grid.",
-    {{"--out", "FILE.png", "the grid to write (required)"},
+    "Samples a model file (checkpoint, EMA snapshot, post-hoc output or saved model) into a PNG grid,\n"
+    "or into an .npy file of the samples themselves (a latent model's latents, for a VAE to decode).",
+    {{"--out", "FILE.png|FILE.npy", "the grid to write, or the samples as float32 [N, C, H, W] (required)"},
      {"--seeds", "A-B[,C...]", "one image per seed (default 0-63); image i depends only on its seed and class"},
      {"--class", "K", "class of every image of a conditional model (default: none, an all-zero label)"},
      {"--class-rows", "", "one class per row, cycling through the classes"},
@@ -295,7 +297,8 @@ const Command kSample = {
      kNproc},
     {"diffuse sample runs/demo-fashion-mnist/phema/phema-0.075-0000065.safetensors --seeds 0-99 --class-rows "
      "--out grid.png",
-     "diffuse sample MODEL --seeds 0-15 --solver dpmpp-2m --steps 12 --out fast.png"},
+     "diffuse sample MODEL --seeds 0-15 --solver dpmpp-2m --steps 12 --out fast.png",
+     "diffuse sample runs/img512/phema/phema-0.100-2147484.safetensors --seeds 0-63 --class 88 --out latents.npy"},
     ""};
 
 const Command kPhema = {
@@ -432,7 +435,7 @@ int sample(int argc, char** argv) {
   Arguments args;
   if (const int done = parse(kSample, argc, argv, 1, 1, &args); done >= 0) return done;
   const std::string& model_path = args.positional[0];
-  if (!args.has("--out")) return diffuse_cli::usage_error(kSample, "--out FILE.png is required");
+  if (!args.has("--out")) return diffuse_cli::usage_error(kSample, "--out FILE.png or FILE.npy is required");
   const std::string out = args.get("--out"), device = args.get("--device", "cpu");
   std::vector<uint64_t> seeds;
   if (!seeds_argument("sample", args.get("--seeds", "0-63").c_str(), &seeds)) return kExitUsage;
@@ -495,9 +498,15 @@ int sample(int argc, char** argv) {
   if (class_rows && label_dim > 0 && columns > 0) {
     for (size_t i = 0; i < seeds.size(); ++i) labels[i] = static_cast<int64_t>(i / columns) % label_dim;
   }
+  int channels = 0, resolution = 0;
+  diffuse_model_shape(model, &channels, &resolution, nullptr);
   diffuse_sampler* handle = nullptr;
+  diffuse_buffer values{nullptr, 0};
   status = diffuse_sampler_create(&handle, model, guide, sampler.data(), sampler.size(), sampler_format);
-  if (status == DIFFUSE_OK) {
+  if (status == DIFFUSE_OK && ends_with(out, ".npy")) {
+    status = diffuse_sampler_run_to_buffer(handle, seeds.data(), labels.data(), seeds.size(), DIFFUSE_PIXELS_FLOAT32,
+                                           &values);
+  } else if (status == DIFFUSE_OK) {
     status = diffuse_sampler_write_png_grid(handle, seeds.data(), labels.data(), seeds.size(), static_cast<int>(columns),
                                             out.c_str());
   }
@@ -505,6 +514,18 @@ int sample(int argc, char** argv) {
   diffuse_model_free(guide);
   diffuse_model_free(model);
   if (status != DIFFUSE_OK) return report("sample", status);
+  if (values.data != nullptr) {
+    // Every rank holds every sample; the first writes them.
+    std::string error;
+    const bool written = quiet || diffuse_cli::write_npy_float32(
+                                      out, static_cast<const float*>(values.data),
+                                      {static_cast<int64_t>(seeds.size()), channels, resolution, resolution}, &error);
+    diffuse_buffer_free(&values);
+    if (!written) {
+      std::fprintf(stderr, "diffuse: %s\n", error.c_str());
+      return kExitFailed;
+    }
+  }
   if (!quiet) std::printf("wrote %zu samples to %s\n", seeds.size(), out.c_str());
   return kExitOk;
 }
