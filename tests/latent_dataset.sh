@@ -10,6 +10,7 @@
 set -euo pipefail
 cli=$1 equal=$2 python=$3
 source "$(dirname "$0")/tiny_config.sh"
+source "$(dirname "$0")/dataset_runs.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
@@ -51,31 +52,15 @@ with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as z:
 open(os.path.join(folder, "dataset.json"), "w").write(metadata)
 PY
 
-config() {
-  cat <<CONFIG
-model { img_resolution: ${3:-16} img_channels: 4 label_dim: 10 model_channels: 16 channel_mult: [1, 2] num_blocks: 1
-        attn_resolutions: [$((${3:-16} / 2))] channels_per_head: 32 logvar_channels: 16 }
-data { train { format: LATENT_FOLDER path: "$1" } }
-optimizer { rampup_images: 320 }
-ema { snapshot_images: 1024 }
-run { output_dir: "$2" batch_size: 32 duration_images: 1024 status_images: 256 checkpoint_images: 1024
-      validation_images: 16 validation_interval_images: 512 threads: 1 }
-CONFIG
-}
-config "$work/folder" "$work/from-folder" >"$work/folder.textproto"
-config "$work/data.zip" "$work/from-zip" >"$work/zip.textproto"
-"$cli" train "$work/folder.textproto" >"$work/folder.log" 2>&1 || { cat "$work/folder.log"; fail "training from the folder"; }
-"$cli" train "$work/zip.textproto" >"$work/zip.log" 2>&1 || { cat "$work/zip.log"; fail "training from the zip archive"; }
-grep -q "done: 1.0 kimg" "$work/zip.log" || { cat "$work/zip.log"; fail "the run from the zip archive did not finish"; }
+dataset_config LATENT_FOLDER "$work/folder" "$work/from-folder" 4 >"$work/folder.textproto"
+dataset_config LATENT_FOLDER "$work/data.zip" "$work/from-zip" 4 >"$work/zip.textproto"
+train_alike "latent zip archive = its folder" "$work/folder.textproto" "$work/zip.textproto"
+grep -q "done: 1.0 kimg" "$work/zip.textproto.log" || { cat "$work/zip.textproto.log"; fail "the run did not finish"; }
 ! ls "$work/from-zip/samples"/*.png >/dev/null 2>&1 || fail "a latent run wrote a sample grid"
-out=$("$equal" "$work/from-folder" "$work/from-zip" --ignore state.elapsed_seconds --ignore config) ||
-  fail "the run from the zip archive differs from the run from its folder: $out"
-[ "${out% files compared}" -ge 3 ] || fail "too few files to compare: $out"  # the checkpoint and the EMA snapshots
-echo "latent zip archive = its folder: $out"
 
 # Stopped by SIGTERM and resumed: the posterior samples follow the data stream, so the resumed run
 # ends where the uninterrupted one did.
-config "$work/data.zip" "$work/resumed" >"$work/resumed.textproto"
+dataset_config LATENT_FOLDER "$work/data.zip" "$work/resumed" 4 >"$work/resumed.textproto"
 "$cli" train "$work/resumed.textproto" >"$work/stopped.log" 2>&1 &
 pid=$!
 for _ in $(seq 600); do
@@ -107,7 +92,7 @@ print("sampled latents:", four.shape, "std %.3f" % four.std())
 PY
 ! ls "$work"/*.tmp-* >/dev/null 2>&1 || fail "a temporary file was left behind"
 
-config "$work/data.zip" "$work/wrong" 32 >"$work/wrong.textproto"
+dataset_config LATENT_FOLDER "$work/data.zip" "$work/wrong" 4 32 >"$work/wrong.textproto"
 if "$cli" train "$work/wrong.textproto" >"$work/wrong.log" 2>&1; then fail "a 32x32 model trained on 16x16 latents"; fi
 line=$(grep "^diffuse: " "$work/wrong.log") || { cat "$work/wrong.log"; fail "no error line"; }
 [[ $line == *"TrainConfig.data.train: npy-zip:$work/data.zip"*" holds latents of [8, 16, 16]"*"[8, 32, 32]"* ]] ||

@@ -7,6 +7,7 @@
 set -euo pipefail
 cli=$1 equal=$2
 source "$(dirname "$0")/tiny_config.sh"
+source "$(dirname "$0")/dataset_runs.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
@@ -36,25 +37,9 @@ with zipfile.ZipFile(archive, "w") as z:
         open(path, "wb").write(body)
 PY
 
-config() {
-  cat <<CONFIG
-model { img_resolution: 16 img_channels: 1 label_dim: 10 model_channels: 16 channel_mult: [1, 2] num_blocks: 1
-        attn_resolutions: [8] channels_per_head: 32 logvar_channels: 16 }
-data { train { format: PNG_FOLDER path: "$1" } resize: RESIZE }
-optimizer { rampup_images: 320 }
-ema { snapshot_images: 1024 }
-run { output_dir: "$2" batch_size: 32 duration_images: 1024 status_images: 256 checkpoint_images: 1024
-      validation_images: 16 validation_interval_images: 512 threads: 1 }
-CONFIG
-}
-config "$work/folder" "$work/from-folder" >"$work/folder.textproto"
-config "$work/data.zip" "$work/from-zip" >"$work/zip.textproto"
-"$cli" train "$work/folder.textproto" >"$work/folder.log" 2>&1 || { cat "$work/folder.log"; fail "training from the folder"; }
-"$cli" train "$work/zip.textproto" >"$work/zip.log" 2>&1 || { cat "$work/zip.log"; fail "training from the zip archive"; }
-out=$("$equal" "$work/from-folder" "$work/from-zip" --ignore state.elapsed_seconds --ignore config) ||
-  fail "the run from the zip archive differs from the run from its folder: $out"
-[ "${out% files compared}" -ge 3 ] || fail "too few files to compare: $out"  # the checkpoint and the EMA snapshots
-echo "zip archive = its folder: $out"
+dataset_config PNG_FOLDER "$work/folder" "$work/from-folder" 1 16 "resize: RESIZE" >"$work/folder.textproto"
+dataset_config PNG_FOLDER "$work/data.zip" "$work/from-zip" 1 16 "resize: RESIZE" >"$work/zip.textproto"
+train_alike "zip archive = its folder" "$work/folder.textproto" "$work/zip.textproto"
 
 # A flipped byte in the middle of one member's data: its CRC no longer holds.
 python3 - "$work/data.zip" "$work/damaged.zip" <<'PY'
@@ -66,7 +51,7 @@ name_length, extra_length = int.from_bytes(blob[info.header_offset + 26:][:2], "
 blob[info.header_offset + 30 + name_length + extra_length + info.compress_size // 2] ^= 0x5A
 open(damaged, "wb").write(blob)
 PY
-config "$work/damaged.zip" "$work/from-damaged" >"$work/damaged.textproto"
+dataset_config PNG_FOLDER "$work/damaged.zip" "$work/from-damaged" 1 16 "resize: RESIZE" >"$work/damaged.textproto"
 if "$cli" train "$work/damaged.textproto" >"$work/damaged.log" 2>&1; then fail "training from a damaged archive succeeded"; fi
 line=$(grep "^diffuse: .*corrupt file: " "$work/damaged.log") || { cat "$work/damaged.log"; fail "no corrupt-file error"; }
 [[ $line == *"$work/damaged.zip: 00001/img00000070.png"* ]] || fail "the error does not name the archive and member: $line"
