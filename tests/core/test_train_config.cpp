@@ -16,15 +16,18 @@
 namespace diffuse::train_config_test {
 namespace {
 
-v1::TrainConfig minimal() {
-  const std::string text = R"(
-    model { preset: "edm2-img64-xs" img_channels: 1 }
-    data { train { format: IDX path: "/x/images.gz" } }
-    run { output_dir: "/tmp/run" duration_images: 1000000 }
-  )";
+v1::TrainConfig parsed(const std::string& text) {
   v1::TrainConfig config;
   parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
   return config;
+}
+
+v1::TrainConfig minimal() {
+  return parsed(R"(
+    model { preset: "edm2-img64-xs" img_channels: 1 }
+    data { train { format: IDX path: "/x/images.gz" } }
+    run { output_dir: "/tmp/run" duration_images: 1000000 }
+  )");
 }
 
 TEST(TrainConfig, DefaultsFollowTheReference) {
@@ -88,14 +91,11 @@ TEST(TrainConfig, DefaultsScaleWithAShortRun) {
 
 // EDM2's img512 run: SD-VAE latents of 64×64×4 from its dataset tool.
 v1::TrainConfig latent_minimal() {
-  const std::string text = R"(
+  return parsed(R"(
     model { preset: "edm2-img512-xs" }
     data { train { format: LATENT_FOLDER path: "/x/img512-sd.zip" } }
     run { output_dir: "/tmp/run" duration_images: 1000000 }
-  )";
-  v1::TrainConfig config;
-  parse_config(text.data(), text.size(), ConfigFormat::kText, &config);
-  return config;
+  )");
 }
 
 TEST(TrainConfig, LatentDataGetsTheReferencesLatentDefaults) {
@@ -330,9 +330,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 std::vector<std::string> warnings_for(const std::string& text) {
-  v1::TrainConfig config = minimal(), extra;
-  parse_config(text.data(), text.size(), ConfigFormat::kText, &extra);
-  config.MergeFrom(extra);
+  v1::TrainConfig config = minimal();
+  config.MergeFrom(parsed(text));
   std::vector<std::string> warnings;
   resolve_train_config(config, &warnings);
   return warnings;
@@ -345,9 +344,7 @@ TEST(TrainConfig, ResolvingIsByteStableAndRefusesNonFiniteNumbers) {
   config.mutable_noise()->set_p_mean(-0.0);
   config.mutable_model()->set_res_balance(-0.0);
   const std::string once = print_config(resolve_train_config(config), ConfigFormat::kText);
-  v1::TrainConfig parsed;
-  parse_config(once.data(), once.size(), ConfigFormat::kText, &parsed);
-  EXPECT_EQ(print_config(resolve_train_config(parsed), ConfigFormat::kText), once);
+  EXPECT_EQ(print_config(resolve_train_config(parsed(once)), ConfigFormat::kText), once);
   EXPECT_EQ(once.find(": -0\n"), std::string::npos) << once;
 
   config = minimal();
@@ -380,13 +377,11 @@ TEST(TrainConfig, DubiousCombinationsWarnNamingTheFields) {
 
 TEST(TrainConfig, MethodDefaultsFollowTheSpec) {
   const v1::TrainConfig c = resolve_train_config([] {
-    v1::TrainConfig config = minimal(), extra;
-    const std::string text = R"(
+    v1::TrainConfig config = minimal();
+    config.MergeFrom(parsed(R"(
       noise { distribution: LAPLACE curriculum: CLTS }
       loss { weighting: MIN_SNR }
-      optimizer { momentum_schedule: MDLRC })";
-    parse_config(text.data(), text.size(), ConfigFormat::kText, &extra);
-    config.MergeFrom(extra);
+      optimizer { momentum_schedule: MDLRC })"));
     return config;
   }());
   EXPECT_EQ(c.noise().mu(), 0);
