@@ -35,14 +35,14 @@ at::Tensor transform_latent(const at::Tensor& mean_std, const LatentTransform& t
          fmt::join(mean_std.sizes(), ", "), c10::toString(mean_std.scalar_type()), 2 * c, r, r, c, c, r, r);
   }
   const at::Tensor x = flip ? mean_std.flip({2}) : mean_std;
-  const at::Tensor mean = x.narrow(0, 0, c), std = x.narrow(0, c, c);
+  const at::Tensor mean = x.narrow(0, 0, c), stddev = x.narrow(0, c, c);
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(noise_seed);
   const at::Tensor eps = at::empty_like(mean, at::MemoryFormat::Contiguous).normal_(0, 1, generator);
   const auto options = at::TensorOptions(at::kFloat);
   const at::Tensor scale = at::tensor(t.scale, options).view({c, 1, 1});
   const at::Tensor bias = at::tensor(t.bias, options).view({c, 1, 1});
   // The reference's order of float32 operations: mean + ε·std, then ·scale, then + bias.
-  return (mean + eps * std) * scale + bias;
+  return (mean + eps * stddev) * scale + bias;
 }
 
 }  // namespace diffuse
