@@ -91,6 +91,8 @@ assert not np.array_equal(four[0], four[1])
 print("sampled latents:", four.shape, "std %.3f" % four.std())
 PY
 ! ls "$work"/*.tmp-* >/dev/null 2>&1 || fail "a temporary file was left behind"
+note=$("$cli" sample "$snapshot" --seeds 0-1 --steps 2 --out "$work/grid.png" 2>&1)
+[[ $note == *"makes 4-channel samples"* ]] || fail "a PNG grid of latents without a note: $note"
 
 dataset_config LATENT_FOLDER "$work/data.zip" "$work/wrong" 4 32 >"$work/wrong.textproto"
 if "$cli" train "$work/wrong.textproto" >"$work/wrong.log" 2>&1; then fail "a 32x32 model trained on 16x16 latents"; fi

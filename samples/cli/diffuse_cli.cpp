@@ -500,6 +500,12 @@ int sample(int argc, char** argv) {
   }
   int channels = 0, resolution = 0;
   diffuse_model_shape(model, &channels, &resolution, nullptr);
+  if (!quiet && channels != 1 && channels != 3 && !ends_with(out, ".npy")) {
+    std::fprintf(stderr,
+                 "diffuse: note: %s makes %d-channel samples, not gray or RGB images (latents?): the PNG shows "
+                 "them as %s; --out FILE.npy writes their values\n",
+                 model_path.c_str(), channels, channels == 2 ? "gray+alpha" : "RGBA");
+  }
   diffuse_sampler* handle = nullptr;
   diffuse_buffer values{nullptr, 0};
   status = diffuse_sampler_create(&handle, model, guide, sampler.data(), sampler.size(), sampler_format);
