@@ -15,7 +15,7 @@
 namespace diffuse {
 namespace {
 
-// The standard deviation latents are normalised to (EDM2's final_std), the model's sigma_data.
+// The standard deviation latents are normalised to: EDM2's final_std, which its sigma_data 0.5 matches.
 constexpr double kLatentStd = 0.5;
 
 // A latent dataset's arrays (all of one shape, datasets check) against the model's input.
