@@ -3,9 +3,9 @@
 # float32 [8, R, R]: 4 posterior means, then 4 standard deviations; dataset.json with the labels), the
 # arrays written by NumPy's np.save: training from its zip archive equals training from the folder bit
 # for bit, though the archive holds each array in another of the encodings NumPy writes (float64,
-# Fortran order and format 2.0, an extra leading axis), and so does a run stopped and resumed; the
-# model's samples come out as .npy (`diffuse sample --out x.npy`); a model of another shape is refused
-# naming the dataset and both shapes.
+# Fortran order and format 2.0, an extra leading axis), and so does a run stopped and resumed (and, to
+# the all-reduce's rounding, one on 2 processes); the model's samples come out as .npy (`diffuse sample
+# --out x.npy`); a model of another shape is refused naming the dataset and both shapes.
 # Usage: latent_dataset.sh CLI SAFETENSORS_EQUAL PYTHON_WITH_NUMPY
 set -euo pipefail
 cli=$1 equal=$2 python=$3
@@ -74,6 +74,14 @@ grep -q "stopped at" "$work/stopped.log" || { cat "$work/stopped.log"; fail "the
 out=$("$equal" "$work/from-zip" "$work/resumed" --ignore state.elapsed_seconds --ignore config) ||
   fail "the run differs after stop and resume: $out"
 echo "$(grep -o 'stopped at [0-9.]* kimg' "$work/stopped.log"), resumed: $out"
+
+# Two processes at the same global batch (Gloo on loopback): each rank samples its share of the
+# posteriors at their positions, so the run follows the 1-process one (to the all-reduce's rounding).
+dataset_config LATENT_FOLDER "$work/data.zip" "$work/two-ranks" 4 >"$work/two-ranks.textproto"
+"$cli" train --nproc 2 "$work/two-ranks.textproto" >"$work/two-ranks.log" 2>&1 || { cat "$work/two-ranks.log"; fail "2 processes"; }
+out=$("$equal" "$work/from-zip" "$work/two-ranks" --ignore state.elapsed_seconds --ignore config --tolerance 1e-3) ||
+  fail "the 2-process run differs from the 1-process run: $out"
+echo "2 processes: $out"
 
 # The latent model's samples as .npy, read by NumPy: float32 [N, 4, 16, 16], finite, each sample a
 # function of its seed alone (seeds 2-3 alone give the last two of 0-3).
