@@ -21,11 +21,13 @@ at::Tensor MPConvImpl::normalized_weight() {
   // For an fp32 parameter this is the parameter itself (shared storage), so the differentiable
   // normalization below sees the already force-normalized values.
   at::Tensor w = weight_.to(at::kFloat);
-  if (is_training()) {
-    at::NoGradGuard no_grad;
-    weight_.copy_(normalize_rows(w));
-  }
+  if (is_training() && !external_force_) force_normalize();
   return normalize_rows(w);
+}
+
+void MPConvImpl::force_normalize() {
+  const at::NoGradGuard no_grad;
+  weight_.copy_(normalize_rows(weight_.to(at::kFloat)));
 }
 
 at::Tensor MPConvImpl::normalize_rows(const at::Tensor& w) const {
@@ -85,6 +87,14 @@ at::Tensor MPConvImpl::forward_folded(const at::Tensor& x, const at::Tensor& gai
   if (!scaled.defined()) fail(ErrorCode::kInternal, "MPConv::forward_folded: called in training or under autograd");
   const double fan_in = static_cast<double>(w[0].numel());
   return apply(x, w * (gain * (scale / std::sqrt(fan_in))));
+}
+
+std::vector<std::shared_ptr<MPConvImpl>> find_mp_convs(torch::nn::Module& root) {
+  std::vector<std::shared_ptr<MPConvImpl>> convs;
+  for (const std::shared_ptr<torch::nn::Module>& module : root.modules(/*include_self=*/true)) {
+    if (auto conv = std::dynamic_pointer_cast<MPConvImpl>(module)) convs.push_back(std::move(conv));
+  }
+  return convs;
 }
 
 }  // namespace diffuse

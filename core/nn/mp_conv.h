@@ -5,6 +5,7 @@
 // parameter changes: the same values, without renormalizing every weight on every network call.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -35,6 +36,13 @@ class MPConvImpl : public torch::nn::Module {
   // where the device has it; the same weights up to rounding.
   void set_fused_normalize(bool fused) { fused_normalize_ = fused; }
 
+  // Forced weight normalization on the owner's call instead of in every training-mode forward: for
+  // concurrent forwards of one network (the trainer's CPU workers), which must not each rewrite the
+  // parameter. With `external` set, the owner calls force_normalize() before the forwards, which then
+  // see the weight a single training-mode forward sees after its own rewrite.
+  void set_external_force(bool external) { external_force_ = external; }
+  void force_normalize();
+
  private:
   at::Tensor normalized_weight();  // steps 1-3 of §1.6, fp32
   at::Tensor apply(const at::Tensor& x, const at::Tensor& w) const;
@@ -60,8 +68,12 @@ class MPConvImpl : public torch::nn::Module {
 
   at::Tensor weight_;
   bool fused_normalize_ = false;
+  bool external_force_ = false;
   Cache cache_;
 };
 TORCH_MODULE(MPConv);
+
+// Every MPConv of `root` (root itself included), in registration order.
+std::vector<std::shared_ptr<MPConvImpl>> find_mp_convs(torch::nn::Module& root);
 
 }  // namespace diffuse

@@ -50,4 +50,10 @@ PrecondOutput PrecondImpl::forward(const at::Tensor& x_in, const at::Tensor& sig
   return out;
 }
 
+std::vector<std::shared_ptr<MPConvImpl>> PrecondImpl::convs(bool return_logvar) {
+  std::vector<std::shared_ptr<MPConvImpl>> all = find_mp_convs(*unet_);
+  if (return_logvar) all.push_back(logvar_linear_.ptr());
+  return all;
+}
+
 }  // namespace diffuse

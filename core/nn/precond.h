@@ -38,6 +38,8 @@ class PrecondImpl : public torch::nn::Module {
 
   const ModelOptions& options() const { return options_; }
   UNet& unet() { return unet_; }
+  // The MPConvs that forward(..., return_logvar) runs (for MPConvImpl::set_external_force).
+  std::vector<std::shared_ptr<MPConvImpl>> convs(bool return_logvar);
 
  private:
   ModelOptions options_;

@@ -12,6 +12,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <fmt/ranges.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -51,6 +52,7 @@
 #include "util/device_memory.h"
 #include "util/error.h"
 #include "util/seed.h"
+#include "util/single_threaded_jobs.h"
 
 namespace diffuse {
 namespace {
@@ -119,6 +121,8 @@ struct Trainer::Impl {
   std::vector<PendingLosses> pending_losses;
   TrainerTuning tuning;
   std::unique_ptr<kernels::GraphedCall> graphed_pass;  // TrainerTuning::cuda_graphs
+  int64_t cpu_parts = 1;  // TrainerTuning::cpu_workers: the parts of each pass
+  std::vector<std::shared_ptr<MPConvImpl>> mp_convs;  // force-normalised before each split pass
 
   Impl(const v1::TrainConfig& resolved, TrainerTuning tuning_)
       : config(resolved), dir(resolved.run().output_dir()), tuning(tuning_) {
@@ -228,6 +232,15 @@ struct Trainer::Impl {
           [this](const std::vector<at::Tensor>& in) { return train_pass(in); }, "TrainerTuning.cuda_graphs",
           kernels::GraphedCall::OnCaptureFailure::kRunEagerly);
     }
+    // LibTorch's default thread count follows the affinity mask but not a cgroup's CPU quota.
+    const int64_t workers = tuning.cpu_workers > 0 ? tuning.cpu_workers
+                                                   : std::min<int64_t>(at::get_num_threads(), usable_cpu_count());
+    // Fewer images than workers would leave cores idle that the intra-op threads use.
+    if (device.is_cpu() && !graphed_pass && options.dropout == 0 && pass_batch >= workers) cpu_parts = workers;
+    if (cpu_parts > 1) {
+      mp_convs = net->convs(config.loss().uncertainty());
+      for (const auto& conv : mp_convs) conv->set_external_force(true);
+    }
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
     schedule = std::make_unique<OptimizerSchedule>(config.optimizer(), run.batch_size());
@@ -280,15 +293,61 @@ struct Trainer::Impl {
     size_t next = 3;
     if (fused_dropout) dropout->keys = in[next++];
     const at::Tensor labels = in.size() > next ? in[next] : at::Tensor();
+    const at::Tensor loss = pass_loss(y, eps, sigma, labels);
+    (loss.sum() * loss_scale()).backward();
+    return loss.detach().mean({1, 2, 3}).to(at::kFloat);
+  }
+
+  // The weighted loss of each pixel of images y noised by eps·σ.
+  at::Tensor pass_loss(const at::Tensor& y, const at::Tensor& eps, const at::Tensor& sigma, const at::Tensor& labels) {
     const bool uncertainty = config.loss().uncertainty();
-    const double scale = config.loss().loss_scaling() / static_cast<double>(config.run().batch_size());
     const at::Tensor sigma4 = sigma.reshape({-1, 1, 1, 1});
     const PrecondOutput out = net->forward(y + eps * sigma4, sigma, labels, uncertainty);
     const at::Tensor w = weighting->weight(sigma4);
-    const at::Tensor loss = uncertainty ? uncertainty_weighted_loss(out.denoised, y, w, out.logvar)
-                                        : w * (out.denoised - y).square();
-    (loss.sum() * scale).backward();
-    return loss.detach().mean({1, 2, 3}).to(at::kFloat);
+    return uncertainty ? uncertainty_weighted_loss(out.denoised, y, w, out.logvar) : w * (out.denoised - y).square();
+  }
+
+  // The factor of the summed loss whose gradient a step takes.
+  double loss_scale() const {
+    return config.loss().loss_scaling() / static_cast<double>(config.run().batch_size());
+  }
+
+  // train_pass (without fused dropout) in cpu_parts parts at once (TrainerTuning::cpu_workers). The
+  // weights are force-normalised once, here, as the pass's single forward would; each part's
+  // gradients come back apart (autograd::grad) and are added in part order, so the sum does not
+  // depend on which thread ends first.
+  at::Tensor train_pass_in_parts(const std::vector<at::Tensor>& in) {
+    const at::Tensor &y = in[0], &eps = in[1], &sigma = in[2];
+    const at::Tensor labels = in.size() > 3 ? in[3] : at::Tensor();
+    for (const auto& conv : mp_convs) conv->force_normalize();
+    const std::vector<at::Tensor> params = net->parameters();
+    const int64_t n = y.size(0), size = n / cpu_parts, extra = n % cpu_parts;
+    std::vector<std::vector<at::Tensor>> grads(static_cast<size_t>(cpu_parts));
+    std::vector<at::Tensor> losses(static_cast<size_t>(cpu_parts));
+    run_single_threaded_jobs(cpu_parts, [&](int64_t k) {
+      // Parts as equal as can be: the first n % parts get one image more.
+      const int64_t first = k * size + std::min(k, extra), count = size + (k < extra ? 1 : 0);
+      const auto part = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, first, count) : t; };
+      const at::Tensor loss = pass_loss(part(y), part(eps), part(sigma), part(labels));
+      grads[static_cast<size_t>(k)] = torch::autograd::grad({loss.sum() * loss_scale()}, params, /*grad_outputs=*/{},
+                                                             /*retain_graph=*/false, /*create_graph=*/false,
+                                                             /*allow_unused=*/true);
+      losses[static_cast<size_t>(k)] = loss.detach().mean({1, 2, 3}).to(at::kFloat);
+    });
+    for (size_t i = 0; i < params.size(); ++i) {
+      at::Tensor sum;
+      for (const std::vector<at::Tensor>& part : grads) {
+        if (part[i].defined()) sum = sum.defined() ? sum + part[i] : part[i];
+      }
+      if (!sum.defined()) continue;
+      at::Tensor& grad = params[i].mutable_grad();
+      if (grad.defined()) {
+        grad.add_(sum);
+      } else {
+        grad = sum;
+      }
+    }
+    return at::cat(losses);
   }
 
   // One optimizer step (spec edm2.md §6 "Order per iteration"). In a data-parallel run this process
@@ -333,7 +392,9 @@ struct Trainer::Impl {
       std::vector<at::Tensor> inputs{y, eps, sigma};
       if (fused_dropout) inputs.push_back(to_device(dropout->image_keys(n, pinned())));
       if (labels.defined()) inputs.push_back(labels);
-      pass_losses.push_back(graphed_pass ? (*graphed_pass)(inputs) : train_pass(inputs));
+      pass_losses.push_back(graphed_pass    ? (*graphed_pass)(inputs)
+                            : cpu_parts > 1 ? train_pass_in_parts(inputs)
+                                            : train_pass(inputs));
     }
     at::Tensor losses = at::cat(pass_losses);  // per image: this process's share
     if (comm) {
@@ -421,6 +482,7 @@ struct Trainer::Impl {
   std::string world_note() const {
     std::string note = fmt::format(" on {}, {} CPU thread{}", device.str(), at::get_num_threads(),
                                    at::get_num_threads() == 1 ? "" : "s");
+    if (cpu_parts > 1) note += fmt::format(", each pass in {} parts at once", cpu_parts);
     if (comm) note += fmt::format(" (rank {} of {}, {} images per step each)", world.rank, world.size, local_batch);
     return note;
   }

@@ -70,6 +70,15 @@ struct TrainerTuning {
   // unfused dropout (its masks are seeded per image from the host); on the CPU, true runs the passes
   // through the graph's static buffers (the tests' check of that plumbing).
   std::optional<bool> cuda_graphs;
+  // On the CPU, each pass's images split into this many parts, each part's forward and backward on a
+  // thread of its own with single-threaded math (run_single_threaded_jobs), the parts' gradients then
+  // summed in part order: no fork and join of the intra-op threads around every small op, so more
+  // images per second (bench/training). The same run up to rounding (the gradient sums over the
+  // batch are split), and bit for bit on resume. 0: one part per intra-op thread (run.threads) but no
+  // more than the CPUs the process may use; 1: one call on all intra-op threads. No effect when a pass
+  // has fewer images than parts (the parts would leave cores idle), on CUDA, with the CUDA graphs, or
+  // in a network with dropout (its masks follow the pass's first image).
+  int cpu_workers = 0;
 };
 
 class Trainer {
