@@ -12,7 +12,6 @@
 #include "cuda/graphed_call.h"
 #include "sample/solvers.h"
 #include "util/error.h"
-#include "util/cpu_count.h"
 #include "util/single_threaded_jobs.h"
 
 namespace diffuse {
@@ -248,10 +247,7 @@ at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_
   const at::Tensor noise = generators.randn({model.img_channels, model.img_resolution, model.img_resolution});
   const int64_t n = noise.size(0);
   const bool on_cpu = module_device(*net).is_cpu();
-  // LibTorch's default thread count follows the affinity mask but not a cgroup's CPU quota.
-  const int64_t workers = !on_cpu                   ? 1
-                          : options.cpu_workers > 0 ? options.cpu_workers
-                                                    : std::min(at::get_num_threads(), usable_cpu_count());
+  const int64_t workers = !on_cpu ? 1 : options.cpu_workers > 0 ? options.cpu_workers : default_job_count();
   const EvalModeGuard net_mode(net.get());
   // w = 1 never touches the guide (edm_sample does not use it).
   const EvalModeGuard guide_mode(guide != nullptr && options.guidance != 1 ? guide->get() : nullptr);
@@ -270,12 +266,10 @@ at::Tensor sample_images(Precond& net, Precond* guide, const std::vector<uint64_
       batches.push_back(sample_part(begin, count));
       continue;
     }
-    // Parts as equal as can be: the first count % parts get one image more.
     std::vector<at::Tensor> results(static_cast<size_t>(parts));
     run_single_threaded_jobs(parts, [&](int64_t k) {
-      const int64_t size = count / parts, extra = count % parts;
-      const int64_t first = begin + k * size + std::min(k, extra);
-      results[static_cast<size_t>(k)] = sample_part(first, size + (k < extra ? 1 : 0));
+      const PartRange part = part_range(count, parts, k);
+      results[static_cast<size_t>(k)] = sample_part(begin + part.first, part.count);
     });
     batches.insert(batches.end(), results.begin(), results.end());
   }

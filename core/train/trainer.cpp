@@ -232,9 +232,7 @@ struct Trainer::Impl {
           [this](const std::vector<at::Tensor>& in) { return train_pass(in); }, "TrainerTuning.cuda_graphs",
           kernels::GraphedCall::OnCaptureFailure::kRunEagerly);
     }
-    // LibTorch's default thread count follows the affinity mask but not a cgroup's CPU quota.
-    const int64_t workers = tuning.cpu_workers > 0 ? tuning.cpu_workers
-                                                   : std::min<int64_t>(at::get_num_threads(), usable_cpu_count());
+    const int64_t workers = tuning.cpu_workers > 0 ? tuning.cpu_workers : default_job_count();
     // Fewer images than workers would leave cores idle that the intra-op threads use.
     if (device.is_cpu() && !graphed_pass && options.dropout == 0 && pass_batch >= workers) cpu_parts = workers;
     if (cpu_parts > 1) {
@@ -321,13 +319,11 @@ struct Trainer::Impl {
     const at::Tensor labels = in.size() > 3 ? in[3] : at::Tensor();
     for (const auto& conv : mp_convs) conv->force_normalize();
     const std::vector<at::Tensor> params = net->parameters();
-    const int64_t n = y.size(0), size = n / cpu_parts, extra = n % cpu_parts;
     std::vector<std::vector<at::Tensor>> grads(static_cast<size_t>(cpu_parts));
     std::vector<at::Tensor> losses(static_cast<size_t>(cpu_parts));
     run_single_threaded_jobs(cpu_parts, [&](int64_t k) {
-      // Parts as equal as can be: the first n % parts get one image more.
-      const int64_t first = k * size + std::min(k, extra), count = size + (k < extra ? 1 : 0);
-      const auto part = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, first, count) : t; };
+      const PartRange range = part_range(y.size(0), cpu_parts, k);
+      const auto part = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, range.first, range.count) : t; };
       const at::Tensor loss = pass_loss(part(y), part(eps), part(sigma), part(labels));
       grads[static_cast<size_t>(k)] = torch::autograd::grad({loss.sum() * loss_scale()}, params, /*grad_outputs=*/{},
                                                              /*retain_graph=*/false, /*create_graph=*/false,

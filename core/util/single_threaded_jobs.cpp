@@ -1,11 +1,14 @@
 #include "util/single_threaded_jobs.h"
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <ATen/Parallel.h>
+
+#include "util/cpu_count.h"
 
 namespace diffuse {
 namespace {
@@ -55,6 +58,13 @@ void run_single_threaded_jobs(int64_t count, const std::function<void(int64_t)>&
   for (const std::exception_ptr& e : errors) {
     if (e) std::rethrow_exception(e);
   }
+}
+
+int64_t default_job_count() { return std::min<int64_t>(at::get_num_threads(), usable_cpu_count()); }
+
+PartRange part_range(int64_t n, int64_t parts, int64_t k) {
+  const int64_t size = n / parts, extra = n % parts;
+  return {k * size + std::min(k, extra), size + (k < extra ? 1 : 0)};
 }
 
 }  // namespace diffuse

@@ -15,4 +15,14 @@ namespace diffuse {
 // gets 1). count = 1 runs job(0) on the calling thread, unchanged.
 void run_single_threaded_jobs(int64_t count, const std::function<void(int64_t)>& job);
 
+// How many such jobs use the CPUs: one per intra-op thread, but no more than the CPUs the process may
+// use (LibTorch's default thread count follows the affinity mask but not a cgroup's CPU quota).
+int64_t default_job_count();
+
+// Part k of n items split into `parts` parts as equal as can be (the first n % parts get one more).
+struct PartRange {
+  int64_t first, count;
+};
+PartRange part_range(int64_t n, int64_t parts, int64_t k);
+
 }  // namespace diffuse
