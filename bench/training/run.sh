@@ -3,14 +3,15 @@
 # (samples/configs/fashion-mnist-demo.textproto, 32x32, batch 64) and the tests' tiny model (16x16,
 # batch 32), each for IMAGES images, REPEATS times, builds alternating so that drift of the machine
 # hits them alike. Prints images/s per build (the median) and each build's ratio to the first.
+# DROPOUT sets the models' dropout (the sample configs have none).
 #
-#   bench/training/run.sh CLI [CLI...]     (env: IMAGES=8192 REPEATS=3 THREADS=2)
+#   bench/training/run.sh CLI [CLI...]     (env: IMAGES=8192 REPEATS=3 THREADS=2 DROPOUT=0)
 #
 # e.g. a commit against its parent: build both (git worktree), then run.sh OLD/bin/diffuse NEW/bin/diffuse.
 set -euo pipefail
 (($# >= 1)) || { sed -n 2,9p "$0"; exit 2; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
-images=${IMAGES:-8192} repeats=${REPEATS:-3} threads=${THREADS:-2}
+images=${IMAGES:-8192} repeats=${REPEATS:-3} threads=${THREADS:-2} dropout=${DROPOUT:-0}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=passive
@@ -18,7 +19,7 @@ export OMP_WAIT_POLICY=passive
 # The sample config's model, data and EMA with this benchmark's run block (no checkpoint or validation
 # inside the timed run; the final stats line, which reports images/s, comes before the final writes).
 config() {
-  sed -e '/^run {/,$d' "$root/samples/configs/$1.textproto"
+  sed -e '/^run {/,$d' -e "s/^model {/model { dropout: $dropout/" "$root/samples/configs/$1.textproto"
   echo "run { output_dir: \"$2\" batch_size: $3 duration_images: $images status_images: $images checkpoint_images: 0
         validation_interval_images: 0 threads: $threads }"
 }

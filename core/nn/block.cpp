@@ -20,6 +20,18 @@ at::Tensor DropoutStream::image_keys(int64_t n, bool pinned) const {
   return keys;
 }
 
+namespace {
+thread_local const DropoutStream* scoped_dropout = nullptr;
+}  // namespace
+
+DropoutStream::Scope::Scope(const DropoutStream& stream) : outer_(scoped_dropout) { scoped_dropout = &stream; }
+
+DropoutStream::Scope::~Scope() { scoped_dropout = outer_; }
+
+const DropoutStream* DropoutStream::on_this_thread(const DropoutStream* own) {
+  return scoped_dropout ? scoped_dropout : own;
+}
+
 BlockImpl::BlockImpl(const BlockPlan& plan, int64_t emb_channels, const ModelOptions& o)
     : flavor_(plan.flavor),
       resample_(plan.resample),
@@ -63,14 +75,15 @@ at::Tensor BlockImpl::forward(at::Tensor x, const at::Tensor& emb) {
   }
   if (is_training() && dropout_ > 0) {
     // Inverted dropout with masks from the network's own stream (resumable, thread-independent).
-    if (dropout_stream_ && dropout_stream_->keys.defined()) {
-      y = kernels::fused_dropout(y, dropout_stream_->keys, ordinal_, dropout_);
+    const DropoutStream* stream = DropoutStream::on_this_thread(dropout_stream_.get());
+    if (stream && stream->keys.defined()) {
+      y = kernels::fused_dropout(y, stream->keys, ordinal_, dropout_);
     } else {
       at::Tensor keep = at::empty(y.sizes(), y.options());  // NCHW whatever y's layout: the masks' draw order
-      if (dropout_stream_) {
-        at::Generator generator = dropout_stream_->generator;
+      if (stream) {
+        at::Generator generator = stream->generator;
         for (int64_t i = 0; i < y.size(0); ++i) {
-          const uint64_t image_key = dropout_stream_->image_key(dropout_stream_->first_image + i);
+          const uint64_t image_key = stream->image_key(stream->first_image + i);
           generator.set_current_seed(kernels::dropout_block_key(image_key, ordinal_));
           keep[i].bernoulli_(1 - dropout_, generator);
         }

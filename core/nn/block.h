@@ -34,6 +34,22 @@ struct DropoutStream {
   // The keys of the n images from first_image (int64 [n] in host memory, page-locked if asked): what
   // `keys` holds, on the device, for the batch now going forward.
   at::Tensor image_keys(int64_t n, bool pinned = false) const;
+
+  // While a Scope lives, the blocks that go forward on its thread draw from its stream instead of
+  // their network's: how a pass split over threads (the CPU trainer's parts) gives each part the
+  // masks of its own images. Thread-local like LibTorch's grad mode; scopes nest.
+  class Scope {
+   public:
+    explicit Scope(const DropoutStream& stream);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    const DropoutStream* outer_;
+  };
+  // The innermost Scope's stream on this thread; `own` where none is open.
+  static const DropoutStream* on_this_thread(const DropoutStream* own);
 };
 
 class BlockImpl : public torch::nn::Module {

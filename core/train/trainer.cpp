@@ -123,6 +123,7 @@ struct Trainer::Impl {
   std::unique_ptr<kernels::GraphedCall> graphed_pass;  // TrainerTuning::cuda_graphs
   int64_t cpu_parts = 1;  // TrainerTuning::cpu_workers: the parts of each pass
   std::vector<std::shared_ptr<MPConvImpl>> mp_convs;  // force-normalised before each split pass
+  std::vector<at::Generator> part_generators;          // each part's own (the unfused dropout's masks)
 
   Impl(const v1::TrainConfig& resolved, TrainerTuning tuning_)
       : config(resolved), dir(resolved.run().output_dir()), tuning(tuning_) {
@@ -234,10 +235,11 @@ struct Trainer::Impl {
     }
     const int64_t workers = tuning.cpu_workers > 0 ? tuning.cpu_workers : default_job_count();
     // Fewer images than workers would leave cores idle that the intra-op threads use.
-    if (device.is_cpu() && !graphed_pass && options.dropout == 0 && pass_batch >= workers) cpu_parts = workers;
+    if (device.is_cpu() && !graphed_pass && pass_batch >= workers) cpu_parts = workers;
     if (cpu_parts > 1) {
       mp_convs = net->convs(config.loss().uncertainty());
       for (const auto& conv : mp_convs) conv->set_external_force(true);
+      for (int64_t k = 0; k < cpu_parts; ++k) part_generators.push_back(at::make_generator<at::CPUGeneratorImpl>(0));
     }
     noise = make_noise_distribution(config.noise(), options.sigma_data);
     weighting = make_loss_weighting(config.loss(), options.sigma_data);
@@ -287,13 +289,22 @@ struct Trainer::Impl {
   // losses (float32 [n]). A function of its inputs and the parameters alone, so that a CUDA graph can
   // replay it (TrainerTuning::cuda_graphs).
   at::Tensor train_pass(const std::vector<at::Tensor>& in) {
-    const at::Tensor &y = in[0], &eps = in[1], &sigma = in[2];
-    size_t next = 3;
-    if (fused_dropout) dropout->keys = in[next++];
-    const at::Tensor labels = in.size() > next ? in[next] : at::Tensor();
-    const at::Tensor loss = pass_loss(y, eps, sigma, labels);
+    const PassInputs pass = unpack(in);
+    dropout->keys = pass.dropout_keys;
+    const at::Tensor loss = pass_loss(pass.y, pass.eps, pass.sigma, pass.labels);
     (loss.sum() * loss_scale()).backward();
     return loss.detach().mean({1, 2, 3}).to(at::kFloat);
+  }
+
+  struct PassInputs {
+    at::Tensor y, eps, sigma, dropout_keys, labels;  // the last two undefined where the pass has none
+  };
+  PassInputs unpack(const std::vector<at::Tensor>& in) const {
+    PassInputs pass{in[0], in[1], in[2], {}, {}};
+    size_t next = 3;
+    if (fused_dropout) pass.dropout_keys = in[next++];
+    if (in.size() > next) pass.labels = in[next];
+    return pass;
   }
 
   // The weighted loss of each pixel of images y noised by eps·σ.
@@ -310,13 +321,14 @@ struct Trainer::Impl {
     return config.loss().loss_scaling() / static_cast<double>(config.run().batch_size());
   }
 
-  // train_pass (without fused dropout) in cpu_parts parts at once (TrainerTuning::cpu_workers). The
-  // weights are force-normalised once, here, as the pass's single forward would; each part's
+  // train_pass in cpu_parts parts at once (TrainerTuning::cpu_workers). The weights are
+  // force-normalised once, here, as the pass's single forward would; each part draws its images'
+  // dropout masks from a stream of its own (a DropoutStream::Scope on its thread); each part's
   // gradients come back apart (autograd::grad) and are added in part order, so the sum does not
   // depend on which thread ends first.
   at::Tensor train_pass_in_parts(const std::vector<at::Tensor>& in) {
-    const at::Tensor &y = in[0], &eps = in[1], &sigma = in[2];
-    const at::Tensor labels = in.size() > 3 ? in[3] : at::Tensor();
+    const PassInputs pass = unpack(in);
+    const at::Tensor &y = pass.y, &eps = pass.eps, &sigma = pass.sigma, &labels = pass.labels;
     for (const auto& conv : mp_convs) conv->force_normalize();
     const std::vector<at::Tensor> params = net->parameters();
     std::vector<std::vector<at::Tensor>> grads(static_cast<size_t>(cpu_parts));
@@ -324,6 +336,11 @@ struct Trainer::Impl {
     run_single_threaded_jobs(cpu_parts, [&](int64_t k) {
       const PartRange range = part_range(y.size(0), cpu_parts, k);
       const auto part = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, range.first, range.count) : t; };
+      DropoutStream part_dropout = *dropout;
+      part_dropout.first_image += range.first;
+      part_dropout.generator = part_generators[static_cast<size_t>(k)];
+      part_dropout.keys = part(pass.dropout_keys);
+      const DropoutStream::Scope scope(part_dropout);
       const at::Tensor loss = pass_loss(part(y), part(eps), part(sigma), part(labels));
       grads[static_cast<size_t>(k)] = torch::autograd::grad({loss.sum() * loss_scale()}, params, /*grad_outputs=*/{},
                                                              /*retain_graph=*/false, /*create_graph=*/false,

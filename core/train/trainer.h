@@ -76,8 +76,8 @@ struct TrainerTuning {
   // images per second (bench/training). The same run up to rounding (the gradient sums over the
   // batch are split), and bit for bit on resume. 0: one part per intra-op thread (run.threads) but no
   // more than the CPUs the process may use; 1: one call on all intra-op threads. No effect when a pass
-  // has fewer images than parts (the parts would leave cores idle), on CUDA, with the CUDA graphs, or
-  // in a network with dropout (its masks follow the pass's first image).
+  // has fewer images than parts (the parts would leave cores idle), on CUDA, or with the CUDA graphs.
+  // Dropout masks belong to images (DropoutStream), so each part draws those of its own.
   int cpu_workers = 0;
 };
 

@@ -245,13 +245,15 @@ TEST_P(TrainerResume, InAnotherProcessIsBitwiseIdentical) {
   EXPECT_EQ(loss_steps[1].back(), 2048);
 }
 
-// The EDM2 recipe, and the stateful methods of spec methods.md mid-way at the split (step 37): a
-// plateau-paced cluster stage and a decaying β1 with its running product. (CLTS is a function of p
+// The EDM2 recipe, the same with dropout (each pass in 2 parts, each part drawing its images' masks),
+// and the stateful methods of spec methods.md mid-way at the split (step 37): a plateau-paced cluster
+// stage and a decaying β1 with its running product. (CLTS is a function of p
 // alone; its table rebuild from p is tested in test_curricula.cpp.)
 INSTANTIATE_TEST_SUITE_P(
     Recipes, TrainerResume,
     ::testing::Values(
         ResumeCase{"Edm2", ""},
+        ResumeCase{"Dropout", "model { dropout: 0.1 }"},
         ResumeCase{"ClustersMinSnrMdlrc", R"(
           noise { curriculum: CLUSTERS clusters { num_clusters: 6 patience: 4 smoothing: 0.5 } }
           loss { weighting: MIN_SNR }
@@ -517,11 +519,11 @@ TEST(TrainerTuning, LossReadbackMultiTensorLoaderNoiseAndPinnedTransfersTrainThe
 // attention 2.0e-6 (2.11; 1.13 falls back to the einsums: equal). CUDA's fp16 body rounds 2^13
 // times coarser (its bound is a guess until measured there).
 void expect_same_run_up_to_rounding(const std::string& lever, TrainerTuning with, bool bitwise_on_cpu = false,
-                                    const std::string& methods = "") {
+                                    const std::string& methods = "", TrainerTuning without = rounding_levers(kNone)) {
   const int64_t steps = 24;
   const double tolerance = test::test_device() == "cuda" ? 1e-2 : 3e-5;
   std::vector<std::string> dirs;
-  for (const TrainerTuning& tuning : {rounding_levers(kNone), with}) {
+  for (const TrainerTuning& tuning : {without, with}) {
     dirs.push_back(test::make_temp_dir("rounding"));
     Trainer::create(tiny_config(dirs.back(), steps, methods), {}, tuning)->run(steps);
   }
@@ -577,10 +579,12 @@ TEST(TrainerTuning, FusedAttentionTrainsTheSameRunUpToRounding) {
 }
 
 // Each pass (16 images) in parts at once on the CPU: in 2 parts and in 3 (6, 5, 5 images), with the
-// uncertainty head and without it (whose unused weight no part may normalise). The same run up to
-// the rounding of the gradient sums; nothing changes on CUDA. Measured on the CPU (LibTorch 1.13) after
-// 24 steps, at worst, of a tensor's largest value: 1.5e-6 in 2 parts, 2.4e-6 in 3, 9.6e-6 without the
-// head. Bit for bit on resume: TrainerResume, whose runs take 2 parts (2 threads).
+// uncertainty head and without it (whose unused weight no part may normalise), and with dropout, whose
+// masks each part draws for its own images (unfused in 2 parts; fused, from the images' keys, in 3).
+// The same run up to the rounding of the gradient sums; nothing changes on CUDA. Measured on the CPU
+// (LibTorch 1.13) after 24 steps, at worst, of a tensor's largest value: 1.5e-6 in 2 parts, 2.4e-6 in
+// 3, 9.6e-6 without the head, 2.0e-6 and 1.9e-6 with dropout. Bit for bit on resume: TrainerResume, whose runs take 2
+// parts (2 threads).
 TEST(TrainerTuning, CpuWorkersTrainTheSameRunUpToRounding) {
   for (const int workers : {2, 3}) {
     TrainerTuning tuning = rounding_levers(kNone);
@@ -590,6 +594,12 @@ TEST(TrainerTuning, CpuWorkersTrainTheSameRunUpToRounding) {
   TrainerTuning tuning = rounding_levers(kNone);
   tuning.cpu_workers = 2;
   expect_same_run_up_to_rounding("2 CPU workers, no uncertainty", tuning, false, "loss { uncertainty: false }");
+  expect_same_run_up_to_rounding("2 CPU workers, dropout", tuning, false, "model { dropout: 0.1 }");
+  TrainerTuning fused = rounding_levers(kNone);
+  fused.fused_dropout = true;
+  TrainerTuning fused_in_parts = fused;
+  fused_in_parts.cpu_workers = 3;
+  expect_same_run_up_to_rounding("3 CPU workers, fused dropout", fused_in_parts, false, "model { dropout: 0.1 }", fused);
 }
 
 // Each pass's forward and backward replayed as a CUDA graph trains the same run: bit for bit on the CPU,
@@ -621,6 +631,7 @@ TEST(TrainerTuning, FusedDropoutResumesAndReplaysTheSameRun) {
     return read_tensors(dir + "/" + RunDirectory::checkpoint_name(steps * 32));
   };
   TrainerTuning fused, graphed, unfused;
+  fused.cpu_workers = graphed.cpu_workers = unfused.cpu_workers = 1;  // one call, as a graphed pass
   fused.fused_dropout = graphed.fused_dropout = true;
   fused.cuda_graphs = false;
   graphed.cuda_graphs = true;
